@@ -1,0 +1,64 @@
+"""Graph -> Derivation: every local partial derivative, and the chain rule as data.
+
+This is the only caller of ``sympy.diff``, and it differentiates each equation
+only with respect to the names it uses: the cost is linear in the number of
+edges. The composed loss is never differentiated.
+
+Local partials are rewritten in the problem's names: ∂a1/∂z1 is computed by
+SymPy as σ(z1)(1 − σ(z1)) and then stated as a1·(1 − a1), since a1 = σ(z1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterator
+
+import sympy
+
+from .graph import Graph
+
+Edge = tuple[str, str]  # (node, something it uses): ∂node/∂dep
+
+
+@dataclass(frozen=True)
+class Derivation:
+    graph: Graph
+    deps: dict[str, tuple[str, ...]]        # node -> differentiable names it uses (nodes, params)
+    partials: dict[Edge, sympy.Expr]        # ∂node/∂dep, in the problem's names
+    consumers: dict[str, tuple[str, ...]]   # node or param -> nodes that use it, in forward order
+
+    def paths(self, name: str, limit: int = 64) -> list[tuple[str, ...]] | None:
+        """Every chain from the loss down to ``name`` (loss first), or None when there
+        are more than ``limit`` (then the δ form is the readable one)."""
+        found: list[tuple[str, ...]] = []
+        for path in self._paths_up(name):
+            found.append(tuple(reversed(path)))
+            if len(found) > limit:
+                return None
+        return found
+
+    def _paths_up(self, name: str) -> Iterator[list[str]]:
+        if name == self.graph.loss_name:
+            yield [name]
+            return
+        for consumer in self.consumers.get(name, ()):
+            for rest in self._paths_up(consumer):
+                yield [name, *rest]
+
+
+def derive(graph: Graph) -> Derivation:
+    differentiable = set(graph.params) | set(graph.node_names)
+    by_expression = {eq.expr: graph.symbol(eq.name) for eq in graph.equations
+                     if isinstance(eq.expr, sympy.Function)}
+    deps: dict[str, tuple[str, ...]] = {}
+    partials: dict[Edge, sympy.Expr] = {}
+    consumers: dict[str, list[str]] = {}
+    order = {name: i for i, name in enumerate(graph.symbols)}
+    for eq in graph.equations:
+        used = sorted((s.name for s in eq.expr.free_symbols if s.name in differentiable), key=order.__getitem__)
+        deps[eq.name] = tuple(used)
+        for dep in used:
+            local = sympy.diff(eq.expr, graph.symbol(dep))
+            partials[(eq.name, dep)] = local.xreplace(by_expression)
+            consumers.setdefault(dep, []).append(eq.name)
+    return Derivation(graph, deps, partials, {k: tuple(v) for k, v in consumers.items()})

@@ -1,0 +1,213 @@
+"""The whitelist expression grammar: equation and number text -> SymPy.
+
+A small recursive-descent parser, so that nothing from a problem file ever
+reaches ``eval``, ``sympify`` or ``parse_expr``, and every error has a column:
+
+    expr   := term (("+" | "-") term)*
+    term   := unary (("*" | "/") unary)*
+    unary  := ("+" | "-") unary | power
+    power  := atom (("**" | "^") unary)?          right-associative, as in Python
+    atom   := NUMBER | NAME | NAME "(" expr ("," expr)* ")" | "(" expr ")"
+
+Limits keep parsing cheap whatever the input: length, nesting depth, and the
+size of constant powers (``10**10**10`` is refused, not computed).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Callable
+
+import sympy
+
+from .errors import ProblemError
+from .ops import USER_FUNCTIONS
+
+MAX_LENGTH = 4000
+MAX_DEPTH = 60
+MAX_CONSTANT_POWER_DIGITS = 400  # |base|**exponent may have at most this many digits
+
+_TOKEN = re.compile(
+    r"""(?P<space>\s+)
+      | (?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+      | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
+      | (?P<op>\*\*|[-+*/^(),])""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str   # number, name, op, end
+    text: str
+    offset: int
+
+
+def tokenize(text: str, fail: Callable[[int, str], ProblemError]) -> list[Token]:
+    tokens, pos = [], 0
+    while pos < len(text):
+        match = _TOKEN.match(text, pos)
+        if not match:
+            raise fail(pos, f"unexpected character {text[pos]!r} in expression")
+        if match.lastgroup != "space":
+            tokens.append(Token(match.lastgroup, match.group(), pos))
+        pos = match.end()
+    tokens.append(Token("end", "", len(text)))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, text: str, resolve_name, fail):
+        self.fail = fail
+        self.resolve_name = resolve_name  # (name, offset) -> sympy.Expr, raising on unknown
+        self.tokens = tokenize(text, fail)
+        self.pos = 0
+        self.depth = 0
+
+    # -- token helpers
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.pos]
+
+    def take(self, *texts: str) -> Token | None:
+        if self.tok.kind == "op" and self.tok.text in texts:
+            self.pos += 1
+            return self.tokens[self.pos - 1]
+        return None
+
+    def expect(self, text: str) -> None:
+        if not self.take(text):
+            raise self.fail(self.tok.offset, f"expected {text!r}, found {self._found()}")
+
+    def _found(self) -> str:
+        return "end of expression" if self.tok.kind == "end" else repr(self.tok.text)
+
+    def nested(self):
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.fail(self.tok.offset, f"expression nested too deeply (more than {MAX_DEPTH} levels)")
+
+    # -- grammar
+    def parse(self) -> sympy.Expr:
+        value = self.expr()
+        if self.tok.kind != "end":
+            raise self.fail(self.tok.offset, f"unexpected {self._found()} in expression")
+        return value
+
+    def expr(self) -> sympy.Expr:
+        value = self.term()
+        while op := self.take("+", "-"):
+            rhs = self.term()
+            value = value + rhs if op.text == "+" else value - rhs
+        return value
+
+    def term(self) -> sympy.Expr:
+        value = self.unary()
+        while op := self.take("*", "/"):
+            rhs_at = self.tok.offset
+            rhs = self.unary()
+            if op.text == "*":
+                value = value * rhs
+            else:
+                if rhs.is_zero:
+                    raise self.fail(rhs_at, "division by zero")
+                value = value / rhs
+        return value
+
+    def unary(self) -> sympy.Expr:
+        if op := self.take("+", "-"):
+            self.nested()
+            operand = self.unary()
+            self.depth -= 1
+            return -operand if op.text == "-" else operand
+        return self.power()
+
+    def power(self) -> sympy.Expr:
+        base = self.atom()
+        if op := self.take("**", "^"):
+            self.nested()
+            exponent = self.unary()
+            self.depth -= 1
+            _check_constant_power(base, exponent, lambda msg: self.fail(op.offset, msg))
+            if base.is_zero and exponent.is_number and exponent.is_negative:
+                raise self.fail(op.offset, "division by zero (0 to a negative power)")
+            return base ** exponent
+        return base
+
+    def atom(self) -> sympy.Expr:
+        tok = self.tok
+        if tok.kind == "number":
+            self.pos += 1
+            mantissa, _, power = tok.text.lower().partition("e")
+            if power and abs(int(power)) > MAX_CONSTANT_POWER_DIGITS:
+                raise self.fail(tok.offset, f"number {tok.text!r} out of range")
+            return sympy.Rational(tok.text)  # exact: "0.1" is 1/10, as written
+        if tok.kind == "name":
+            self.pos += 1
+            if self.tok.kind == "op" and self.tok.text == "(":
+                return self.call(tok)
+            return self.resolve_name(tok.text, tok.offset)
+        if self.take("("):
+            self.nested()
+            value = self.expr()
+            self.depth -= 1
+            self.expect(")")
+            return value
+        raise self.fail(tok.offset, f"expected a number, a name or '(', found {self._found()}")
+
+    def call(self, name: Token) -> sympy.Expr:
+        op = USER_FUNCTIONS.get(name.text)
+        if op is None:
+            known = ", ".join(USER_FUNCTIONS)
+            raise self.fail(name.offset, f"unknown function {name.text!r} (known: {known})")
+        self.expect("(")
+        self.nested()
+        args = [self.expr()]
+        while self.take(","):
+            args.append(self.expr())
+        self.depth -= 1
+        self.expect(")")
+        if len(args) != op.arity:
+            raise self.fail(name.offset, f"{name.text}() takes {op.arity} argument{'s' * (op.arity > 1)}, "
+                                         f"found {len(args)}")
+        return op.sympy_fn(*args)
+
+
+def _check_constant_power(base: sympy.Expr, exponent: sympy.Expr, fail) -> None:
+    """Refuse constant powers too large to compute quickly (10**10**10)."""
+    if not (base.is_number and exponent.is_number):
+        return
+    try:
+        size = abs(float(exponent)) * max(math.log10(abs(float(base))), 1.0) if base != 0 else 0.0
+    except (OverflowError, TypeError, ValueError):
+        size = math.inf
+    if size > MAX_CONSTANT_POWER_DIGITS:
+        raise fail(f"constant power too large (about {size:.3g} digits; at most {MAX_CONSTANT_POWER_DIGITS})")
+
+
+def parse_expression(text: str, resolve_name, fail) -> sympy.Expr:
+    """Parse equation text. ``resolve_name(name, offset)`` maps a name to its symbol
+    (raising for unknown ones); ``fail(offset, message)`` builds the located error."""
+    if len(text) > MAX_LENGTH:
+        raise fail(0, f"expression too long ({len(text)} characters; at most {MAX_LENGTH})")
+    if not text.strip():
+        raise fail(0, "expected an expression, found empty text")
+    return _Parser(text, resolve_name, fail).parse()
+
+
+def parse_constant(text: str, fail) -> sympy.Expr:
+    """Parse a number string such as "1/3" or "sqrt(2)/2": an expression with no names."""
+
+    def no_names(name: str, offset: int):
+        raise fail(offset, f"a number cannot refer to a name ({name!r}); "
+                           f"write an arithmetic expression such as \"1/3\" or \"sqrt(2)/2\"")
+
+    return parse_expression(text, no_names, fail)
+
+
+def offset_fail(path: str, line: int, col: int, quoted: bool) -> Callable[[int, str], ProblemError]:
+    """Errors inside a one-line scalar: point at the offending character."""
+    start = col + (1 if quoted else 0)
+    return lambda offset, message: ProblemError(path, line, start + offset, message)

@@ -1,0 +1,323 @@
+"""The one table of operations: every function an equation may call, every helper
+a derivative may produce, and every loss.
+
+For each function the table holds how to evaluate it in float64 (`numeric`), its
+SymPy class (whose ``fdiff`` is the *textbook* derivative, e.g. σ(z)(1−σ(z)),
+rather than whatever ``simplify`` would return), the display name, and a
+`definition` in SymPy built-ins that tests use to prove the textbook derivative
+right. Conventions are PyTorch's: relu'(0) = 0, abs'(0) = 0, leaky_relu'(0) =
+slope, elu'(0) = alpha, max/min give ½ to each argument at a tie.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import sympy
+from sympy import Abs, Function, Integer, Rational, exp, erf, log, pi, sign, sqrt, tanh
+
+HALF = Rational(1, 2)
+
+
+def _sign_of(x: sympy.Expr) -> int | None:
+    """Sign of an exact constant (-1, 0, 1), or None while x still has symbols."""
+    if not x.is_number:
+        return None
+    if x.is_zero:
+        return 0
+    positive = x.is_positive
+    if positive is None:  # undecided by assumptions: decide numerically, at high precision
+        value = x.evalf(60)
+        if abs(value) < sympy.Float("1e-50"):
+            return 0
+        positive = bool(value > 0)
+    return 1 if positive else -1
+
+
+# ---------------------------------------------------------------- float64 kernels
+
+def _sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _softplus(x: float) -> float:
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _step(x: float, at_zero: float) -> float:
+    return 1.0 if x > 0 else (at_zero if x == 0 else 0.0)
+
+
+def _softmax(k: int, *zs: float) -> float:
+    top = max(zs)
+    weights = [math.exp(z - top) for z in zs]
+    return weights[int(k) - 1] / math.fsum(weights)
+
+
+def _max(a: float, b: float) -> float:
+    return a if a >= b else b
+
+
+def _min(a: float, b: float) -> float:
+    return a if a <= b else b
+
+
+# ---------------------------------------------------------------- SymPy classes
+# Lower-case class names: they are the names the problem file uses.
+
+class sigmoid(Function):
+    @classmethod
+    def eval(cls, x):
+        if x.is_number:
+            return 1 / (1 + exp(-x))
+
+    def fdiff(self, argindex=1):
+        return self * (1 - self)
+
+
+class relu_prime(Function):
+    """relu'(x): 1 for x > 0, else 0 (PyTorch: relu'(0) = 0)."""
+
+    @classmethod
+    def eval(cls, x):
+        s = _sign_of(x)
+        if s is not None:
+            return Integer(1 if s > 0 else 0)
+
+
+class relu(Function):
+    @classmethod
+    def eval(cls, x):
+        s = _sign_of(x)
+        if s is not None:
+            return x if s > 0 else Integer(0)
+
+    def fdiff(self, argindex=1):
+        return relu_prime(self.args[0])
+
+
+class softplus(Function):
+    @classmethod
+    def eval(cls, x):
+        if x.is_number:
+            return log(1 + exp(x))
+
+    def fdiff(self, argindex=1):
+        return sigmoid(self.args[0])
+
+
+class leaky_relu_prime(Function):
+    """d leaky_relu(x, slope)/dx: 1 for x > 0, else slope (slope at 0, as PyTorch)."""
+
+    @classmethod
+    def eval(cls, x, slope):
+        s = _sign_of(x)
+        if s is not None:
+            return Integer(1) if s > 0 else slope
+
+
+class leaky_relu(Function):
+    @classmethod
+    def eval(cls, x, slope):
+        s = _sign_of(x)
+        if s is not None and slope.is_number:
+            return x if s > 0 else slope * x
+
+    def fdiff(self, argindex=1):
+        x, slope = self.args
+        if argindex == 1:
+            return leaky_relu_prime(x, slope)
+        return min_(x, Integer(0))  # d/dslope: x where x < 0, else 0
+
+
+class elu_prime(Function):
+    """d elu(x, alpha)/dx: 1 for x > 0, else alpha·e^x (alpha at 0, as PyTorch)."""
+
+    @classmethod
+    def eval(cls, x, alpha):
+        s = _sign_of(x)
+        if s is not None and alpha.is_number:
+            return Integer(1) if s > 0 else alpha * exp(x)
+
+
+class elu_alpha_prime(Function):
+    """d elu(x, alpha)/dalpha: e^x − 1 for x ≤ 0, else 0."""
+
+    @classmethod
+    def eval(cls, x):
+        s = _sign_of(x)
+        if s is not None:
+            return Integer(0) if s > 0 else exp(x) - 1
+
+
+class elu(Function):
+    @classmethod
+    def eval(cls, x, alpha):
+        s = _sign_of(x)
+        if s is not None and alpha.is_number:
+            return x if s > 0 else alpha * (exp(x) - 1)
+
+    def fdiff(self, argindex=1):
+        x, alpha = self.args
+        return elu_prime(x, alpha) if argindex == 1 else elu_alpha_prime(x)
+
+
+class silu(Function):
+    @classmethod
+    def eval(cls, x):
+        if x.is_number:
+            return x / (1 + exp(-x))
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return sigmoid(x) * (1 + x * (1 - sigmoid(x)))
+
+
+class gelu(Function):
+    @classmethod
+    def eval(cls, x):
+        if x.is_number:
+            return x * (1 + erf(x / sqrt(2))) / 2
+
+    def fdiff(self, argindex=1):
+        x = self.args[0]
+        return (1 + erf(x / sqrt(2))) / 2 + x * exp(-x**2 / 2) / sqrt(2 * pi)
+
+
+class step_half(Function):
+    """H(x) with H(0) = ½: the derivative of max/min, splitting a tie evenly."""
+
+    @classmethod
+    def eval(cls, x):
+        s = _sign_of(x)
+        if s is not None:
+            return {1: Integer(1), 0: HALF, -1: Integer(0)}[s]
+
+
+class max_(Function):
+    @classmethod
+    def eval(cls, a, b):
+        s = _sign_of(a - b) if (a - b).is_number else None
+        if s is not None:
+            return a if s >= 0 else b
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        return step_half(a - b) if argindex == 1 else step_half(b - a)
+
+
+class min_(Function):
+    @classmethod
+    def eval(cls, a, b):
+        s = _sign_of(a - b) if (a - b).is_number else None
+        if s is not None:
+            return a if s <= 0 else b
+
+    def fdiff(self, argindex=1):
+        a, b = self.args
+        return step_half(b - a) if argindex == 1 else step_half(a - b)
+
+
+class softmax(Function):
+    """softmax(k, z1, …, zn): the k-th output (1-based) of a softmax over z1…zn."""
+
+    @classmethod
+    def eval(cls, k, *zs):
+        if all(z.is_number for z in zs):
+            return exp(zs[int(k) - 1]) / sum(exp(z) for z in zs)
+
+    def fdiff(self, argindex=2):
+        k, *zs = self.args
+        j = argindex - 1  # position of z_j among zs, 1-based
+        s_j = softmax(Integer(j), *zs)
+        return self * (1 - self) if j == int(k) else -self * s_j
+
+
+# ---------------------------------------------------------------- the table
+
+@dataclass(frozen=True)
+class Op:
+    name: str                      # as written in a problem file / shown in output
+    sympy_fn: Callable             # builds the SymPy expression from SymPy args
+    numeric: Callable[..., float]  # float64 evaluation
+    arity: int
+    definition: Callable | None = None  # in SymPy built-ins, for proofs in tests
+    user: bool = True              # callable from an equation (else: appears in derivatives only)
+
+
+OPS: dict[str, Op] = {op.name: op for op in [
+    Op("sigmoid", sigmoid, _sigmoid, 1, lambda x: 1 / (1 + exp(-x))),
+    Op("relu", relu, lambda x: x if x > 0 else 0.0, 1, lambda x: sympy.Max(x, 0)),
+    Op("tanh", tanh, math.tanh, 1, lambda x: (exp(x) - exp(-x)) / (exp(x) + exp(-x))),
+    Op("exp", exp, math.exp, 1, exp),
+    Op("log", log, math.log, 1, log),
+    Op("sqrt", sqrt, math.sqrt, 1, lambda x: x ** HALF),
+    Op("abs", Abs, abs, 1, Abs),
+    Op("softplus", softplus, _softplus, 1, lambda x: log(1 + exp(x))),
+    Op("leaky_relu", leaky_relu, lambda x, s: x if x > 0 else s * x, 2,
+       lambda x, s: sympy.Piecewise((x, x > 0), (s * x, True))),
+    Op("elu", elu, lambda x, a: x if x > 0 else a * math.expm1(x), 2,
+       lambda x, a: sympy.Piecewise((x, x > 0), (a * (exp(x) - 1), True))),
+    Op("silu", silu, lambda x: x * _sigmoid(x), 1, lambda x: x / (1 + exp(-x))),
+    Op("gelu", gelu, lambda x: 0.5 * x * (1.0 + math.erf(x / math.sqrt(2.0))), 1,
+       lambda x: x * (1 + erf(x / sqrt(2))) / 2),
+    Op("max", max_, _max, 2, sympy.Max),
+    Op("min", min_, _min, 2, sympy.Min),
+    # Helpers that only derivatives (or layers) produce.
+    Op("softmax", softmax, _softmax, -1, user=False),
+    Op("relu'", relu_prime, lambda x: _step(x, 0.0), 1, user=False),
+    Op("leaky_relu'", leaky_relu_prime, lambda x, s: 1.0 if x > 0 else s, 2, user=False),
+    Op("elu'", elu_prime, lambda x, a: 1.0 if x > 0 else a * math.exp(x), 2, user=False),
+    Op("elu_alpha'", elu_alpha_prime, lambda x: 0.0 if x > 0 else math.expm1(x), 1, user=False),
+    Op("H", step_half, lambda x: _step(x, 0.5), 1, user=False),
+    Op("sign", sign, lambda x: float((x > 0) - (x < 0)), 1, user=False),
+    Op("erf", erf, math.erf, 1, user=False),
+]}
+
+USER_FUNCTIONS = {name: op for name, op in OPS.items() if op.user}
+
+# SymPy class -> Op, for evaluators and printers that meet a function application.
+OP_OF_CLASS: dict[type, Op] = {op.sympy_fn: op for op in OPS.values() if isinstance(op.sympy_fn, type)}
+
+# Layer activations: every one-argument user function, plus `linear` and `softmax`.
+# Two-argument ones take their second argument from the mapping form's key.
+ACTIVATION_PARAMETER = {"leaky_relu": ("slope", Rational(1, 100)), "elu": ("alpha", Integer(1))}
+LAYER_ACTIVATIONS = (
+    ["linear", "softmax"]
+    + [name for name, op in USER_FUNCTIONS.items() if op.arity == 1]
+    + list(ACTIVATION_PARAMETER)
+)
+
+
+# ---------------------------------------------------------------- losses
+
+@dataclass(frozen=True)
+class Loss:
+    name: str
+    formula: str   # how the solution states it
+    build: Callable[[list[sympy.Symbol], list[sympy.Symbol]], sympy.Expr]  # (outputs, targets) -> E
+
+
+def _mean(terms: list) -> sympy.Expr:
+    return Rational(1, len(terms)) * sympy.Add(*terms)
+
+
+LOSSES: dict[str, Loss] = {loss.name: loss for loss in [
+    Loss("mse", "E = (1/K) Σₖ (oₖ − tₖ)²",
+         lambda o, t: _mean([(ok - tk) ** 2 for ok, tk in zip(o, t)])),
+    Loss("sse", "E = Σₖ (oₖ − tₖ)²",
+         lambda o, t: sympy.Add(*[(ok - tk) ** 2 for ok, tk in zip(o, t)])),
+    Loss("half_sse", "E = ½ Σₖ (tₖ − oₖ)²",
+         lambda o, t: HALF * sympy.Add(*[(tk - ok) ** 2 for ok, tk in zip(o, t)])),
+    Loss("mae", "E = (1/K) Σₖ |oₖ − tₖ|",
+         lambda o, t: _mean([Abs(ok - tk) for ok, tk in zip(o, t)])),
+    Loss("bce", "E = −(1/K) Σₖ [tₖ log oₖ + (1 − tₖ) log(1 − oₖ)]",
+         lambda o, t: -_mean([tk * log(ok) + (1 - tk) * log(1 - ok) for ok, tk in zip(o, t)])),
+    Loss("cce", "E = −Σₖ tₖ log oₖ",
+         lambda o, t: -sympy.Add(*[tk * log(ok) for ok, tk in zip(o, t)])),
+]}

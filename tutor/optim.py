@@ -1,0 +1,173 @@
+"""The optimizer and schedule tables: every update rule, as data.
+
+An optimizer form is an ordered list of assignments per parameter, SymPy
+expressions over the parameter θ, its gradient g, the step count t, the
+learning rate and the hyper-parameters. The trainer evaluates them in order;
+the renderers print the very same expressions, so what is shown is what was
+computed. Defaults are PyTorch's unless the spec says otherwise.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import sympy
+from sympy import Rational, Symbol, sqrt
+
+# The symbols of the update rules. Their names are the words used in the solution
+# JSON (state variables) and the keys printers look up for display (θ, μ, β₁ ...).
+theta, g, lr, t = (Symbol(n, real=True) for n in ("theta", "g", "lr", "t"))
+mu, beta1, beta2, eps, alpha, rho, wd = (
+    Symbol(n, real=True) for n in ("mu", "beta1", "beta2", "eps", "alpha", "rho", "weight_decay"))
+v, m, s, r, u = (Symbol(n, real=True) for n in ("v", "m", "s", "r", "u"))
+m_hat, v_hat, s_hat, d = (Symbol(n, real=True) for n in ("m_hat", "v_hat", "s_hat", "d"))
+
+
+@dataclass(frozen=True)
+class Assign:
+    """``target ← expr``; ``state`` marks a variable carried to the next step."""
+
+    target: Symbol
+    expr: sympy.Expr
+    state: bool = False
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """A hyper-parameter as written in the problem file."""
+
+    key: str                  # YAML key
+    symbols: tuple[Symbol, ...]
+    default: tuple | None     # exact defaults; None = required
+
+
+@dataclass(frozen=True)
+class OptimizerDef:
+    name: str
+    hypers: tuple[Hyper, ...]
+    forms: dict[str, tuple[Assign, ...]]
+    default_form: str
+    form_key: str = "form"
+    lookahead: bool = False   # nesterov "lookahead": g is taken at θ + μv
+    decoupled_decay: bool = False  # adamw: weight decay is a rule, not added to g
+    initial_state: dict[str, str] = field(default_factory=dict)  # state var -> hyper key
+
+    def state_names(self, form: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(a.target.name for a in self.forms[form] if a.state))
+
+
+def _h(key, symbols, *default):
+    if not isinstance(symbols, tuple):
+        symbols = (symbols,)
+    return Hyper(key, symbols, tuple(Rational(str(x)) for x in default) if default else None)
+
+
+LR_REQUIRED = _h("lr", lr)
+ADAM_RULES = (
+    Assign(m, beta1 * m + (1 - beta1) * g, state=True),
+    Assign(v, beta2 * v + (1 - beta2) * g**2, state=True),
+    Assign(m_hat, m / (1 - beta1**t)),
+    Assign(v_hat, v / (1 - beta2**t)),
+)
+ADAM_HYPERS = (_h("lr", lr, "0.001"), _h("betas", (beta1, beta2), "0.9", "0.999"), _h("eps", eps, "1e-8"))
+
+OPTIMIZERS: dict[str, OptimizerDef] = {o.name: o for o in [
+    OptimizerDef("sgd", (LR_REQUIRED,), {"plain": (Assign(theta, theta - lr * g),)}, "plain", form_key=""),
+    OptimizerDef("momentum", (LR_REQUIRED, _h("momentum", mu, "0.9")), {
+        "classic": (Assign(v, mu * v + g, state=True), Assign(theta, theta - lr * v)),
+        "ema": (Assign(v, mu * v + (1 - mu) * g, state=True), Assign(theta, theta - lr * v)),
+        "sutskever": (Assign(v, mu * v - lr * g, state=True), Assign(theta, theta + v)),
+    }, "classic"),
+    OptimizerDef("nesterov", (LR_REQUIRED, _h("momentum", mu, "0.9")), {
+        "pytorch": (Assign(v, mu * v + g, state=True), Assign(theta, theta - lr * (g + mu * v))),
+        "lookahead": (Assign(v, mu * v - lr * g, state=True), Assign(theta, theta + v)),
+    }, "pytorch"),
+    OptimizerDef("adagrad", (_h("lr", lr, "0.01"), _h("eps", eps, "1e-10"), _h("initial_accumulator", r, "0")), {
+        "plain": (Assign(r, r + g**2, state=True), Assign(theta, theta - lr * g / (sqrt(r) + eps))),
+    }, "plain", form_key="", initial_state={"r": "initial_accumulator"}),
+    OptimizerDef("rmsprop", (_h("lr", lr, "0.01"), _h("alpha", alpha, "0.99"), _h("eps", eps, "1e-8")), {
+        "plain": (Assign(r, alpha * r + (1 - alpha) * g**2, state=True),
+                  Assign(theta, theta - lr * g / (sqrt(r) + eps))),
+    }, "plain", form_key=""),
+    OptimizerDef("adadelta", (_h("lr", lr, "1.0"), _h("rho", rho, "0.9"), _h("eps", eps, "1e-6")), {
+        "plain": (Assign(r, rho * r + (1 - rho) * g**2, state=True),
+                  Assign(d, sqrt(u + eps) / sqrt(r + eps) * g),
+                  Assign(u, rho * u + (1 - rho) * d**2, state=True),
+                  Assign(theta, theta - lr * d)),
+    }, "plain", form_key=""),
+    OptimizerDef("adam", ADAM_HYPERS, {
+        "outside": ADAM_RULES + (Assign(theta, theta - lr * m_hat / (sqrt(v_hat) + eps)),),
+        "inside": ADAM_RULES + (Assign(theta, theta - lr * m_hat / sqrt(v_hat + eps)),),
+    }, "outside", form_key="eps_placement"),
+    OptimizerDef("adamw", ADAM_HYPERS + (_h("weight_decay", wd, "0.01"),), {
+        place: (Assign(theta, theta * (1 - lr * wd)),) + rules
+        for place, rules in (
+            ("outside", ADAM_RULES + (Assign(theta, theta - lr * m_hat / (sqrt(v_hat) + eps)),)),
+            ("inside", ADAM_RULES + (Assign(theta, theta - lr * m_hat / sqrt(v_hat + eps)),)),
+        )
+    }, "outside", form_key="eps_placement", decoupled_decay=True),
+    OptimizerDef("adabelief", (_h("lr", lr, "0.001"), _h("betas", (beta1, beta2), "0.9", "0.999"),
+                               _h("eps", eps, "1e-16")), {
+        place: (
+            Assign(m, beta1 * m + (1 - beta1) * g, state=True),
+            Assign(s, beta2 * s + (1 - beta2) * (g - m)**2 + eps, state=True),
+            Assign(m_hat, m / (1 - beta1**t)),
+            Assign(s_hat, s / (1 - beta2**t)),
+            Assign(theta, theta - lr * m_hat / denominator),
+        )
+        for place, denominator in (("outside", sqrt(s_hat) + eps), ("inside", sqrt(s_hat + eps)))
+    }, "outside", form_key="eps_placement"),
+]}
+
+# Keys every optimizer accepts besides its own hyper-parameters.
+COMMON_KEYS = ("name", "weight_decay", "centralize", "schedule")
+L2_DECAY = Assign(g, g + wd * theta)  # weight_decay for all but adamw: L2 added to g
+
+for _opt in OPTIMIZERS.values():  # every form's assignments are by construction in these
+    assert _opt.default_form in _opt.forms
+
+
+# ---------------------------------------------------------------- schedules
+
+@dataclass(frozen=True)
+class ScheduleDef:
+    name: str
+    keys: dict[str, str | None]   # key -> default (None = required)
+    formula: str                  # as the solution states it, over n
+    factor: Callable              # (n, keys, math-like namespace) -> factor
+    whole_keys: tuple[str, ...] = ()  # keys that must be whole numbers >= 1
+
+
+SCHEDULES: dict[str, ScheduleDef] = {sd.name: sd for sd in [
+    ScheduleDef("step", {"every": "1", "gamma": "0.1"}, "γ^⌊n / every⌋",
+                lambda n, k, M: k["gamma"] ** (n // int(k["every"])), ("every",)),
+    ScheduleDef("exponential", {"gamma": None}, "γ^n", lambda n, k, M: k["gamma"] ** n),
+    ScheduleDef("inverse_time", {"decay": None}, "1 / (1 + decay·n)",
+                lambda n, k, M: 1 / (1 + k["decay"] * n)),
+    ScheduleDef("warmup_linear", {"steps": None, "start": "0.1"},
+                "start + (1 − start)·min(n, steps)/steps",
+                lambda n, k, M: k["start"] + (1 - k["start"]) * M.min(n, k["steps"]) / k["steps"], ("steps",)),
+    ScheduleDef("cosine", {"t_max": None, "min_factor": "0"},
+                "min_factor + (1 − min_factor)(1 + cos(π·min(n, t_max)/t_max))/2",
+                lambda n, k, M: k["min_factor"] + (1 - k["min_factor"])
+                * (1 + M.cos(M.pi * M.min(n, k["t_max"]) / k["t_max"])) / 2, ("t_max",)),
+]}
+SCHEDULE_UNITS = ("step", "epoch")
+
+
+class FloatMath:
+    """The namespace schedule factors use in float arithmetic."""
+
+    cos = staticmethod(math.cos)
+    pi = math.pi
+    min = staticmethod(min)
+
+
+class ExactMath:
+    """The namespace schedule factors use in exact arithmetic."""
+
+    cos = staticmethod(sympy.cos)
+    pi = sympy.pi
+    min = staticmethod(sympy.Min)

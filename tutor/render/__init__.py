@@ -1,0 +1,1 @@
+"""Printers over one solved run: each output format is one module here."""

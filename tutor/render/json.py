@@ -1,0 +1,66 @@
+"""The machine-readable solution (spec/solution-json.md): every number, in full."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..evaluate import SampleTrace
+from ..train import Run
+
+
+def solution_dict(run: Run) -> dict[str, Any]:
+    num = _number(run.domain)
+    loss_name = run.graph.loss_name
+
+    def values(mapping: dict[str, Any]) -> dict[str, Any]:
+        return {k: num(v) for k, v in mapping.items()}
+
+    def sample(trace: SampleTrace) -> dict[str, Any]:
+        shown = {k: v for k, v in trace.values.items() if k != loss_name}
+        return {"index": trace.index, "values": values(shown), "loss": num(trace.loss)}
+
+    out: dict[str, Any] = {
+        "title": run.problem.title,
+        "arithmetic": run.problem.arithmetic,
+        "parameters": values(run.initial),
+        "steps": [
+            {
+                "step": s.step,
+                "epoch": s.epoch,
+                "batch": s.batch,
+                "lr": num(s.lr),
+                "samples": [sample(t) for t in s.samples],
+                "loss": num(s.loss),
+                "gradients": values(s.gradients),
+                "state": {var: values(per_param) for var, per_param in s.state.items()},
+                "parameters": values(s.parameters),
+                **({"evaluated_at": values(s.evaluated_at)} if s.evaluated_at is not None else {}),
+            }
+            for s in run.steps
+        ],
+        "final": {
+            "parameters": values(run.steps[-1].parameters if run.steps else run.initial),
+            "samples": [sample(t) for t in run.final_samples],
+            "loss": num(run.final_loss) if run.final_loss is not None else None,
+        },
+    }
+    if run.diverged is not None:
+        out["diverged"] = {"step": run.diverged.step, "quantity": run.diverged.quantity,
+                           "detail": run.diverged.detail}
+    return out
+
+
+def _number(domain):
+    def num(x) -> float | None:
+        if x is None:
+            return None
+        value = domain.to_float(x)
+        if value is None or value != value or value in (float("inf"), float("-inf")):
+            return None
+        return value
+    return num
+
+
+def render_json(run: Run) -> str:
+    return json.dumps(solution_dict(run), indent=1, ensure_ascii=False) + "\n"

@@ -1,0 +1,216 @@
+"""The training loop: batches in file order, epochs, schedules, the optimizer.
+
+Produces a `Run`: every number of every step, in the problem's arithmetic.
+Nothing here prints; the solution and its printers read the Run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy
+
+from .arith import compile_expr, make_domain
+from .derive import Derivation, derive
+from .errors import DivergenceError
+from .evaluate import ARITHMETIC_ERRORS, Evaluator, SampleTrace
+from .graph import Graph, build_graph
+from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES, Assign, ExactMath, FloatMath
+from .problem import Problem
+
+
+@dataclass
+class Step:
+    step: int
+    epoch: int
+    batch: list[int]                       # 1-based sample indices
+    lr: Any
+    samples: list[SampleTrace]
+    loss: Any
+    raw_gradients: dict[str, Any]          # ∂loss/∂θ straight from the backward sweep
+    gradients: dict[str, Any]              # as the optimizer used them (decay, centralization)
+    parameters_before: dict[str, Any]
+    parameters: dict[str, Any]             # after the update
+    state: dict[str, dict[str, Any]]       # state variable -> parameter -> value, after the update
+    trail: dict[str, list[tuple[str, Any]]]  # parameter -> the optimizer's assignments, in order
+    evaluated_at: dict[str, Any] | None = None  # nesterov lookahead: where g was taken
+
+
+@dataclass
+class Run:
+    problem: Problem
+    graph: Graph
+    derivation: Derivation
+    domain: Any
+    initial: dict[str, Any]
+    steps: list[Step] = field(default_factory=list)
+    final_samples: list[SampleTrace] = field(default_factory=list)
+    final_loss: Any = None
+    diverged: DivergenceError | None = None
+
+
+class Updater:
+    """One optimizer form, compiled: applies its assignments to one parameter."""
+
+    def __init__(self, problem: Problem, domain):
+        spec = problem.optimizer
+        self.definition = OPTIMIZERS[spec.name]
+        self.rules: tuple[Assign, ...] = self.definition.forms[spec.form]
+        self.domain = domain
+        self.hypers = {name: domain.number(n) for name, n in spec.hypers.items()}
+        if spec.weight_decay is not None:
+            self.hypers["weight_decay"] = domain.number(spec.weight_decay)
+        self.state_names = self.definition.state_names(spec.form)
+        names = ["theta", "g", "lr", "t", *self.hypers,
+                 *dict.fromkeys(rule.target.name for rule in self.rules)]
+        symbols = {sympy.Symbol(n, real=True): i for i, n in enumerate(dict.fromkeys(names))}
+        self.slot = {sym.name: i for sym, i in symbols.items()}
+        self.code = [(rule.target.name, compile_expr(rule.expr, symbols, domain)) for rule in self.rules]
+        self.decay_code = compile_expr(L2_DECAY.expr, symbols, domain) if spec.weight_decay is not None else None
+
+    def decay(self, p: str, theta, g, step: int):
+        """L2 weight decay, added to the gradient: g + λθ (all optimizers but adamw)."""
+        env: list[Any] = [None] * len(self.slot)
+        env[self.slot["theta"]], env[self.slot["g"]] = theta, g
+        env[self.slot["weight_decay"]] = self.hypers["weight_decay"]
+        try:
+            value = self.decay_code(env)
+        except ARITHMETIC_ERRORS as exc:
+            raise DivergenceError(f"g + λθ of {p}", str(exc) or type(exc).__name__, step) from None
+        return self.domain.round(self.domain.check(value, f"g + λθ of {p}", step))
+
+    def initial_state(self, params: list[str]) -> dict[str, dict[str, Any]]:
+        d = self.domain
+        start = {var: self.hypers.get(key, d.const(0))
+                 for var, key in self.definition.initial_state.items()}
+        return {var: {p: start.get(var, d.const(0)) for p in params} for var in self.state_names}
+
+    def apply(self, p: str, theta, g, lr, t, state, step: int):
+        """Update parameter ``p``; mutates ``state``; returns (new θ, the assignments)."""
+        d = self.domain
+        env: list[Any] = [None] * len(self.slot)
+        for name, value in (("theta", theta), ("g", g), ("lr", lr), ("t", t), *self.hypers.items()):
+            env[self.slot[name]] = value
+        for var in self.state_names:
+            env[self.slot[var]] = state[var][p]
+        trail = []
+        for target, code in self.code:
+            quantity = f"{_display_target(target)} of {p}"
+            try:
+                value = code(env)
+            except ARITHMETIC_ERRORS as exc:
+                raise DivergenceError(quantity, str(exc) or type(exc).__name__, step) from None
+            value = d.round(d.check(value, quantity, step))
+            env[self.slot[target]] = value
+            trail.append((target, value))
+        for var in self.state_names:
+            state[var][p] = env[self.slot[var]]
+        return env[self.slot["theta"]], trail
+
+
+def _display_target(name: str) -> str:
+    return "the new value" if name == "theta" else name
+
+
+def learning_rate(problem: Problem, domain, step: int, epoch: int):
+    """lr × Π factor(n), n = updates already made (or epochs, with unit: epoch)."""
+    math_ns = ExactMath if domain.exact else FloatMath
+    rate = domain.number(problem.optimizer.hypers["lr"])
+    for sched in problem.optimizer.schedules:
+        n = (epoch if sched.unit == "epoch" else step) - 1
+        keys = {k: domain.number(v) for k, v in sched.keys.items()}
+        rate = rate * SCHEDULES[sched.name].factor(n, keys, math_ns)
+    return domain.round(rate)
+
+
+def batches(problem: Problem):
+    """(step, epoch, [0-based sample indices]) in file order, capped by training.steps."""
+    n, size = len(problem.samples), problem.training.batch_size
+    step = 0
+    for epoch in range(1, problem.training.epochs + 1):
+        for start in range(0, n, size):
+            if step == problem.step_count:
+                return
+            step += 1
+            yield step, epoch, list(range(start, min(start + size, n)))
+
+
+def train(problem: Problem) -> Run:
+    graph = build_graph(problem)
+    derivation = derive(graph)
+    domain = make_domain(problem.arithmetic, problem.round_decimals)
+    evaluator = Evaluator(derivation, domain)
+    updater = Updater(problem, domain)
+    params = {name: domain.number(n) for name, n in problem.params.items()}
+    leaves = [_leaves(problem, sample, domain) for sample in problem.samples]
+    run = Run(problem, graph, derivation, domain, dict(params))
+    trainable = [p for p in params if p not in problem.frozen]
+    state = updater.initial_state(trainable)
+    try:
+        for step, epoch, indices in batches(problem):
+            run.steps.append(_step(problem, evaluator, updater, params, state, leaves, step, epoch, indices))
+            params = dict(run.steps[-1].parameters)
+    except DivergenceError as exc:
+        run.diverged = exc
+    try:
+        run.final_samples, _ = evaluator.run_batch(params, list(enumerate(leaves, 1)), problem.loss.reduction)
+        run.final_loss = evaluator.batch_loss(run.final_samples, problem.loss.reduction)
+    except DivergenceError as exc:
+        run.diverged = run.diverged or exc
+    return run
+
+
+def _leaves(problem: Problem, sample, domain) -> dict[str, Any]:
+    values = {name: domain.number(sample[name]) for name in problem.inputs + problem.targets}
+    values.update((name, domain.number(c)) for name, c in problem.constants.items())
+    return values
+
+
+def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, state, leaves, step, epoch,
+          indices) -> Step:
+    domain = evaluator.domain
+    lr = learning_rate(problem, domain, step, epoch)
+    t = domain.const(sympy.Integer(step))
+    frozen = set(problem.frozen)
+    new_params, trails, used = dict(params), {}, {}
+
+    def update(grads: dict[str, Any]) -> dict[str, Any]:
+        """Weight decay, then centralization, then the optimizer, for these parameters."""
+        if updater.decay_code is not None:
+            grads = {p: updater.decay(p, params[p], g, step) for p, g in grads.items()}
+        if problem.optimizer.centralize:
+            grads = centralize(evaluator.graph, grads, domain)
+        used.update(grads)
+        changed = {}
+        for p, g in grads.items():
+            if p not in frozen:
+                new_params[p], trails[p] = updater.apply(p, params[p], g, lr, t, state, step)
+                changed[p] = new_params[p]
+        return changed
+
+    at = params
+    if updater.definition.lookahead:  # g is taken at θ + μv
+        mu = updater.hypers["mu"]
+        at = {p: (domain.round(v + mu * state["v"][p]) if p in state["v"] else v) for p, v in params.items()}
+    samples = [(i + 1, leaves[i]) for i in indices]
+    sequential = problem.training.update == "sequential"
+    traces, raw = evaluator.run_batch(at, samples, problem.loss.reduction, step, update if sequential else None)
+    if not sequential:
+        update(dict(raw))
+    gradients = {p: used.get(p, raw[p]) for p in raw}
+    return Step(step, epoch, [i + 1 for i in indices], lr, traces,
+                evaluator.batch_loss(traces, problem.loss.reduction, step), raw, gradients, dict(params),
+                new_params, {var: dict(values) for var, values in state.items()}, trails,
+                evaluated_at=at if at is not params else None)
+
+
+def centralize(graph: Graph, grads: dict[str, Any], domain) -> dict[str, Any]:
+    """Gradient centralization: each unit's incoming weight gradients minus their mean
+    over that unit's inputs; biases untouched."""
+    out = dict(grads)
+    for row in graph.unit_weights:
+        mean = domain.round(sum((grads[w] for w in row), domain.const(0)) / len(row))
+        for w in row:
+            out[w] = domain.round(grads[w] - mean)
+    return out
