@@ -83,41 +83,117 @@ class RoundDomain(FloatDomain):
         return float(Decimal(repr(x)).quantize(self._quantum, rounding=ROUND_HALF_UP))
 
 
+DIGITS = 50  # precision of the decimal shadow every exact value carries
+
+
+class Exact:
+    """An exact value (a SymPy expression) with a high-precision decimal shadow.
+
+    Exact values of a training run share subexpressions: as trees they grow
+    exponentially with depth, so they are never evaluated or queried as trees.
+    Branches (relu at 0, max), finiteness and printing use the shadow; rational
+    values stay plain rationals, where the shadow is exact too.
+    """
+
+    __slots__ = ("expr", "approx")
+
+    def __init__(self, expr: sympy.Expr | int, approx: sympy.Float | None = None):
+        expr = sympy.Integer(expr) if isinstance(expr, int) else expr
+        self.expr = expr
+        self.approx = approx if approx is not None else sympy.Float(expr.evalf(DIGITS), DIGITS)
+
+    @staticmethod
+    def of(x) -> "Exact":
+        return x if isinstance(x, Exact) else Exact(sympy.Integer(x) if isinstance(x, int) else x)
+
+    def _combine(self, other, op) -> "Exact":
+        other = Exact.of(other)
+        return Exact(op(self.expr, other.expr), op(self.approx, other.approx))
+
+    def __add__(self, other):
+        return self._combine(other, lambda a, b: a + b)
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        return self._combine(other, lambda a, b: a - b)
+
+    def __rsub__(self, other):
+        return Exact.of(other) - self
+
+    def __mul__(self, other):
+        return self._combine(other, lambda a, b: a * b)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        other = Exact.of(other)
+        if other.is_zero():
+            raise NotFinite("division by zero")
+        return self._combine(other, lambda a, b: a / b)
+
+    def __rtruediv__(self, other):
+        return Exact.of(other) / self
+
+    def __neg__(self):
+        return Exact(-self.expr, -self.approx)
+
+    def __pow__(self, other):
+        other = Exact.of(other)
+        if self.is_zero() and other.approx < 0:
+            raise NotFinite("division by zero")
+        rational = self.expr.is_Rational and other.expr.is_Rational
+        expr = self.expr ** other.expr if rational else sympy.Pow(self.expr, other.expr, evaluate=False)
+        return Exact(expr, self.approx ** other.approx)
+
+    def __rpow__(self, other):
+        return Exact.of(other) ** self
+
+    def is_zero(self) -> bool:
+        return self.expr.is_zero if self.expr.is_Rational else abs(self.approx) < 1e-45
+
+    def __repr__(self) -> str:
+        return f"Exact({self.expr})"
+
+
 class ExactDomain:
     name = "exact"
     exact = True
 
-    def number(self, n) -> sympy.Expr:
-        return n.exact
+    def number(self, n) -> Exact:
+        return Exact(n.exact)
 
-    def const(self, c: sympy.Expr) -> sympy.Expr:
-        return c
+    def const(self, c: sympy.Expr) -> Exact:
+        return Exact(c)
 
     def function(self, cls: type) -> Callable:
-        return cls  # SymPy evaluates its functions at exact numbers itself
+        def apply(*args: Exact) -> Exact:
+            approx = cls(*(a.approx for a in args))
+            if all(a.expr.is_Rational for a in args):
+                return Exact(cls(*(a.expr for a in args)), approx)  # SymPy simplifies σ(0) = 1/2 etc.
+            return Exact(cls(*(a.expr for a in args), evaluate=False), approx)
+        return apply
 
     @staticmethod
-    def pow(a, b):
-        if a == 0 and b.is_negative:
-            raise NotFinite("division by zero")
+    def pow(a: Exact, b: Exact) -> Exact:
         return a ** b
 
-    def sqrt(self, x):
-        return sympy.sqrt(x)
+    def sqrt(self, x: Exact) -> Exact:
+        return x ** Exact(sympy.Rational(1, 2))
 
     def round(self, x):
         return x
 
-    def check(self, x, quantity: str, step: int | None = None):
-        if x.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo) or x.is_real is False:
-            raise DivergenceError(quantity, f"evaluates to {x}", step)
+    def wrap(self, expr: sympy.Expr) -> Exact:
+        return Exact(expr)
+
+    def check(self, x: Exact, quantity: str, step: int | None = None):
+        if not isinstance(x.approx, sympy.Float) or not x.approx.is_finite:
+            raise DivergenceError(quantity, f"evaluates to {x.approx}", step)
         return x
 
-    def to_float(self, x) -> float | None:
-        try:
-            return float(x)
-        except (TypeError, OverflowError, ValueError):
-            return None
+    def to_float(self, x: Exact) -> float | None:
+        return float(x.approx)
 
 
 def make_domain(arithmetic: str, decimals: int | None = None):
@@ -176,13 +252,15 @@ def _compile_mul(expr: sympy.Mul, slots, domain) -> Compiled:
     if not denom:
         return top
     bottom = _product(denom, domain)
-    exact = domain.exact
+
+    if domain.exact:  # Exact checks its own divisions
+        return lambda env: top(env) / bottom(env)
 
     def divide(env):
         b = bottom(env)
         if b == 0:
             raise NotFinite("division by zero")
-        return top(env) / b if not exact else top(env) / b
+        return top(env) / b
 
     return divide
 
@@ -212,7 +290,7 @@ def _compile_pow(base: sympy.Expr, exp: sympy.Expr, slots, domain) -> Compiled:
         return lambda env: (lambda x: x * x)(b(env))
     if exp == sympy.Rational(1, 2):
         return lambda env: domain.sqrt(b(env))
-    if exp == -1:
+    if exp == -1 and not domain.exact:
         def reciprocal(env):
             x = b(env)
             if x == 0:

@@ -23,6 +23,7 @@ mu, beta1, beta2, eps, alpha, rho, wd = (
     Symbol(n, real=True) for n in ("mu", "beta1", "beta2", "eps", "alpha", "rho", "weight_decay"))
 v, m, s, r, u = (Symbol(n, real=True) for n in ("v", "m", "s", "r", "u"))
 m_hat, v_hat, s_hat, d = (Symbol(n, real=True) for n in ("m_hat", "v_hat", "s_hat", "d"))
+r0 = Symbol("r0", real=True)  # adagrad's initial accumulator
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,9 @@ class OptimizerDef:
     forms: dict[str, tuple[Assign, ...]]
     default_form: str
     form_key: str = "form"
-    lookahead: bool = False   # nesterov "lookahead": g is taken at θ + μv
+    lookahead_form: str | None = None  # the form whose g is taken at θ + μv (nesterov's "lookahead")
     decoupled_decay: bool = False  # adamw: weight decay is a rule, not added to g
-    initial_state: dict[str, str] = field(default_factory=dict)  # state var -> hyper key
+    initial_state: dict[str, str] = field(default_factory=dict)  # state var -> hyper symbol giving its start
 
     def state_names(self, form: str) -> tuple[str, ...]:
         return tuple(dict.fromkeys(a.target.name for a in self.forms[form] if a.state))
@@ -83,10 +84,10 @@ OPTIMIZERS: dict[str, OptimizerDef] = {o.name: o for o in [
     OptimizerDef("nesterov", (LR_REQUIRED, _h("momentum", mu, "0.9")), {
         "pytorch": (Assign(v, mu * v + g, state=True), Assign(theta, theta - lr * (g + mu * v))),
         "lookahead": (Assign(v, mu * v - lr * g, state=True), Assign(theta, theta + v)),
-    }, "pytorch"),
-    OptimizerDef("adagrad", (_h("lr", lr, "0.01"), _h("eps", eps, "1e-10"), _h("initial_accumulator", r, "0")), {
+    }, "pytorch", lookahead_form="lookahead"),
+    OptimizerDef("adagrad", (_h("lr", lr, "0.01"), _h("eps", eps, "1e-10"), _h("initial_accumulator", r0, "0")), {
         "plain": (Assign(r, r + g**2, state=True), Assign(theta, theta - lr * g / (sqrt(r) + eps))),
-    }, "plain", form_key="", initial_state={"r": "initial_accumulator"}),
+    }, "plain", form_key="", initial_state={"r": "r0"}),
     OptimizerDef("rmsprop", (_h("lr", lr, "0.01"), _h("alpha", alpha, "0.99"), _h("eps", eps, "1e-8")), {
         "plain": (Assign(r, alpha * r + (1 - alpha) * g**2, state=True),
                   Assign(theta, theta - lr * g / (sqrt(r) + eps))),

@@ -21,6 +21,12 @@ from .problem import Problem
 
 
 @dataclass
+class Lookahead:
+    parameters: dict[str, Any]     # θ + μv
+    samples: list[SampleTrace]     # the forward and backward pass there, which gives g
+
+
+@dataclass
 class Step:
     step: int
     epoch: int
@@ -34,7 +40,7 @@ class Step:
     parameters: dict[str, Any]             # after the update
     state: dict[str, dict[str, Any]]       # state variable -> parameter -> value, after the update
     trail: dict[str, list[tuple[str, Any]]]  # parameter -> the optimizer's assignments, in order
-    evaluated_at: dict[str, Any] | None = None  # nesterov lookahead: where g was taken
+    lookahead: Lookahead | None = None     # nesterov lookahead: where g was taken, and that pass
 
 
 @dataclass
@@ -58,7 +64,9 @@ class Updater:
         self.definition = OPTIMIZERS[spec.name]
         self.rules: tuple[Assign, ...] = self.definition.forms[spec.form]
         self.domain = domain
-        self.hypers = {name: domain.number(n) for name, n in spec.hypers.items()}
+        self.lookahead = spec.form == self.definition.lookahead_form
+        # lr is not among them: the schedule gives each step's own.
+        self.hypers = {name: domain.number(n) for name, n in spec.hypers.items() if name != "lr"}
         if spec.weight_decay is not None:
             self.hypers["weight_decay"] = domain.number(spec.weight_decay)
         self.state_names = self.definition.state_names(spec.form)
@@ -82,8 +90,7 @@ class Updater:
 
     def initial_state(self, params: list[str]) -> dict[str, dict[str, Any]]:
         d = self.domain
-        start = {var: self.hypers.get(key, d.const(0))
-                 for var, key in self.definition.initial_state.items()}
+        start = {var: self.hypers[symbol] for var, symbol in self.definition.initial_state.items()}
         return {var: {p: start.get(var, d.const(0)) for p in params} for var in self.state_names}
 
     def apply(self, p: str, theta, g, lr, t, state, step: int):
@@ -115,12 +122,14 @@ def _display_target(name: str) -> str:
 
 def learning_rate(problem: Problem, domain, step: int, epoch: int):
     """lr × Π factor(n), n = updates already made (or epochs, with unit: epoch)."""
-    math_ns = ExactMath if domain.exact else FloatMath
     rate = domain.number(problem.optimizer.hypers["lr"])
     for sched in problem.optimizer.schedules:
         n = (epoch if sched.unit == "epoch" else step) - 1
-        keys = {k: domain.number(v) for k, v in sched.keys.items()}
-        rate = rate * SCHEDULES[sched.name].factor(n, keys, math_ns)
+        factor = SCHEDULES[sched.name].factor
+        if domain.exact:  # schedule factors are small: plain SymPy, then wrapped
+            rate = rate * domain.wrap(factor(n, {k: v.exact for k, v in sched.keys.items()}, ExactMath))
+        else:
+            rate = rate * factor(n, {k: v.value for k, v in sched.keys.items()}, FloatMath)
     return domain.round(rate)
 
 
@@ -189,20 +198,22 @@ def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, stat
                 changed[p] = new_params[p]
         return changed
 
-    at = params
-    if updater.definition.lookahead:  # g is taken at θ + μv
-        mu = updater.hypers["mu"]
-        at = {p: (domain.round(v + mu * state["v"][p]) if p in state["v"] else v) for p, v in params.items()}
     samples = [(i + 1, leaves[i]) for i in indices]
+    reduction = problem.loss.reduction
     sequential = problem.training.update == "sequential"
-    traces, raw = evaluator.run_batch(at, samples, problem.loss.reduction, step, update if sequential else None)
+    traces, raw = evaluator.run_batch(params, samples, reduction, step, update if sequential else None)
+    lookahead = None
+    if updater.lookahead:  # g is taken at θ + μv; the step still reports the pass at θ
+        mu = updater.hypers["mu"]
+        at = {p: domain.round(v + mu * state["v"][p]) if p in state["v"] else v for p, v in params.items()}
+        lookahead_traces, raw = evaluator.run_batch(at, samples, reduction, step)
+        lookahead = Lookahead(at, lookahead_traces)
     if not sequential:
         update(dict(raw))
     gradients = {p: used.get(p, raw[p]) for p in raw}
-    return Step(step, epoch, [i + 1 for i in indices], lr, traces,
-                evaluator.batch_loss(traces, problem.loss.reduction, step), raw, gradients, dict(params),
-                new_params, {var: dict(values) for var, values in state.items()}, trails,
-                evaluated_at=at if at is not params else None)
+    return Step(step, epoch, [i + 1 for i in indices], lr, traces, evaluator.batch_loss(traces, reduction, step),
+                raw, gradients, dict(params), new_params, {var: dict(values) for var, values in state.items()},
+                trails, lookahead)
 
 
 def centralize(graph: Graph, grads: dict[str, Any], domain) -> dict[str, Any]:

@@ -35,7 +35,9 @@ def solution_dict(run: Run) -> dict[str, Any]:
                 "gradients": values(s.gradients),
                 "state": {var: values(per_param) for var, per_param in s.state.items()},
                 "parameters": values(s.parameters),
-                **({"evaluated_at": values(s.evaluated_at)} if s.evaluated_at is not None else {}),
+                **({"lookahead": {"parameters": values(s.lookahead.parameters),
+                                  "samples": [sample(t) for t in s.lookahead.samples]}}
+                   if s.lookahead is not None else {}),
             }
             for s in run.steps
         ],
