@@ -372,8 +372,7 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
     frozen = tuple(_refer(n, names, ("parameter",), "a parameter to freeze")
                    for n in need_list(top["frozen"], "parameter names", nonempty=False)) if "frozen" in top else ()
     arithmetic, decimals = _arithmetic(top.get("arithmetic"))
-    if optimizer.centralize and training.update == "sequential":
-        raise top["optimizer"].error("centralize cannot be combined with training.update: sequential")
+    _check_combinations(top, optimizer, training, layers)
     ask = _ask(top["ask"], names, total_steps(len(samples), training)) if "ask" in top else None
     return Problem(
         path=path, title=title, statement=statement, meta=meta, inputs=inputs, params=params,
@@ -382,6 +381,24 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         arithmetic=arithmetic, round_decimals=decimals,
         name_lines={n: node.line for n, node in names.where.items()},
     )
+
+
+def _check_combinations(top: dict[str, Node], optimizer: OptimizerSpec, training: Training, layers) -> None:
+    """Rules that involve more than one section of the file."""
+    if training.update == "sequential":
+        if optimizer.centralize:
+            raise top["optimizer"].error("centralize cannot be combined with training.update: sequential")
+        if OPTIMIZERS[optimizer.name].lookahead_form == optimizer.form:
+            raise top["optimizer"].error("the lookahead form cannot be combined with training.update: sequential")
+    if optimizer.centralize:
+        seen: dict[str, str] = {}
+        for layer in layers:
+            for unit, row in zip(layer.units, layer.weights):
+                for w in row:
+                    if w in seen and seen[w] != unit:
+                        raise top["optimizer"].error(f"centralize needs each weight to belong to one unit; "
+                                                     f"{w!r} is shared by {seen[w]} and {unit}")
+                    seen[w] = unit
 
 
 def _plain(node: Node) -> Any:
