@@ -58,7 +58,23 @@ def derive(graph: Graph) -> Derivation:
         used = sorted((s.name for s in eq.expr.free_symbols if s.name in differentiable), key=order.__getitem__)
         deps[eq.name] = tuple(used)
         for dep in used:
-            local = sympy.diff(eq.expr, graph.symbol(dep))
+            local = local_partial(eq.expr, graph.symbol(dep))
             partials[(eq.name, dep)] = local.xreplace(by_expression)
             consumers.setdefault(dep, []).append(eq.name)
     return Derivation(graph, deps, partials, {k: tuple(v) for k, v in consumers.items()})
+
+
+def local_partial(expr: sympy.Expr, x: sympy.Symbol) -> sympy.Expr:
+    """∂expr/∂x. Sums and products are split here so that sympy.diff only sees
+    the terms that contain x: a net input Σ w·s has one such term per weight,
+    and SymPy's general machinery is slow on many small derivatives."""
+    if expr == x:
+        return sympy.Integer(1)
+    if isinstance(expr, sympy.Add):
+        return sympy.Add(*(local_partial(term, x) for term in expr.args if x in term.free_symbols))
+    if isinstance(expr, sympy.Mul):
+        with_x = [f for f in expr.args if x in f.free_symbols]
+        if len(with_x) == 1:
+            rest = [f for f in expr.args if f is not with_x[0]]
+            return sympy.Mul(*rest) * local_partial(with_x[0], x)
+    return sympy.diff(expr, x)
