@@ -1,0 +1,96 @@
+"""The three arithmetics: exact fractions stay exact, textbook rounding rounds every
+intermediate value, and the sequential-update mistake reproduces Mazur's number."""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from tutor.api import solve_problem, solve_text
+
+PROBLEMS = Path(__file__).resolve().parent.parent / "problems"
+
+
+def _fraction(exact_value) -> Fraction:
+    expr = exact_value.expr
+    assert expr.is_Rational, f"{expr} is not an exact rational"
+    return Fraction(int(expr.p), int(expr.q))
+
+
+def test_exact_fractions_match_a_hand_computation():
+    """exact-quadratic-sutskever.yaml redone with Python's Fraction, independently."""
+    run = solve_problem(PROBLEMS / "exact-quadratic-sutskever.yaml")
+    data = [(Fraction(1), Fraction(2)), (Fraction(-2), Fraction(1, 2)), (Fraction(1, 2), Fraction(1))]
+    theta = {"a": Fraction(1, 2), "b": Fraction(-1, 3), "c": Fraction(0)}
+    velocity = {k: Fraction(0) for k in theta}
+    batches = [[0, 1], [2], [0, 1], [2]]
+    for step, batch in enumerate(batches, 1):
+        lr = Fraction(1, 10) * Fraction(1, 2) ** ((step - 1) // 2)
+        grads = {k: Fraction(0) for k in theta}
+        for i in batch:
+            x, y = data[i]
+            residual = theta["a"] * x * x + theta["b"] * x + theta["c"] - y
+            for k, dyhat in (("a", x * x), ("b", x), ("c", Fraction(1))):
+                grads[k] += 2 * residual * dyhat / len(batch)
+        for k in theta:
+            velocity[k] = Fraction(1, 2) * velocity[k] - lr * grads[k]
+            theta[k] += velocity[k]
+        got = run.steps[step - 1]
+        assert {k: _fraction(v) for k, v in got.gradients.items()} == grads
+        assert {k: _fraction(v) for k, v in got.parameters.items()} == theta
+        assert _fraction(got.lr) == lr
+
+
+def test_exact_transcendental_values_are_carried_exactly_and_shown_in_full_precision():
+    text = (PROBLEMS / "mazur-2-2-2.yaml").read_text() + "arithmetic: exact\n"
+    exact = solve_text(text.replace("update: sequential", "update: simultaneous"), "mazur-exact.yaml")
+    floating = solve_text(text.replace("arithmetic: exact\n", "").replace("update: sequential",
+                                                                            "update: simultaneous"))
+    assert math.isclose(exact["final"]["loss"], floating["final"]["loss"], rel_tol=1e-12)
+
+
+def _round(x: float, n: int) -> float:
+    return float(Decimal(repr(x)).quantize(Decimal(1).scaleb(-n), rounding=ROUND_HALF_UP))
+
+
+def test_textbook_rounding_rounds_every_intermediate_value():
+    text = """
+title: rounded neuron
+inputs: [x]
+params: {w: 0.3, b: -0.1}
+model:
+  z: w*x + b
+  a: sigmoid(z)
+outputs: [a]
+targets: [y]
+data: {x: 1.7, y: 1}
+loss: half_sse
+optimizer: {name: sgd, lr: 0.5}
+arithmetic: {round: 3}
+"""
+    got = solve_text(text)["steps"][0]
+    # By hand, rounding each value to 3 decimals before it is used.
+    z = _round(0.3 * 1.7 - 0.1, 3)
+    a = _round(1 / (1 + math.exp(-z)), 3)
+    dE_da = _round(a - 1, 3)
+    da_dz = _round(a * (1 - a), 3)
+    delta_z = _round(dE_da * da_dz, 3)
+    grad_w = _round(delta_z * 1.7, 3)
+    assert got["samples"][0]["values"]["z"] == z
+    assert got["samples"][0]["values"]["a"] == a
+    assert got["gradients"]["w"] == grad_w
+    assert got["parameters"]["w"] == _round(0.3 - 0.5 * grad_w, 3)  # one assignment, one rounding
+    for value in got["samples"][0]["values"].values():
+        assert value == _round(value, 3)
+
+
+@pytest.mark.parametrize("update, published", [("sequential", 0.291027924), ("simultaneous", 0.291027774)])
+def test_mazur_sequential_mistake_reproduces_his_published_error(update, published):
+    text = (PROBLEMS / "mazur-2-2-2.yaml").read_text()
+    text = text.replace("training: {epochs: 1}", f"training: {{epochs: 1, update: {update}}}")
+    assert f"update: {update}" in text
+    assert round(solve_text(text)["final"]["loss"], 9) == published

@@ -1,0 +1,67 @@
+"""The command line: exit codes, what goes to stdout and what to stderr."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tutor.cli import app
+
+PROBLEMS = Path(__file__).resolve().parent.parent / "problems"
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_solve_json_prints_only_json():
+    result = invoke("solve", str(PROBLEMS / "relu-2-2-2-one-step.yaml"), "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["steps"][0]["loss"] == 2.5
+    assert result.stderr == ""
+
+
+def test_solve_is_byte_identical_across_runs():
+    path = str(PROBLEMS / "momentum-ema-3-2-1.yaml")
+    assert invoke("solve", path, "--format", "json").stdout == invoke("solve", path, "--format", "json").stdout
+
+
+def test_validate_ok():
+    result = invoke("validate", str(PROBLEMS / "mazur-2-2-2.yaml"))
+    assert result.exit_code == 0
+    assert "ok" in result.stdout
+
+
+def test_missing_file_is_a_located_error(tmp_path):
+    missing = tmp_path / "nope.yaml"
+    result = invoke("solve", str(missing), "--format", "json")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"{missing}:1:1: error: cannot read file")
+
+
+def test_divergence_exits_1_with_a_report(tmp_path):
+    path = tmp_path / "diverge.yaml"
+    text = (PROBLEMS / "quadratic-momentum.yaml").read_text()
+    path.write_text(text.replace("lr: 0.1", "lr: 1.0").replace("epochs: 1", "epochs: 200"))
+    result = invoke("solve", str(path), "--format", "json")
+    assert result.exit_code == 1
+    solution = json.loads(result.stdout)
+    assert solution["diverged"]["step"] == len(solution["steps"]) + 1
+    assert "not a finite number" in result.stderr
+
+
+def test_internal_errors_become_one_line_and_exit_1(monkeypatch):
+    import tutor.api
+
+    def broken(path):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(tutor.api, "solve_problem", broken)
+    result = invoke("solve", str(PROBLEMS / "relu-2-2-2-one-step.yaml"), "--format", "json")
+    assert result.exit_code == 1
+    assert result.stderr.strip().count("\n") == 0
+    assert "internal error" in result.stderr and "bug" in result.stderr
