@@ -60,6 +60,9 @@ class FloatDomain:
     def round(self, x):
         return x
 
+    is_finite = staticmethod(math.isfinite)
+    show = staticmethod(repr)
+
     def check(self, x, quantity: str, step: int | None = None):
         if not math.isfinite(x):
             raise DivergenceError(quantity, f"evaluates to {x!r}", step)
@@ -187,8 +190,16 @@ class ExactDomain:
     def wrap(self, expr: sympy.Expr) -> Exact:
         return Exact(expr)
 
+    @staticmethod
+    def is_finite(x: Exact) -> bool:
+        return isinstance(x.approx, sympy.Float) and bool(x.approx.is_finite)
+
+    @staticmethod
+    def show(x: Exact) -> str:
+        return str(x.approx)
+
     def check(self, x: Exact, quantity: str, step: int | None = None):
-        if not isinstance(x.approx, sympy.Float) or not x.approx.is_finite:
+        if not self.is_finite(x):
             raise DivergenceError(quantity, f"evaluates to {x.approx}", step)
         return x
 

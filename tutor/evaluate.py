@@ -39,6 +39,24 @@ class SampleTrace:
 OnComplete = Callable[[dict[str, Any]], dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class _Backward:
+    """What the reverse sweep does at one node, compiled."""
+
+    name: str
+    param_edges: tuple[tuple[str, Any], ...]  # (parameter, compiled ∂node/∂parameter)
+    node_edges: tuple[tuple[str, Any], ...]   # (node, compiled ∂node/∂node)
+    completes: tuple[str, ...]                # parameters whose gradient is complete here
+
+
+def _describe(what: tuple) -> str:
+    """Name a quantity for an error message; built only when one is raised."""
+    kind, name, index = what[0], what[1], what[2]
+    texts = {"node": f"{name}", "delta": f"δ_{name}", "grad": f"∂E/∂{name}", "loss": "loss"}
+    text = texts.get(kind) or f"∂{name}/∂{kind}"
+    return f"{text} (sample {index})" if index is not None else text
+
+
 class Evaluator:
     """The derivation compiled once, for one arithmetic domain."""
 
@@ -50,37 +68,49 @@ class Evaluator:
         by_symbol = {sym: i for i, sym in enumerate(graph.symbols.values())}
         self.forward_code = [(eq.name, self.slot[eq.name], compile_expr(eq.expr, by_symbol, domain))
                              for eq in graph.equations]
-        self.partial_code = {edge: compile_expr(expr, by_symbol, domain)
-                             for edge, expr in derivation.partials.items()}
-        self.params = set(graph.params)
+        partial_code = {edge: compile_expr(expr, by_symbol, domain) for edge, expr in derivation.partials.items()}
+        self.params = params = set(graph.params)
         # In the reverse sweep a parameter's gradient is complete at its first user.
-        self.completes_at: dict[str, list[str]] = {}
+        completes_at: dict[str, list[str]] = {}
         for p in graph.params:
             users = derivation.consumers.get(p)
             if users:
-                self.completes_at.setdefault(users[0], []).append(p)
+                completes_at.setdefault(users[0], []).append(p)
+        self.backward_plan = [
+            _Backward(name,
+                      tuple((dep, partial_code[(name, dep)]) for dep in derivation.deps[name] if dep in params),
+                      tuple((dep, partial_code[(name, dep)]) for dep in derivation.deps[name] if dep not in params),
+                      tuple(completes_at.get(name, ())))
+            for name in reversed(graph.node_names)
+        ]
 
     # ------------------------------------------------------------ forward
 
     def forward(self, params: dict[str, Any], leaves: dict[str, Any], index: int, step: int | None):
         env: list[Any] = [None] * len(self.slot)
+        slot = self.slot
         for name, value in leaves.items():
-            env[self.slot[name]] = value
+            env[slot[name]] = value
         for name, value in params.items():
-            env[self.slot[name]] = value
-        d = self.domain
-        for name, slot, code in self.forward_code:
-            env[slot] = d.round(self._value(code, env, f"{name} (sample {index})", step))
-        values = {name: env[self.slot[name]] for name in leaves}
-        values.update((name, env[slot]) for name, slot, _ in self.forward_code)
+            env[slot[name]] = value
+        rnd = self.domain.round
+        for name, i, code in self.forward_code:
+            env[i] = rnd(self._value(code, env, ("node", name, index), step))
+        values = {name: env[slot[name]] for name in leaves}
+        values.update((name, env[i]) for name, i, _ in self.forward_code)
         return env, values
 
-    def _value(self, code, env, quantity: str, step: int | None):
+    def _value(self, code, env, what: tuple, step: int | None):
         try:
             value = code(env)
         except ARITHMETIC_ERRORS as exc:
-            raise DivergenceError(quantity, str(exc) or type(exc).__name__, step) from None
-        return self.domain.check(value, quantity, step)
+            raise DivergenceError(_describe(what), str(exc) or type(exc).__name__, step) from None
+        return self._finite(value, what, step)
+
+    def _finite(self, value, what: tuple, step: int | None):
+        if not self.domain.is_finite(value):
+            raise DivergenceError(_describe(what), f"evaluates to {self.domain.show(value)}", step)
+        return value
 
     # ------------------------------------------------------------ backward
 
@@ -89,60 +119,51 @@ class Evaluator:
         """Forward and backward over a batch. Returns the sample traces and the batch
         gradients (``reduction`` of the per-sample gradients)."""
         d = self.domain
+        zero, rnd = d.const(0), d.round
         envs, traces = [], []
         for index, leaves in samples:
             env, values = self.forward(params, leaves, index, step)
             envs.append(env)
             traces.append(SampleTrace(index, values, {}, {self.graph.loss_name: d.const(1)}, {}))
-        accum = [{} for _ in samples]          # δ contributions, per sample
-        grads = [{} for _ in samples]          # gradient contributions, per sample
+        accum = [{} for _ in samples]   # δ contributions so far, per sample
+        grads = [{} for _ in samples]   # gradient contributions so far, per sample
         batch: dict[str, Any] = {}
-        for name in reversed(self.derivation.graph.node_names):
+        for node in self.backward_plan:
+            name = node.name
             for trace, env, acc, grad in zip(traces, envs, accum, grads):
                 delta = trace.deltas.get(name)
                 if delta is None:  # every user of this node is behind us: δ is complete
-                    delta = trace.deltas[name] = d.round(self._sum(acc.pop(name, []), f"δ_{name}", step))
-                for dep in self.derivation.deps[name]:
-                    if dep in self.params:
-                        local = self._partial(name, dep, env, trace, step)
-                        grad.setdefault(dep, []).append(delta * local)
-            for p in self.completes_at.get(name, ()):
+                    delta = trace.deltas[name] = rnd(self._finite(acc.pop(name, zero), ("delta", name, trace.index),
+                                                                  step))
+                for dep, code in node.param_edges:
+                    grad[dep] = grad.get(dep, zero) + delta * self._partial(name, dep, code, env, trace, step)
+            for p in node.completes:
                 for trace, grad in zip(traces, grads):
-                    trace.gradients[p] = d.round(self._sum(grad[p], f"∂E/∂{p} (sample {trace.index})", step))
-                batch[p] = d.round(self._reduce([t.gradients[p] for t in traces], reduction, f"∂E/∂{p}", step))
-            if on_complete and name in self.completes_at:
-                updated = on_complete({p: batch[p] for p in self.completes_at[name]})
+                    trace.gradients[p] = rnd(self._finite(grad[p], ("grad", p, trace.index), step))
+                total = self._finite(sum((t.gradients[p] for t in traces), zero), ("grad", p, None), step)
+                batch[p] = rnd(total if reduction == "sum" else total / len(traces))
+            if on_complete and node.completes:
+                updated = on_complete({p: batch[p] for p in node.completes})
                 for env in envs:  # later partials see the new values: the sequential mistake
                     for p, value in updated.items():
                         env[self.slot[p]] = value
             for trace, env, acc in zip(traces, envs, accum):
                 delta = trace.deltas[name]
-                for dep in self.derivation.deps[name]:
-                    if dep not in self.params:
-                        acc.setdefault(dep, []).append(delta * self._partial(name, dep, env, trace, step))
+                for dep, code in node.node_edges:
+                    acc[dep] = acc.get(dep, zero) + delta * self._partial(name, dep, code, env, trace, step)
         for p in self.graph.params:  # parameters no equation uses (possible in the model form)
             if p not in batch:
                 for trace in traces:
-                    trace.gradients[p] = d.const(0)
-                batch[p] = d.const(0)
+                    trace.gradients[p] = zero
+                batch[p] = zero
         return traces, {p: batch[p] for p in self.graph.params}
 
-    def _partial(self, node: str, dep: str, env, trace: SampleTrace, step):
-        value = self.domain.round(self._value(self.partial_code[(node, dep)], env,
-                                              f"∂{node}/∂{dep} (sample {trace.index})", step))
+    def _partial(self, node: str, dep: str, code, env, trace: SampleTrace, step):
+        value = self.domain.round(self._value(code, env, (dep, node, trace.index), step))
         trace.partials[(node, dep)] = value
         return value
 
-    def _sum(self, terms: list, quantity: str, step):
-        d = self.domain
-        total = d.const(0)
-        for term in terms:
-            total = total + term
-        return d.check(total, quantity, step)
-
-    def _reduce(self, values: list, reduction: str, quantity: str, step):
-        total = self._sum(values, quantity, step)
-        return total if reduction == "sum" else self.domain.check(total / len(values), quantity, step)
-
     def batch_loss(self, traces: list[SampleTrace], reduction: str, step: int | None = None):
-        return self.domain.round(self._reduce([t.loss for t in traces], reduction, "loss", step))
+        d = self.domain
+        total = self._finite(sum((t.loss for t in traces), d.const(0)), ("loss", None, None), step)
+        return d.round(total if reduction == "sum" else total / len(traces))

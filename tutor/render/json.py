@@ -65,4 +65,5 @@ def _number(domain):
 
 
 def render_json(run: Run) -> str:
-    return json.dumps(solution_dict(run), indent=1, ensure_ascii=False) + "\n"
+    # No indent: the C encoder is many times faster on long trainings.
+    return json.dumps(solution_dict(run), ensure_ascii=False) + "\n"
