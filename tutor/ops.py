@@ -17,6 +17,7 @@ from typing import Callable
 
 import sympy
 from sympy import Abs, Function, Integer, Rational, exp, erf, log, pi, sign, sqrt, tanh
+from sympy.core.logic import fuzzy_and
 
 HALF = Rational(1, 2)
 
@@ -70,7 +71,15 @@ def _min(a: float, b: float) -> float:
 # ---------------------------------------------------------------- SymPy classes
 # Lower-case class names: they are the names the problem file uses.
 
-class sigmoid(Function):
+class RealFunction(Function):
+    """Real-valued for real arguments: tells SymPy that |f(x)|' = sign(f(x))·f'(x)
+    needs no real and imaginary parts."""
+
+    def _eval_is_extended_real(self):
+        return fuzzy_and(a.is_extended_real for a in self.args)
+
+
+class sigmoid(RealFunction):
     @classmethod
     def eval(cls, x):
         if x.is_number:
@@ -80,7 +89,7 @@ class sigmoid(Function):
         return self * (1 - self)
 
 
-class relu_prime(Function):
+class relu_prime(RealFunction):
     """relu'(x): 1 for x > 0, else 0 (PyTorch: relu'(0) = 0)."""
 
     @classmethod
@@ -90,7 +99,7 @@ class relu_prime(Function):
             return Integer(1 if s > 0 else 0)
 
 
-class relu(Function):
+class relu(RealFunction):
     @classmethod
     def eval(cls, x):
         s = _sign_of(x)
@@ -101,7 +110,7 @@ class relu(Function):
         return relu_prime(self.args[0])
 
 
-class softplus(Function):
+class softplus(RealFunction):
     @classmethod
     def eval(cls, x):
         if x.is_number:
@@ -111,7 +120,7 @@ class softplus(Function):
         return sigmoid(self.args[0])
 
 
-class leaky_relu_prime(Function):
+class leaky_relu_prime(RealFunction):
     """d leaky_relu(x, slope)/dx: 1 for x > 0, else slope (slope at 0, as PyTorch)."""
 
     @classmethod
@@ -121,7 +130,7 @@ class leaky_relu_prime(Function):
             return Integer(1) if s > 0 else slope
 
 
-class leaky_relu(Function):
+class leaky_relu(RealFunction):
     @classmethod
     def eval(cls, x, slope):
         s = _sign_of(x)
@@ -135,7 +144,7 @@ class leaky_relu(Function):
         return min_(x, Integer(0))  # d/dslope: x where x < 0, else 0
 
 
-class elu_prime(Function):
+class elu_prime(RealFunction):
     """d elu(x, alpha)/dx: 1 for x > 0, else alpha·e^x (alpha at 0, as PyTorch)."""
 
     @classmethod
@@ -145,7 +154,7 @@ class elu_prime(Function):
             return Integer(1) if s > 0 else alpha * exp(x)
 
 
-class elu_alpha_prime(Function):
+class elu_alpha_prime(RealFunction):
     """d elu(x, alpha)/dalpha: e^x − 1 for x ≤ 0, else 0."""
 
     @classmethod
@@ -155,7 +164,7 @@ class elu_alpha_prime(Function):
             return Integer(0) if s > 0 else exp(x) - 1
 
 
-class elu(Function):
+class elu(RealFunction):
     @classmethod
     def eval(cls, x, alpha):
         s = _sign_of(x)
@@ -167,7 +176,7 @@ class elu(Function):
         return elu_prime(x, alpha) if argindex == 1 else elu_alpha_prime(x)
 
 
-class silu(Function):
+class silu(RealFunction):
     @classmethod
     def eval(cls, x):
         if x.is_number:
@@ -178,7 +187,7 @@ class silu(Function):
         return sigmoid(x) * (1 + x * (1 - sigmoid(x)))
 
 
-class gelu(Function):
+class gelu(RealFunction):
     @classmethod
     def eval(cls, x):
         if x.is_number:
@@ -189,7 +198,7 @@ class gelu(Function):
         return (1 + erf(x / sqrt(2))) / 2 + x * exp(-x**2 / 2) / sqrt(2 * pi)
 
 
-class step_half(Function):
+class step_half(RealFunction):
     """H(x) with H(0) = ½: the derivative of max/min, splitting a tie evenly."""
 
     @classmethod
@@ -199,7 +208,7 @@ class step_half(Function):
             return {1: Integer(1), 0: HALF, -1: Integer(0)}[s]
 
 
-class max_(Function):
+class max_(RealFunction):
     @classmethod
     def eval(cls, a, b):
         s = _sign_of(a - b) if (a - b).is_number else None
@@ -211,7 +220,7 @@ class max_(Function):
         return step_half(a - b) if argindex == 1 else step_half(b - a)
 
 
-class min_(Function):
+class min_(RealFunction):
     @classmethod
     def eval(cls, a, b):
         s = _sign_of(a - b) if (a - b).is_number else None
@@ -223,7 +232,7 @@ class min_(Function):
         return step_half(b - a) if argindex == 1 else step_half(a - b)
 
 
-class softmax(Function):
+class softmax(RealFunction):
     """softmax(k, z1, …, zn): the k-th output (1-based) of a softmax over z1…zn."""
 
     @classmethod
