@@ -57,7 +57,7 @@ def test_divergence_exits_1_with_a_report(tmp_path):
 def test_internal_errors_become_one_line_and_exit_1(monkeypatch):
     import tutor.api
 
-    def broken(path):
+    def broken(path, **options):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(tutor.api, "solve_problem", broken)

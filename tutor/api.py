@@ -5,13 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .limits import apply_limits
 from .problem import load_problem, parse_problem
 from .render.json import solution_dict
 from .train import Run, train
 
 
-def solve_problem(path: str | Path) -> Run:
-    return train(load_problem(path))
+def solve_problem(path: str | Path, *, max_steps: int | None = None, yes: bool = True) -> Run:
+    """Load and solve a problem file. ``max_steps`` caps the training; unless ``yes``,
+    a problem estimated to take over a minute is refused (limits.TooLongError)."""
+    return train(apply_limits(load_problem(path), max_steps, yes))
 
 
 def solve_text(text: str, path: str = "problem.yaml") -> dict[str, Any]:

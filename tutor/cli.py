@@ -46,18 +46,24 @@ def _guarded(action: Callable[[], int]) -> None:
     raise typer.Exit(code)
 
 
+MAX_STEPS = typer.Option(None, "--max-steps", min=0, help="Solve only the first N update steps.")
+YES = typer.Option(False, "--yes", "-y", help="Solve even a problem estimated to take over a minute.")
+
+
 @app.command()
 def solve(
     file: Path = typer.Argument(..., help="The problem file (YAML)."),
     format: Format = typer.Option(Format.json, "--format", "-f", help="Output format."),
+    max_steps: int | None = MAX_STEPS,
+    yes: bool = YES,
 ) -> None:
     """Solve a problem: every forward value, gradient and update."""
 
     def action() -> int:
-        from .api import solve_problem
+        from . import api
         from .render.json import render_json
 
-        run = solve_problem(file)
+        run = api.solve_problem(file, max_steps=max_steps, yes=yes)
         sys.stdout.write(render_json(run))
         if run.diverged is not None:
             print(f"{file}: {run.diverged}", file=sys.stderr)
