@@ -29,12 +29,19 @@ class DivergenceError(TutorError):
 
     exit_code = 1
 
-    def __init__(self, quantity: str, detail: str, step: int | None = None):
+    def __init__(self, quantity: str, detail: str, step: int | None = None,
+                 inputs: dict[str, float | None] | None = None, suggestion: str = ""):
         super().__init__(f"{quantity}: {detail}")
         self.quantity = quantity
         self.detail = detail
         self.step = step
+        self.inputs = inputs or {}
+        self.suggestion = suggestion
 
     def __str__(self) -> str:
-        where = f"step {self.step}: " if self.step is not None else ""
-        return f"error: {where}{self.quantity} is not a finite number ({self.detail})"
+        where = f"step {self.step}: " if self.step is not None else "the final forward pass: "
+        inputs = ", ".join(f"{k} = {v!r}" for k, v in self.inputs.items())
+        text = f"error: {where}{self.quantity} is not a finite number ({self.detail})"
+        if inputs:
+            text += f"; its inputs: {inputs}"
+        return text + (f"; {self.suggestion}" if self.suggestion else "")

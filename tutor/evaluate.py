@@ -104,13 +104,27 @@ class Evaluator:
         try:
             value = code(env)
         except ARITHMETIC_ERRORS as exc:
-            raise DivergenceError(_describe(what), str(exc) or type(exc).__name__, step) from None
-        return self._finite(value, what, step)
+            raise DivergenceError(_describe(what), str(exc) or type(exc).__name__, step,
+                                  self._inputs(what, env)) from None
+        if not self.domain.is_finite(value):
+            raise DivergenceError(_describe(what), f"evaluates to {self.domain.show(value)}", step,
+                                  self._inputs(what, env))
+        return value
 
     def _finite(self, value, what: tuple, step: int | None):
         if not self.domain.is_finite(value):
             raise DivergenceError(_describe(what), f"evaluates to {self.domain.show(value)}", step)
         return value
+
+    def _inputs(self, what: tuple, env) -> dict[str, float | None]:
+        """The values a failing equation or partial derivative was given."""
+        kind, name = what[0], what[1]
+        if kind == "node":
+            expr = next(eq.expr for eq in self.graph.equations if eq.name == name)
+        else:
+            expr = self.derivation.partials[(name, kind)]
+        names = sorted((s.name for s in expr.free_symbols), key=self.slot.__getitem__)
+        return {n: self.domain.to_float(env[self.slot[n]]) for n in names}
 
     # ------------------------------------------------------------ backward
 

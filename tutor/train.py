@@ -161,13 +161,29 @@ def train(problem: Problem) -> Run:
             run.steps.append(_step(problem, evaluator, updater, params, state, leaves, step, epoch, indices))
             params = dict(run.steps[-1].parameters)
     except DivergenceError as exc:
+        exc.suggestion = exc.suggestion or _suggestion(run, exc)
         run.diverged = exc
+        return run  # the final forward pass would only diverge again
     try:
         run.final_samples, _ = evaluator.run_batch(params, list(enumerate(leaves, 1)), problem.loss.reduction)
         run.final_loss = evaluator.batch_loss(run.final_samples, problem.loss.reduction)
     except DivergenceError as exc:
         run.diverged = run.diverged or exc
     return run
+
+
+def _suggestion(run: Run, exc: DivergenceError) -> str:
+    """What to change, judged from how the run got here."""
+    lr = run.problem.optimizer.hypers["lr"].value
+    size = lambda params: max((abs(run.domain.to_float(v) or 0.0) for v in params.values()), default=0.0)  # noqa: E731
+    if run.steps and size(run.steps[-1].parameters) > 1e3 * max(size(run.initial), 1.0):
+        return (f"the parameters grew from at most {size(run.initial):.3g} to {size(run.steps[-1].parameters):.3g} "
+                f"in {len(run.steps)} steps: the training diverges; try a smaller learning rate than lr = {lr:g}")
+    if "log" in exc.quantity or "log" in exc.detail or "domain" in exc.detail:
+        return "a log or square root met a value outside its domain (an output at exactly 0 or 1 in a cross-entropy?)"
+    if "division by zero" in exc.detail:
+        return "a denominator is exactly 0: check the initial values and the data"
+    return f"check the initial values, the data and the learning rate (lr = {lr:g})"
 
 
 def _leaves(problem: Problem, sample, domain) -> dict[str, Any]:

@@ -48,8 +48,9 @@ def solution_dict(run: Run) -> dict[str, Any]:
         },
     }
     if run.diverged is not None:
-        out["diverged"] = {"step": run.diverged.step, "quantity": run.diverged.quantity,
-                           "detail": run.diverged.detail}
+        d = run.diverged
+        out["diverged"] = {"step": d.step, "quantity": d.quantity, "detail": d.detail,
+                           "inputs": {k: num(v) for k, v in d.inputs.items()}, "suggestion": d.suggestion}
     return out
 
 
