@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +12,15 @@ from .render.json import solution_dict
 from .train import Run, train
 
 
-def solve_problem(path: str | Path, *, max_steps: int | None = None, yes: bool = True) -> Run:
+def solve_problem(path: str | Path, *, max_steps: int | None = None, yes: bool = True,
+                  arithmetic: str | None = None) -> Run:
     """Load and solve a problem file. ``max_steps`` caps the training; unless ``yes``,
-    a problem estimated to take over a minute is refused (limits.TooLongError)."""
-    return train(apply_limits(load_problem(path), max_steps, yes))
+    a problem estimated to take over a minute is refused (limits.TooLongError);
+    ``arithmetic`` overrides the problem's own ("exact", "float")."""
+    problem = load_problem(path)
+    if arithmetic is not None:
+        problem = dataclasses.replace(problem, arithmetic=arithmetic, round_decimals=None)
+    return train(apply_limits(problem, max_steps, yes))
 
 
 def solve_text(text: str, path: str = "problem.yaml") -> dict[str, Any]:

@@ -28,7 +28,31 @@ BUG_REPORT = "tutor: internal error ({}: {}); this is a bug in tutor, please rep
 
 
 class Format(str, Enum):
+    text = "text"
     json = "json"
+
+
+def _terminal() -> tuple[int, bool]:
+    """Width and colour for stdout: a terminal's own width and colour unless
+    NO_COLOR is set; plain 80 columns when piped (COLUMNS overrides the width)."""
+    import os
+    import shutil
+
+    tty = sys.stdout.isatty()
+    width = shutil.get_terminal_size((80, 24)).columns if tty or "COLUMNS" in os.environ else 80
+    return max(width, 40), tty and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def _parse_steps(text: str | None) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        steps = [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise typer.BadParameter("expected step numbers separated by commas, e.g. 1,2,10") from None
+    if not steps or min(steps) < 1:
+        raise typer.BadParameter("step numbers start at 1")
+    return steps
 
 
 def _guarded(action: Callable[[], int]) -> None:
@@ -53,18 +77,32 @@ YES = typer.Option(False, "--yes", "-y", help="Solve even a problem estimated to
 @app.command()
 def solve(
     file: Path = typer.Argument(..., help="The problem file (YAML)."),
-    format: Format = typer.Option(Format.json, "--format", "-f", help="Output format."),
+    format: Format = typer.Option(Format.text, "--format", "-f", help="text: the worked solution; json: every "
+                                  "number at full precision."),
+    show_all: bool = typer.Option(False, "--all", help="Show everything, not only what the problem asks."),
+    digits: int = typer.Option(4, "--digits", min=1, max=17, help="Decimals shown (the numbers stay exact)."),
+    steps: str | None = typer.Option(None, "--steps", help="Steps to show in full, e.g. 1,2,10."),
+    exact: bool = typer.Option(False, "--exact", help="Solve in exact arithmetic (fractions, e^-2, √2)."),
     max_steps: int | None = MAX_STEPS,
     yes: bool = YES,
 ) -> None:
-    """Solve a problem: every forward value, gradient and update."""
+    """Solve a problem: every forward value, gradient and update, worked out."""
+    chosen_steps = _parse_steps(steps)
 
     def action() -> int:
         from . import api
-        from .render.json import render_json
 
-        run = api.solve_problem(file, max_steps=max_steps, yes=yes)
-        sys.stdout.write(render_json(run))
+        run = api.solve_problem(file, max_steps=max_steps, yes=yes, arithmetic="exact" if exact else None)
+        if format is Format.json:
+            from .render.json import render_json
+
+            sys.stdout.write(render_json(run))
+        else:
+            from .render.terminal import render_terminal
+
+            width, color = _terminal()
+            sys.stdout.write(render_terminal(run, width=width, color=color, show_all=show_all, digits=digits,
+                                             steps=chosen_steps))
         if run.diverged is not None:
             print(f"{file}: {run.diverged}", file=sys.stderr)
             return 1

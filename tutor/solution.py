@@ -1,0 +1,634 @@
+"""Run -> Solution: the records every printer joins, in the order a worked solution reads.
+
+Nothing here computes new mathematics: each `Calc` pairs a formula (a SymPy
+expression from the graph, the derivation or the optimizer table) with the
+numbers the engine used for its symbols and the value the engine stored. A
+printer writes the formula, the same formula with the numbers substituted, and
+the value. The chain rule is data too: a product (or a sum of products) of
+symbols named after the local derivatives (``∂E/∂o1``), whose values are in
+the same sample's trace.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy
+
+from .derive import Derivation
+from .ops import LOSSES, elu_prime, leaky_relu_prime, relu_prime
+from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES
+from .train import Run, Step, Updater
+
+MAX_PATHS = 4  # more chain-rule paths than this for some parameter: the δ form reads better
+
+
+# ---------------------------------------------------------------- records
+
+@dataclass(frozen=True)
+class Calc:
+    """``lhs = expr = expr with numbers = value``."""
+
+    lhs: str
+    expr: sympy.Expr | None          # the formula (None: the value is given, not computed here)
+    values: dict[str, Any] | None    # symbol name -> number for the substitution (None: no substitution)
+    value: Any
+    context: str = "model"           # the printer settings: model | optimizer | chain
+    note: str = ""                   # a remark in words
+    kink: tuple[str, Any] | None = None  # (z1, its value): "since z1 = 2 > 0" for relu' and kin
+    shadow: Any = None               # the full-precision value (arithmetic: round)
+    lhs_expr: sympy.Expr | None = None  # an assignment's target, printed like the formula
+    names: tuple[tuple[str, str], ...] = ()  # display names besides the context's (θ shown as w21)
+
+
+@dataclass(frozen=True)
+class Header:
+    title: str
+    statement: str | None
+    loss: str                                  # the loss formula as the solution states it
+    loss_notes: tuple[str, ...]
+    optimizer: str                             # name and form
+    rules: tuple[tuple[sympy.Expr, sympy.Expr], ...]   # the optimizer's assignments (target, expr)
+    hypers: tuple[tuple[str, Any], ...]        # display name, value
+    notes: tuple[str, ...]                     # frozen, shared, relu'(0) = 0, arithmetic, ...
+
+
+@dataclass(frozen=True)
+class Model:
+    equations: tuple[tuple[str, sympy.Expr], ...]
+    parameters: tuple[tuple[str, Any, str], ...]    # name, initial value, remark (frozen/shared)
+    constants: tuple[tuple[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class SampleForward:
+    index: int
+    given: tuple[tuple[str, Any], ...]     # inputs and targets
+    rows: tuple[Calc, ...]
+
+
+@dataclass(frozen=True)
+class Loss:
+    per_sample: tuple[tuple[int, Calc], ...]
+    batch: Calc | None                     # the reduction over a batch of several samples
+
+
+@dataclass(frozen=True)
+class SampleBackward:
+    index: int
+    locals: tuple[Calc, ...]               # every local derivative used, with formula and value
+    deltas: tuple[Calc, ...]               # δ form only: δ_node = Σ δ_consumer·∂consumer/∂node
+    gradients: tuple[tuple[str, Calc], ...]  # parameter -> ∂E/∂θ of this sample
+
+
+@dataclass(frozen=True)
+class Backward:
+    form: str                              # paths | delta
+    chains: tuple[tuple[str, sympy.Expr], ...]   # parameter -> chain rule in symbols (paths form)
+    samples: tuple[SampleBackward, ...]
+    batch: tuple[tuple[str, Calc], ...]    # parameter -> reduction over the batch
+    at_lookahead: bool = False
+
+
+@dataclass(frozen=True)
+class Update:
+    param: str
+    old: Any
+    new: Any
+    gradient: Any
+    rows: tuple[Calc, ...]                 # weight decay, centralization, then the optimizer's assignments
+    frozen: bool = False
+    shadow_new: Any = None
+
+
+@dataclass(frozen=True)
+class StepPart:
+    step: int
+    epoch: int
+    batch: tuple[int, ...]
+    lr: Calc
+    forward: tuple[SampleForward, ...]
+    loss: Loss
+    lookahead: tuple[Calc, ...]            # nesterov look-ahead: θ̃ = θ + μ·v
+    lookahead_forward: tuple[SampleForward, ...]
+    backward: Backward | None
+    updates: tuple[Update, ...]
+
+
+@dataclass(frozen=True)
+class StepSummary:
+    step: int
+    epoch: int
+    batch: tuple[int, ...]
+    lr: Any
+    loss: Any
+
+
+@dataclass(frozen=True)
+class Final:
+    parameters: tuple[tuple[str, Any, Any], ...]     # name, initial, final
+    epoch_losses: tuple[tuple[int, int, Any], ...]   # epoch, steps, mean batch loss over the epoch
+    outputs: tuple[tuple[int, str, Any, str, Any], ...]  # sample, output, value, target, target value
+    loss: Any
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """No training steps: the forward pass and the loss at the given parameters."""
+
+    forward: tuple[SampleForward, ...]
+    loss: Loss
+
+
+@dataclass(frozen=True)
+class Solution:
+    header: Header
+    model: Model
+    show: frozenset[str]                   # forward, loss, gradient, update, final
+    steps: tuple[StepPart, ...]            # shown in full
+    summary: tuple[StepSummary, ...]       # every step, for the compact table
+    final: Final | None
+    diverged: str | None
+    rank: dict[str, int] = field(default_factory=dict)
+    params: frozenset[str] = frozenset()
+    digits: int = 4
+    round_decimals: int | None = None
+    evaluation: Evaluation | None = None
+
+
+# ---------------------------------------------------------------- labels
+
+def partial_label(top: str, bottom: str) -> str:
+    return f"∂{top}/∂{bottom}"
+
+
+def sample_mark(index: int, batch_size: int) -> str:
+    return f"⁽{str(index).translate(str.maketrans('0123456789', '⁰¹²³⁴⁵⁶⁷⁸⁹'))}⁾" if batch_size > 1 else ""
+
+
+def delta_label(node: str) -> str:
+    return f"δ_{node}"
+
+
+# ---------------------------------------------------------------- assembly
+
+def build_solution(run: Run, *, show_all: bool = False, steps: list[int] | None = None,
+                   digits: int = 4) -> Solution:
+    problem, graph = run.problem, run.graph
+    b = _Builder(run)
+    show = {"forward", "loss", "gradient", "update", "final"}
+    grad_names = upd_names = tuple(graph.params)
+    asked_steps: tuple[int, ...] = ()
+    if problem.ask is not None and not show_all:
+        show = set()
+        for item in problem.ask:
+            if item.kind == "steps":
+                asked_steps += item.steps
+                continue
+            show.add(item.kind)
+            if item.kind == "gradient" and item.names:
+                grad_names = item.names
+            if item.kind == "update" and item.names:
+                upd_names = item.names
+        if show <= set() and asked_steps:
+            show = {"forward", "loss", "gradient", "update", "final"}
+        if "update" in show and "gradient" not in show:
+            pass
+    n = len(run.steps)
+    if steps is not None:
+        full = [s for s in steps if 1 <= s <= n]
+    elif asked_steps:
+        full = list(asked_steps)
+    elif show_all:
+        full = list(range(1, n + 1))
+    else:
+        full = sorted({1, n}) if n else []
+    full = sorted(dict.fromkeys(full))
+    parts = tuple(b.step(run.steps[s - 1], show, grad_names, upd_names) for s in full)
+    summary = tuple(StepSummary(s.step, s.epoch, tuple(s.batch), s.lr, s.loss) for s in run.steps)
+    final = b.final() if "final" in show and run.steps else None
+    evaluation = None
+    if not run.steps and run.final_samples:
+        evaluation = Evaluation(tuple(b._forward(t, run.initial) for t in run.final_samples),
+                                b._loss(run.final_samples, run.final_loss))
+    return Solution(b.header(), b.model(), frozenset(show), parts, summary, final,
+                    str(run.diverged) if run.diverged else None, b.rank, frozenset(graph.params), digits,
+                    problem.round_decimals if problem.arithmetic == "round" else None, evaluation)
+
+
+class _Builder:
+    def __init__(self, run: Run):
+        self.run = run
+        self.problem = run.problem
+        self.graph = run.graph
+        self.derivation: Derivation = run.derivation
+        self.rank = {name: i for i, name in enumerate(self.graph.symbols)}
+        self.domain = run.domain
+        self.updater = Updater(self.problem, self.domain)
+        g = self.graph
+        nodes = set(g.node_names)
+        # o1 = net_o1 (a linear unit): o1 stands for its net in the chain rule.
+        self.alias: dict[str, str] = {}
+        for eq in g.equations:
+            if isinstance(eq.expr, sympy.Symbol) and eq.expr.name in nodes \
+                    and self.derivation.consumers.get(eq.expr.name) == (eq.name,):
+                self.alias[eq.name] = eq.expr.name
+        self.aliased = {v: k for k, v in self.alias.items()}   # net_o1 -> o1
+        self.trainable = [p for p in g.params if p not in self.problem.frozen]
+
+    # ------------------------------------------------ header and model
+
+    def header(self) -> Header:
+        p, g = self.problem, self.graph
+        spec = p.loss
+        k = len(p.outputs)
+        if spec.name:
+            loss = LOSSES[spec.name].formula.replace("E =", f"{g.loss_name} =", 1)
+            notes = [f"K = {k} output{'s' * (k != 1)}: " + ", ".join(
+                f"{o} with target {t}" for o, t in zip(p.outputs, p.targets))]
+        else:
+            loss = ""
+            notes = []
+        notes.append("batch loss: the " + ("mean" if spec.reduction == "mean" else "sum")
+                     + " of the per-sample losses (gradients likewise)")
+        opt = p.optimizer
+        definition = OPTIMIZERS[opt.name]
+        name = opt.name if not definition.form_key or len(definition.forms) == 1 else f"{opt.name} ({opt.form})"
+        rules = tuple((a.target, a.expr) for a in definition.forms[opt.form])
+        if opt.weight_decay is not None and not definition.decoupled_decay:
+            rules = ((L2_DECAY.target, L2_DECAY.expr),) + rules
+        hypers = [("lr", self.domain.number(opt.hypers["lr"]))]
+        hypers += [(sym, value) for sym, value in self.updater.hypers.items()]
+        init = definition.initial_state
+        states = self.updater.state_names
+        notes_out = []
+        if states:
+            starts = [f"{var} = {init[var]}" if var in init else f"{var} = 0" for var in states]
+            notes_out.append("state starts at " + ", ".join(starts))
+        for sched in opt.schedules:
+            sd = SCHEDULES[sched.name]
+            unit = "n = epoch − 1" if sched.unit == "epoch" else "n = t − 1 (updates already made)"
+            keys = ", ".join(f"{k} = {v.value:g}" for k, v in sched.keys.items())
+            notes_out.append(f"schedule {sched.name}: lr × {sd.formula}, {unit}; {keys}")
+        if opt.centralize:
+            notes_out.append("gradient centralization: each unit's incoming weight gradients minus their mean")
+        if self.problem.training.update == "sequential":
+            notes_out.append("sequential updates: each parameter is updated as soon as its gradient is known")
+        if p.frozen:
+            notes_out.append("frozen (never updated): " + ", ".join(p.frozen))
+        shared = self._shared()
+        if shared:
+            notes_out.append("shared (one parameter, used in several places; gradients add up): "
+                             + ", ".join(f"{q} in {', '.join(users)}" for q, users in shared.items()))
+        used = {type(f) for eq in g.equations for f in eq.expr.atoms(sympy.Function)}
+        names = {getattr(c, "__name__", "") for c in used}
+        if "relu" in names:
+            notes_out.append("relu'(0) = 0")
+        if "leaky_relu" in names:
+            notes_out.append("leaky_relu'(0) = slope")
+        if "elu" in names:
+            notes_out.append("elu'(0) = alpha")
+        if "max_" in names or "min_" in names:
+            notes_out.append("max/min at a tie: each argument gets ½ (H(0) = ½)")
+        arith = {"float": "floating point (IEEE double); numbers shown rounded",
+                 "exact": "exact (fractions stay fractions; other values shown as decimals)"}
+        notes_out.append("arithmetic: " + (arith.get(p.arithmetic) or
+                         f"every intermediate value rounded to {p.round_decimals} decimals, as by hand"))
+        if not self.run.steps:  # nothing is trained: no optimizer to explain
+            name, rules, hypers = "", (), []
+            notes_out = [n for n in notes_out if not n.startswith(("state starts", "schedule"))]
+        return Header(p.title, p.statement, loss, tuple(notes), name, rules, tuple(hypers), tuple(notes_out))
+
+    def _shared(self) -> dict[str, tuple[str, ...]]:
+        out = {}
+        for q in self.graph.params:
+            users = self.derivation.consumers.get(q, ())
+            if len(users) > 1:
+                out[q] = users
+        return out
+
+    def model(self) -> Model:
+        g = self.graph
+        eqs = tuple((eq.name, eq.expr) for eq in g.equations)
+        shared = self._shared()
+        params = tuple((q, self.run.initial[q],
+                        ", ".join(x for x in ("frozen" if q in self.problem.frozen else "",
+                                              "shared" if q in shared else "") if x))
+                       for q in g.params)
+        consts = tuple((c, self.domain.number(v)) for c, v in self.problem.constants.items())
+        return Model(eqs, params, consts)
+
+    # ------------------------------------------------ steps
+
+    def step(self, st: Step, show, grad_names, upd_names) -> StepPart:
+        p = self.problem
+        lr = Calc("lr", None, None, st.lr)
+        forward = tuple(self._forward(t, st.parameters_before) for t in st.samples)
+        loss = self._loss(st.samples, st.loss)
+        lookahead: tuple[Calc, ...] = ()
+        la_forward: tuple[SampleForward, ...] = ()
+        traces = st.samples
+        params_for_partials = st.parameters_before
+        if st.lookahead is not None:
+            mu = sympy.Symbol("mu", real=True)
+            theta, v = sympy.Symbol("theta", real=True), sympy.Symbol("v", real=True)
+            prev = self._state_before(st)
+            lookahead = tuple(
+                Calc(f"{q}~", theta + mu * v,
+                     {"theta": st.parameters_before[q], "mu": self.updater.hypers["mu"], "v": prev["v"][q]},
+                     st.lookahead.parameters[q], context="optimizer",
+                     names=(("theta", q),) if q not in _OPT_DISPLAY_CLASHES else ())
+                for q in self.graph.params if q in prev.get("v", {}))
+            la_forward = tuple(self._forward(t, st.lookahead.parameters) for t in st.lookahead.samples)
+            traces = st.lookahead.samples
+            params_for_partials = st.lookahead.parameters
+        backward = None
+        wanted = [q for q in self.graph.params if q in grad_names or ("update" in show and q in upd_names)]
+        if ("gradient" in show or "update" in show) and wanted:
+            grads = [q for q in self.graph.params if q in grad_names] if "gradient" in show else []
+            backward = self._backward(st, traces, grads, params_for_partials) if grads else None
+            if backward is not None:
+                backward = dataclasses.replace(backward, at_lookahead=st.lookahead is not None)
+        updates = ()
+        if "update" in show:
+            updates = tuple(self._update(st, q) for q in self.graph.params if q in upd_names)
+        return StepPart(st.step, st.epoch, tuple(st.batch), lr, forward, loss, lookahead, la_forward,
+                        backward, updates)
+
+    def _forward(self, trace, params) -> SampleForward:
+        p = self.problem
+        given = tuple((n, trace.values[n]) for n in (*p.inputs, *p.targets))
+        env = {**params, **trace.values}
+        rows = tuple(Calc(eq.name, eq.expr, None if isinstance(eq.expr, sympy.Symbol) else env,
+                          trace.values[eq.name])
+                     for eq in self.graph.equations if eq.name != self.graph.loss_name)
+        return SampleForward(trace.index, given, rows)
+
+    def _loss(self, traces, batch_loss) -> Loss:
+        g = self.graph
+        eq = g.equations[-1]
+        per = tuple((t.index, Calc(g.loss_name + sample_mark(t.index, len(traces)), eq.expr, dict(t.values),
+                                   t.loss)) for t in traces)
+        batch = None
+        if len(traces) > 1:
+            batch = Calc(g.loss_name, *self._reduce([g.loss_name + sample_mark(t.index, len(traces))
+                                                     for t in traces], [t.loss for t in traces]), batch_loss,
+                         context="chain")
+        return Loss(per, batch)
+
+    def _reduce(self, names: list[str], values: list[Any]):
+        terms = sympy.Add(*[sympy.Symbol(n) for n in names], evaluate=False)
+        if self.problem.loss.reduction == "mean":
+            terms = sympy.Mul(terms, sympy.Pow(sympy.Integer(len(names)), -1, evaluate=False), evaluate=False)
+        return terms, dict(zip(names, values))
+
+    # ------------------------------------------------ backward
+
+    def _edge(self, top: str, bottom: str) -> tuple[str, str]:
+        """The stored edge behind a shown factor ∂top/∂bottom (o1 stands for net_o1)."""
+        return (self.alias.get(top, top), bottom)
+
+    def _paths(self, q: str):
+        found = self.derivation.paths(q, limit=MAX_PATHS)
+        if found is None or len(found) > MAX_PATHS:
+            return None
+        out = []
+        for path in found:
+            nodes = [n for n in path if n not in self.aliased]   # drop net_o1 under o1 = net_o1
+            out.append(tuple(zip(nodes, nodes[1:])))
+        return out
+
+    def _backward(self, st: Step, traces, grads: list[str], params) -> Backward:
+        g = self.graph
+        paths = {q: self._paths(q) for q in grads}
+        form = "paths" if all(v is not None for v in paths.values()) else "delta"
+        batch_size = len(traces)
+        chains: dict[str, sympy.Expr] = {}
+        used_edges: list[tuple[str, str]] = []
+        delta_nodes: list[str] = []
+        if form == "paths":
+            for q in grads:
+                chains[q] = self._chain(paths[q])
+                for path in paths[q]:
+                    for e in path:
+                        if e not in used_edges:
+                            used_edges.append(e)
+        else:
+            needed = set()
+            for q in grads:
+                stack = list(self.derivation.consumers.get(q, ()))
+                while stack:
+                    n = stack.pop()
+                    if n in needed or n == g.loss_name:
+                        continue
+                    needed.add(n)
+                    stack.extend(self.derivation.consumers.get(n, ()))
+            delta_nodes = [n for n in reversed(g.node_names) if n in needed and n not in self.aliased]
+            for n in delta_nodes:
+                for c in self._shown_consumers(n):
+                    if (c, n) not in used_edges:
+                        used_edges.append((c, n))
+            for q in grads:
+                for c in self._shown_consumers(q):
+                    if (c, q) not in used_edges:
+                        used_edges.append((c, q))
+        # Order the local derivatives from the loss down, as the sweep meets them.
+        depth = {g.loss_name: 0}   # the longest way up to the loss: consumers come first
+        for n in reversed(g.node_names):
+            if n in self.aliased or n == g.loss_name:
+                continue
+            above = [depth[c] for c in self._shown_consumers(n) if c in depth]
+            depth[n] = 1 + max(above, default=0)
+        position = {n: i for i, n in enumerate(g.node_names)}
+        position.update((q, len(position) + i) for i, q in enumerate(g.params))
+        used_edges.sort(key=lambda e: (depth.get(e[0], 0), position[e[0]], position[e[1]]))
+        delta_nodes.sort(key=lambda n: (depth[n], position[n]))
+        samples = []
+        sequential = self.problem.training.update == "sequential"
+        for trace in traces:
+            env = {**params, **trace.values}
+            local_values = {}
+            locals_ = []
+            for top, bottom in used_edges:
+                edge = self._edge(top, bottom)
+                value = trace.partials[edge]
+                local_values[partial_label(top, bottom)] = value
+                expr = self.derivation.partials[edge]
+                e_env = env
+                if sequential:
+                    e_env = self._sequential_env(st, edge, env)
+                locals_.append(Calc(partial_label(top, bottom), expr,
+                                    None if expr.is_number else e_env, value, kink=self._kink(expr, e_env)))
+            deltas = []
+            if form == "delta":
+                for n in delta_nodes:
+                    terms = []
+                    vals = {}
+                    for c in self._shown_consumers(n):
+                        f = sympy.Symbol(partial_label(c, n))
+                        vals[f.name] = local_values[f.name]
+                        if c == g.loss_name:
+                            terms.append(f)
+                        else:
+                            d = sympy.Symbol(delta_label(c))
+                            vals[d.name] = trace.deltas[c]
+                            terms.append(sympy.Mul(d, f, evaluate=False))
+                    expr = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
+                    deltas.append(Calc(delta_label(n), expr, vals, trace.deltas[n], context="chain"))
+            gradients = []
+            mark = sample_mark(trace.index, batch_size)
+            for q in grads:
+                if form == "paths":
+                    expr = chains[q]
+                    vals = {s.name: local_values[s.name] for s in expr.free_symbols}
+                else:
+                    terms, vals = [], {}
+                    for c in self._shown_consumers(q):
+                        f = sympy.Symbol(partial_label(c, q))
+                        d = sympy.Symbol(delta_label(c))
+                        vals[f.name], vals[d.name] = local_values[f.name], trace.deltas[c]
+                        terms.append(sympy.Mul(d, f, evaluate=False))
+                    expr = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
+                lhs = partial_label(g.loss_name + mark, q)
+                gradients.append((q, Calc(lhs, expr, vals, trace.gradients[q], context="chain")))
+            samples.append(SampleBackward(trace.index, tuple(locals_), tuple(deltas), tuple(gradients)))
+        batch = []
+        if batch_size > 1:
+            for q in grads:
+                names = [partial_label(g.loss_name + sample_mark(t.index, batch_size), q) for t in traces]
+                expr, vals = self._reduce(names, [t.gradients[q] for t in traces])
+                batch.append((q, Calc(partial_label(g.loss_name, q), expr, vals, st.raw_gradients[q],
+                                      context="chain")))
+        return Backward(form, tuple(chains.items()), tuple(samples), tuple(batch))
+
+    def _shown_consumers(self, name: str) -> list[str]:
+        """Who uses ``name``, with o1 shown in place of net_o1 (o1 = net_o1)."""
+        return [self.aliased.get(c, c) for c in self.derivation.consumers.get(name, ())]
+
+    def _sequential_env(self, st: Step, edge, env):
+        """In sequential mode a partial sees the parameters already updated by then."""
+        position = {n: i for i, n in enumerate(self.graph.node_names)}
+        node, dep = edge
+        out = dict(env)
+        for q in self.graph.params:
+            users = self.derivation.consumers.get(q)
+            if not users or q in self.problem.frozen:
+                continue
+            at = position[users[0]]
+            if at > position[node] or (at == position[node] and dep not in self.graph.params):
+                out[q] = st.parameters[q]
+        return out
+
+    def _chain(self, paths) -> sympy.Expr:
+        def sym(e):
+            return sympy.Symbol(partial_label(*e))
+        if len(paths) == 1:
+            factors = [sym(e) for e in paths[0]]
+            return factors[0] if len(factors) == 1 else sympy.Mul(*factors, evaluate=False)
+        pre = 0
+        while all(len(p) > pre for p in paths) and len({p[pre] for p in paths}) == 1:
+            pre += 1
+        post = 0
+        while all(len(p) - pre > post for p in paths) and len({p[len(p) - 1 - post] for p in paths}) == 1:
+            post += 1
+        middles = []
+        for p in paths:
+            mid = [sym(e) for e in p[pre:len(p) - post]]
+            middles.append(mid[0] if len(mid) == 1 else sympy.Mul(*mid, evaluate=False))
+        factors = [sym(e) for e in paths[0][:pre]]
+        factors.append(sympy.Add(*middles, evaluate=False))
+        factors += [sym(e) for e in paths[0][len(paths[0]) - post:]]
+        return factors[0] if len(factors) == 1 else sympy.Mul(*factors, evaluate=False)
+
+    @staticmethod
+    def _kink(expr: sympy.Expr, env) -> tuple[str, Any] | None:
+        """The argument that decides a kink's derivative (relu'(z1): z1 and its value)."""
+        for f in expr.atoms(relu_prime, leaky_relu_prime, elu_prime):
+            arg = f.args[0]
+            if isinstance(arg, sympy.Symbol) and arg.name in env:
+                return arg.name, env[arg.name]
+        return None
+
+    # ------------------------------------------------ update
+
+    def _state_before(self, st: Step) -> dict[str, dict[str, Any]]:
+        i = st.step - 1
+        if i >= 1 and self.run.steps[i - 1].step == st.step - 1:
+            return self.run.steps[i - 1].state
+        return self.updater.initial_state(self.trainable)
+
+    def _update(self, st: Step, q: str) -> Update:
+        rows = []
+        g_used = st.gradients[q]
+        raw = st.raw_gradients[q]
+        opt = self.problem.optimizer
+        definition = OPTIMIZERS[opt.name]
+        names = (("theta", q),) if q not in _OPT_DISPLAY_CLASHES else ()
+        if opt.weight_decay is not None and not definition.decoupled_decay and not opt.centralize:
+            rows.append(Calc("g", L2_DECAY.expr,
+                             {"g": raw, "theta": st.parameters_before[q],
+                              "weight_decay": self.updater.hypers["weight_decay"]},
+                             g_used, context="optimizer", lhs_expr=L2_DECAY.target, names=names))
+        elif opt.centralize:
+            row = next((r for r in self.graph.unit_weights if q in r), None)
+            if row is not None:
+                labels = [partial_label(self.graph.loss_name, w) for w in row]
+                mean = sympy.Mul(sympy.Add(*[sympy.Symbol(n) for n in labels], evaluate=False),
+                                 sympy.Pow(sympy.Integer(len(row)), -1, evaluate=False), evaluate=False)
+                expr = sympy.Add(sympy.Symbol(partial_label(self.graph.loss_name, q)),
+                                 sympy.Mul(-1, mean, evaluate=False), evaluate=False)
+                rows.append(Calc("g", expr, {n: st.raw_gradients[w] for n, w in zip(labels, row)}, g_used,
+                                 context="chain", note="centralized"))
+        if q in self.problem.frozen:
+            return Update(q, st.parameters_before[q], st.parameters[q], g_used, tuple(rows), frozen=True)
+        prev = self._state_before(st)
+        env: dict[str, Any] = {"theta": st.parameters_before[q], "g": g_used, "lr": st.lr,
+                               "t": self.domain.const(sympy.Integer(st.step))}
+        env.update(self.updater.hypers)
+        for var in self.updater.state_names:
+            env[var] = prev[var][q]
+        for assign, (target, value) in zip(definition.forms[opt.form], st.trail.get(q, [])):
+            rows.append(Calc(target, assign.expr, dict(env), value, context="optimizer",
+                             lhs_expr=assign.target, names=names))
+            env[target] = value
+        return Update(q, st.parameters_before[q], st.parameters[q], g_used, tuple(rows))
+
+    # ------------------------------------------------ final
+
+    def final(self) -> Final:
+        run = self.run
+        last = run.steps[-1].parameters if run.steps else run.initial
+        params = tuple((q, run.initial[q], last[q]) for q in self.graph.params)
+        epochs: dict[int, list] = {}
+        for s in run.steps:
+            epochs.setdefault(s.epoch, []).append(s.loss)
+        epoch_losses = tuple((e, len(ls), sum(ls[1:], ls[0]) / len(ls)) for e, ls in epochs.items())
+        outputs = []
+        for t in run.final_samples:
+            for o, tg in zip(self.problem.outputs, self.problem.targets):
+                outputs.append((t.index, o, t.values[o], tg, t.values[tg]))
+        return Final(params, epoch_losses, tuple(outputs), run.final_loss)
+
+
+# A parameter named like an optimizer quantity is shown as θ in its update.
+_OPT_DISPLAY_CLASHES = frozenset(["g", "lr", "t", "v", "m", "s", "r", "u", "d"])
+
+
+# ---------------------------------------------------------------- round mode
+
+def attach_shadows(solution: Solution, full: Solution) -> Solution:
+    """Pair every value of a rounded solution with the same value computed in full precision."""
+    def walk(a, b):
+        if isinstance(a, Calc) and isinstance(b, Calc):
+            return dataclasses.replace(a, shadow=b.value)
+        if isinstance(a, Update) and isinstance(b, Update):
+            return dataclasses.replace(a, rows=walk(a.rows, b.rows), shadow_new=b.new)
+        if dataclasses.is_dataclass(a) and type(a) is type(b):
+            return dataclasses.replace(a, **{f.name: walk(getattr(a, f.name), getattr(b, f.name))
+                                             for f in dataclasses.fields(a) if f.name not in ("show",)})
+        if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
+            return tuple(walk(x, y) for x, y in zip(a, b))
+        return a
+    return walk(solution, full)
