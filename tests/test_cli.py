@@ -65,3 +65,36 @@ def test_internal_errors_become_one_line_and_exit_1(monkeypatch):
     assert result.exit_code == 1
     assert result.stderr.strip().count("\n") == 0
     assert "internal error" in result.stderr and "bug" in result.stderr
+
+
+def test_check_reports_wrong_answers_with_exit_1():
+    result = invoke("check", str(PROBLEMS / "quadratic-momentum.yaml"),
+                    str(PROBLEMS.parent / "tests/check/quadratic-published.yaml"), "--format", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert (report["correct"], report["wrong"]) == (4, 2)
+
+
+def test_check_all_correct_exits_0(tmp_path):
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("answers:\n  - {step: 1, loss: 2.5}\n  - {step: 1, gradient: {w21: -1.5, w22: 0}}\n")
+    result = invoke("check", str(PROBLEMS / "relu-2-2-2-one-step.yaml"), str(answers))
+    assert result.exit_code == 0, result.stdout + result.stderr
+
+
+def test_check_template_writes_a_file_and_refuses_to_overwrite(tmp_path):
+    out = tmp_path / "answers.yaml"
+    problem = str(PROBLEMS / "relu-2-2-2-one-step.yaml")
+    assert invoke("check", "--template", problem, "-o", str(out)).exit_code == 0
+    first = out.read_text()
+    assert "gradient: {w21: , w22: }" in first
+    out.write_text("my answers")
+    again = invoke("check", "--template", problem, "-o", str(out))
+    assert again.exit_code == 2 and "--force" in again.stderr
+    assert out.read_text() == "my answers"
+    assert invoke("check", "--template", problem, "-o", str(out), "--force").exit_code == 0
+    assert out.read_text() == first
+
+
+def test_check_without_answers_is_a_usage_error():
+    assert invoke("check", str(PROBLEMS / "relu-2-2-2-one-step.yaml")).exit_code == 2

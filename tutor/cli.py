@@ -112,6 +112,59 @@ def solve(
 
 
 @app.command()
+def check(
+    problem: Path = typer.Argument(..., help="The problem file (YAML)."),
+    answers: Path | None = typer.Argument(None, help="The student's answers (YAML); see --template."),
+    format: Format = typer.Option(Format.text, "--format", "-f", help="text: a graded report; json: machine-readable."),
+    template: bool = typer.Option(False, "--template", help="Write an answers file to fill in, instead of checking."),
+    output: str | None = typer.Option(None, "--output", "-o", help="With --template: the file to write (default: "
+                                      "stdout)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+) -> None:
+    """Check a student's numbers: correct, consistent with their earlier answers, or wrong (and why)."""
+    if answers is None and not template:
+        raise typer.BadParameter("give the answers file, or --template to write one", param_hint="ANSWERS")
+
+    def action() -> int:
+        from .problem import load_problem
+
+        if template:
+            from .check import template_yaml
+
+            text = template_yaml(load_problem(problem))
+            return _emit(text, output, force)
+        from .check import check as check_answers
+        from .check import load_answers
+
+        loaded = load_problem(problem)
+        report = check_answers(loaded, load_answers(answers, loaded))
+        if format is Format.json:
+            from .render.check_report import render_check_json
+
+            sys.stdout.write(render_check_json(report))
+        else:
+            from .render.check_report import render_check_text
+
+            width, color = _terminal()
+            sys.stdout.write(render_check_text(report, width=width, color=color))
+        return report.exit_code
+
+    _guarded(action)
+
+
+def _emit(text: str, output: str | None, force: bool) -> int:
+    """Write command output to stdout, or atomically to a file."""
+    if output is None or output == "-":
+        sys.stdout.write(text)
+    else:
+        from .files import write_output
+
+        write_output(output, text, force=force)
+        print(f"wrote {output}", file=sys.stderr)
+    return 0
+
+
+@app.command()
 def validate(file: Path = typer.Argument(..., help="The problem file (YAML).")) -> None:
     """Check a problem file without solving it."""
 

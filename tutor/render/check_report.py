@@ -1,0 +1,104 @@
+"""Printers of a `CheckReport`: the --format json object and the terminal report.
+
+Printers never compute: every number and verdict comes from tutor.check.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..check import AnswerResult, CheckReport
+
+VERDICT_STYLE = {"correct": "green", "consistent": "yellow", "wrong": "bold red"}
+VERDICT_WORD = {"correct": "correct", "consistent": "consistent with your earlier answers", "wrong": "wrong"}
+
+
+def check_report_dict(report: CheckReport) -> dict[str, Any]:
+    first = report.first_wrong
+    return {
+        "title": report.title,
+        "correct": report.count("correct"),
+        "wrong": report.count("wrong"),
+        "consistent": report.count("consistent"),
+        "tolerance": report.tolerance.as_dict(),
+        "first_wrong": _entry(first) if first else None,
+        "answers": [_entry(r) for r in report.results],
+    }
+
+
+def _entry(r: AnswerResult) -> dict[str, Any]:
+    return {
+        "step": r.step, "kind": r.kind, "sample": r.sample, "name": r.name,
+        "given": r.given, "expected": r.expected, "verdict": r.verdict,
+        "recomputed": r.recomputed,
+        "diagnoses": [{"rule": d.rule, "explanation": d.explanation} for d in r.diagnoses],
+        "line": r.line, "column": r.col,
+    }
+
+
+def render_check_json(report: CheckReport) -> str:
+    return json.dumps(check_report_dict(report), indent=1, ensure_ascii=False) + "\n"
+
+
+def quantity_label(r: AnswerResult) -> str:
+    where = "final" if r.step == "final" else f"step {r.step}"
+    if r.sample is not None:
+        where += f" · sample {r.sample}"
+    what = {"values": r.name, "loss": "loss", "gradient": f"∂E/∂{r.name}",
+            "parameters": f"{r.name} after the update" if r.step != "final" else r.name}[r.kind]
+    return f"{where} · {what}"
+
+
+def number(x: float | None) -> str:
+    if x is None:
+        return "—"
+    if x == 0:
+        return "0"
+    return f"{x:.10g}"
+
+
+def render_check_text(report: CheckReport, width: int = 80, color: bool = False) -> str:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system="truecolor" if color else None,
+                      force_terminal=color, no_color=not color, highlight=False, emoji=False, markup=False)
+    console.print(Text(f"Answers to: {report.title}", style="bold"))
+    tol = report.tolerance
+    console.print(f"tolerance: {'the solution rounded to ' + str(tol.digits) + ' decimals' if tol.digits is not None else f'rel {tol.rel:g}, abs {tol.abs:g}'}")
+    table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
+    for column, justify in (("quantity", "left"), ("given", "right"), ("expected", "right"), ("verdict", "left")):
+        table.add_column(column, justify=justify, overflow="fold")
+    for r in report.results:
+        table.add_row(quantity_label(r), number(r.given), number(r.expected),
+                      Text(VERDICT_WORD[r.verdict], style=VERDICT_STYLE[r.verdict]))
+    console.print()
+    console.print(table)
+    console.print()
+    first = report.first_wrong
+    counts = (f"{report.count('correct')} correct, {report.count('wrong')} wrong, "
+              f"{report.count('consistent')} consistent with earlier answers")
+    console.print(Text(counts, style="bold"))
+    if first is not None:
+        console.print(Text.assemble(("First wrong: ", "bold red"),
+                                    f"{quantity_label(first)} (line {first.line}): you gave {number(first.given)}, "
+                                    f"expected {number(first.expected)}."))
+    for r in report.results:
+        if r.verdict == "consistent":
+            console.print(f"• {quantity_label(r)}: {number(r.given)} is wrong (expected {number(r.expected)}), "
+                          f"but consistent with your earlier answers: no new mistake here.")
+        elif r.verdict == "wrong":
+            if not r.diagnoses:
+                recomputed = (f"; from your earlier answers it would be {number(r.recomputed)}"
+                              if r.recomputed is not None and r.recomputed != r.expected else "")
+                console.print(f"• {quantity_label(r)}: {number(r.given)} is wrong (expected "
+                              f"{number(r.expected)}{recomputed}); no common slip reproduces it.")
+            for d in r.diagnoses:
+                console.print(f"• {quantity_label(r)}: {number(r.given)} is reproduced by a common slip "
+                              f"[{d.rule}]: {d.explanation}.")
+    # Cells are padded to the column width: trailing spaces are noise in a file or a pipe.
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
