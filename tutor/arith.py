@@ -15,7 +15,7 @@ hundred nanoseconds per operation in float arithmetic.
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, Callable, Sequence
 
 import sympy
@@ -72,18 +72,25 @@ class FloatDomain:
         return float(x)
 
 
+WIDE = Context(prec=400)  # wide enough for any double: 1e308 has 309 digits
+
+
+def round_half_up(x: float, decimals: int) -> float:
+    """Round as by hand: the shortest decimal that denotes x, half away from zero."""
+    if not math.isfinite(x):
+        return x
+    quantum = Decimal(1).scaleb(-decimals)
+    return float(Decimal(repr(float(x))).quantize(quantum, rounding=ROUND_HALF_UP, context=WIDE))
+
+
 class RoundDomain(FloatDomain):
     name = "round"
 
     def __init__(self, decimals: int):
         self.decimals = decimals
-        self._quantum = Decimal(1).scaleb(-decimals)
 
     def round(self, x: float) -> float:
-        if not math.isfinite(x):
-            return x
-        # Round the shortest decimal that denotes x, half away from zero, as by hand.
-        return float(Decimal(repr(x)).quantize(self._quantum, rounding=ROUND_HALF_UP))
+        return round_half_up(x, self.decimals)
 
 
 DIGITS = 50  # precision of the decimal shadow every exact value carries

@@ -23,16 +23,15 @@ from __future__ import annotations
 import difflib
 import math
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, Callable
 
 import sympy
 
-from .arith import compile_expr, make_domain
+from .arith import compile_expr, make_domain, round_half_up
 from .derive import Derivation, derive
 from .errors import DivergenceError, ProblemError
-from .evaluate import ARITHMETIC_ERRORS
+from .evaluate import ARITHMETIC_ERRORS, Evaluator, SampleTrace
 from .graph import build_graph
 from .problem import Number, Problem, check_keys, load_problem, need_list, need_mapping, need_number, \
     need_number_in, need_whole
@@ -61,16 +60,11 @@ class Tolerance:
         if expected is None or given is None or not math.isfinite(expected):
             return False
         if self.digits is not None:
-            return _rounded(given, self.digits) == _rounded(expected, self.digits)
+            return round_half_up(given, self.digits) == round_half_up(expected, self.digits)
         return abs(given - expected) <= max(self.abs, self.rel * abs(expected))
 
     def as_dict(self) -> dict[str, Any]:
         return {"digits": self.digits} if self.digits is not None else {"rel": self.rel, "abs": self.abs}
-
-
-def _rounded(x: float, digits: int) -> Decimal:
-    """Half away from zero, on the shortest decimal that denotes x (as by hand)."""
-    return Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
@@ -277,29 +271,6 @@ def _put_factory(domain, out: dict, given: dict[Key, Number]):
     return put
 
 
-class _Compiled:
-    """The derivation compiled for one domain: forward equations and local partials.
-    (Like `Evaluator`, but only its public inputs are used, so that the replay can
-    feed the student's own forward values to the reverse sweep.)"""
-
-    def __init__(self, derivation: Derivation, domain):
-        self.derivation = derivation
-        self.graph = graph = derivation.graph
-        self.domain = domain
-        self.slot = {name: i for i, name in enumerate(graph.symbols)}
-        by_symbol = {sym: i for i, sym in enumerate(graph.symbols.values())}
-        self.forward_code = [(eq.name, self.slot[eq.name], compile_expr(eq.expr, by_symbol, domain))
-                             for eq in graph.equations]
-        self.partial_code = {edge: compile_expr(expr, by_symbol, domain)
-                             for edge, expr in derivation.partials.items()}
-        self.params = set(graph.params)
-        self.completes_at: dict[str, list[str]] = {}  # a parameter's gradient is complete at its first user
-        for p in graph.params:
-            users = derivation.consumers.get(p)
-            if users:
-                self.completes_at.setdefault(users[0], []).append(p)
-
-
 def replay(problem: Problem, derivation: Derivation | None = None, given: dict[Key, Number] | None = None,
            rules: Callable[[tuple], tuple] | None = None) -> dict[Key, float]:
     """Every quantity of the training, each recomputed from the values before it, where
@@ -308,7 +279,7 @@ def replay(problem: Problem, derivation: Derivation | None = None, given: dict[K
     given = given or {}
     derivation = derivation or derive(build_graph(problem))
     domain = make_domain(problem.arithmetic, problem.round_decimals)
-    ev = _Compiled(derivation, domain)
+    ev = Evaluator(derivation, domain)
     updater = Updater(problem, domain)
     if rules is not None:
         _recompile(updater, rules(updater.rules))
@@ -327,7 +298,7 @@ def _recompile(updater: Updater, rules: tuple) -> None:
     updater.code = [(rule.target.name, compile_expr(rule.expr, symbols, updater.domain)) for rule in rules]
 
 
-def _replay(problem: Problem, ev: _Compiled, updater: Updater, put) -> None:
+def _replay(problem: Problem, ev: Evaluator, updater: Updater, put) -> None:
     d = ev.domain
     loss_name = ev.graph.loss_name
     reduction = problem.loss.reduction
@@ -400,45 +371,10 @@ def _replay(problem: Problem, ev: _Compiled, updater: Updater, put) -> None:
     batch_loss("final", envs)
 
 
-def _sweep(ev: _Compiled, envs: list, reduction: str, on_complete=None) -> dict:
-    """The reverse sweep of `Evaluator.run_batch` (same order of operations, so the same
-    numbers), over given forward environments."""
-    d = ev.domain
-    deps, params = ev.derivation.deps, ev.params
-
-    def total(terms):
-        out = d.const(0)
-        for term in terms:
-            out = out + term
-        return d.check(out, "sum")
-
-    deltas = [{ev.graph.loss_name: d.const(1)} for _ in envs]
-    accum = [{} for _ in envs]
-    grads = [{} for _ in envs]
-    batch: dict[str, Any] = {}
-    for name in reversed(ev.graph.node_names):
-        for env, delta_of, acc, grad in zip(envs, deltas, accum, grads):
-            if name not in delta_of:
-                delta_of[name] = d.round(total(acc.pop(name, [])))
-            for dep in deps[name]:
-                if dep in params:
-                    local = d.round(d.check(ev.partial_code[(name, dep)](env), "partial"))
-                    grad.setdefault(dep, []).append(delta_of[name] * local)
-        for p in ev.completes_at.get(name, ()):
-            per_sample = [d.round(total(grad[p])) for grad in grads]
-            summed = total(per_sample)
-            batch[p] = d.round(summed if reduction == "sum" else d.check(summed / len(per_sample), "mean"))
-        if on_complete and name in ev.completes_at:
-            updated = on_complete({p: batch[p] for p in ev.completes_at[name]})
-            for env in envs:
-                for p, value in updated.items():
-                    env[ev.slot[p]] = value
-        for env, delta_of, acc in zip(envs, deltas, accum):
-            for dep in deps[name]:
-                if dep not in params:
-                    local = d.round(d.check(ev.partial_code[(name, dep)](env), "partial"))
-                    acc.setdefault(dep, []).append(delta_of[name] * local)
-    return {p: batch.get(p, d.const(0)) for p in ev.graph.params}
+def _sweep(ev: Evaluator, envs: list, reduction: str, on_complete=None) -> dict:
+    """The engine's reverse sweep, over forward environments that may hold the student's values."""
+    traces = [SampleTrace(i, {}, {}, {}, {}) for i in range(1, len(envs) + 1)]
+    return ev.backward(envs, traces, reduction, None, on_complete)
 
 
 def world_of_run(run: Run) -> dict[Key, float]:

@@ -132,15 +132,23 @@ class Evaluator:
                   step: int | None = None, on_complete: OnComplete | None = None):
         """Forward and backward over a batch. Returns the sample traces and the batch
         gradients (``reduction`` of the per-sample gradients)."""
-        d = self.domain
-        zero, rnd = d.const(0), d.round
         envs, traces = [], []
         for index, leaves in samples:
             env, values = self.forward(params, leaves, index, step)
             envs.append(env)
-            traces.append(SampleTrace(index, values, {}, {self.graph.loss_name: d.const(1)}, {}))
-        accum = [{} for _ in samples]   # δ contributions so far, per sample
-        grads = [{} for _ in samples]   # gradient contributions so far, per sample
+            traces.append(SampleTrace(index, values, {}, {}, {}))
+        return traces, self.backward(envs, traces, reduction, step, on_complete)
+
+    def backward(self, envs: list[list], traces: list[SampleTrace], reduction: str, step: int | None = None,
+                 on_complete: OnComplete | None = None) -> dict[str, Any]:
+        """The reverse sweep over forward environments (one per sample of the batch);
+        fills each trace's partials, δs and gradients; returns the batch gradients."""
+        d = self.domain
+        zero, rnd = d.const(0), d.round
+        for trace in traces:
+            trace.deltas[self.graph.loss_name] = d.const(1)
+        accum = [{} for _ in envs]   # δ contributions so far, per sample
+        grads = [{} for _ in envs]   # gradient contributions so far, per sample
         batch: dict[str, Any] = {}
         for node in self.backward_plan:
             name = node.name
@@ -170,7 +178,7 @@ class Evaluator:
                 for trace in traces:
                     trace.gradients[p] = zero
                 batch[p] = zero
-        return traces, {p: batch[p] for p in self.graph.params}
+        return {p: batch[p] for p in self.graph.params}
 
     def _partial(self, node: str, dep: str, code, env, trace: SampleTrace, step):
         value = self.domain.round(self._value(code, env, (dep, node, trace.index), step))
