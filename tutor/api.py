@@ -13,20 +13,20 @@ from .train import Run, train
 
 
 def solve_problem(path: str | Path, *, max_steps: int | None = None, yes: bool = True,
-                  arithmetic: str | None = None) -> Run:
+                  arithmetic: str | None = None, details: bool = True) -> Run:
     """Load and solve a problem file. ``max_steps`` caps the training; unless ``yes``,
     a problem estimated to take over a minute is refused (limits.TooLongError);
-    ``arithmetic`` overrides the problem's own ("exact", "float")."""
+    ``arithmetic`` overrides the problem's own ("exact", "float"); ``details``: see train."""
     problem = load_problem(path)
     if arithmetic is not None:
         problem = dataclasses.replace(problem, arithmetic=arithmetic, round_decimals=None)
-    return train(apply_limits(problem, max_steps, yes))
+    return train(apply_limits(problem, max_steps, yes), details=details)
 
 
 def solve_text(text: str, path: str = "problem.yaml") -> dict[str, Any]:
     """The solution JSON (as a dict) of a problem given as YAML text."""
-    return solution_dict(train(parse_problem(text, path)))
+    return solution_dict(train(parse_problem(text, path), details=False))
 
 
 def solve_file(path: str | Path) -> dict[str, Any]:
-    return solution_dict(solve_problem(path))
+    return solution_dict(solve_problem(path, details=False))

@@ -92,7 +92,8 @@ def solve(
     def action() -> int:
         from . import api
 
-        run = api.solve_problem(file, max_steps=max_steps, yes=yes, arithmetic="exact" if exact else None)
+        run = api.solve_problem(file, max_steps=max_steps, yes=yes, arithmetic="exact" if exact else None,
+                                details=format is not Format.json)
         if format is Format.json:
             from .render.json import render_json
 

@@ -145,7 +145,11 @@ def batches(problem: Problem):
             yield step, epoch, list(range(start, min(start + size, n)))
 
 
-def train(problem: Problem) -> Run:
+def train(problem: Problem, details: bool = True) -> Run:
+    """Solve the problem. Without ``details`` each step keeps only what the JSON
+    solution holds (forward values, loss, gradients, state, parameters), not the
+    local partials, δs and optimizer assignments a worked solution shows: long
+    trainings then need a fraction of the memory."""
     graph = build_graph(problem)
     derivation = derive(graph)
     domain = make_domain(problem.arithmetic, problem.round_decimals)
@@ -158,7 +162,10 @@ def train(problem: Problem) -> Run:
     state = updater.initial_state(trainable)
     try:
         for step, epoch, indices in batches(problem):
-            run.steps.append(_step(problem, evaluator, updater, params, state, leaves, step, epoch, indices))
+            record = _step(problem, evaluator, updater, params, state, leaves, step, epoch, indices)
+            if not details:
+                _forget_details(record)
+            run.steps.append(record)
             params = dict(run.steps[-1].parameters)
     except DivergenceError as exc:
         exc.suggestion = exc.suggestion or _suggestion(run, exc)
@@ -170,6 +177,13 @@ def train(problem: Problem) -> Run:
     except DivergenceError as exc:
         run.diverged = run.diverged or exc
     return run
+
+
+def _forget_details(step: Step) -> None:
+    for trace in step.samples + (step.lookahead.samples if step.lookahead else []):
+        trace.partials, trace.deltas, trace.gradients = {}, {}, {}
+    step.trail = {}
+    step.raw_gradients = step.gradients
 
 
 def _suggestion(run: Run, exc: DivergenceError) -> str:
