@@ -72,6 +72,9 @@ def local_partial(expr: sympy.Expr, x: sympy.Symbol) -> sympy.Expr:
         return sympy.Integer(1)
     if isinstance(expr, sympy.Add):
         return sympy.Add(*(local_partial(term, x) for term in expr.args if x in term.free_symbols))
+    if isinstance(expr, sympy.Abs):  # |u|' = sign(u)·u', whatever SymPy can tell of u's sign
+        inner = expr.args[0]
+        return sympy.sign(inner) * local_partial(inner, x)
     if isinstance(expr, sympy.Mul):
         with_x = [f for f in expr.args if x in f.free_symbols]
         if len(with_x) == 1:
