@@ -11,6 +11,9 @@ reaches ``eval``, ``sympify`` or ``parse_expr``, and every error has a column:
 
 Limits keep parsing cheap whatever the input: length, nesting depth, and the
 size of constant powers (``10**10**10`` is refused, not computed).
+Errors are reported in reading order: a character the grammar does not know is
+refused only when the parser reaches it, so ``__import__('os')`` is an unknown
+function, not a stray quote.
 """
 
 from __future__ import annotations
@@ -18,16 +21,18 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Callable
 
 import sympy
 
-from .errors import ProblemError
 from .ops import USER_FUNCTIONS
+from .source import did_you_mean
 
 MAX_LENGTH = 4000
 MAX_DEPTH = 60
 MAX_CONSTANT_POWER_DIGITS = 400  # |base|**exponent may have at most this many digits
+OPERATORS = "+ - * / **"
+# Argument names of the functions taking more than one, for messages (default: x).
+ARGUMENT_NAMES = {"leaky_relu": "x, slope", "elu": "x, alpha", "max": "a, b", "min": "a, b"}
 
 _TOKEN = re.compile(
     r"""(?P<space>\s+)
@@ -40,17 +45,18 @@ _TOKEN = re.compile(
 
 @dataclass(frozen=True)
 class Token:
-    kind: str   # number, name, op, end
+    kind: str   # number, name, op, end, or bad (a character outside the grammar)
     text: str
     offset: int
 
 
-def tokenize(text: str, fail: Callable[[int, str], ProblemError]) -> list[Token]:
+def tokenize(text: str) -> list[Token]:
     tokens, pos = [], 0
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if not match:
-            raise fail(pos, f"unexpected character {text[pos]!r} in expression")
+            tokens.append(Token("bad", text[pos], pos))
+            break
         if match.lastgroup != "space":
             tokens.append(Token(match.lastgroup, match.group(), pos))
         pos = match.end()
@@ -62,14 +68,18 @@ class _Parser:
     def __init__(self, text: str, resolve_name, fail):
         self.fail = fail
         self.resolve_name = resolve_name  # (name, offset) -> sympy.Expr, raising on unknown
-        self.tokens = tokenize(text, fail)
+        self.tokens = tokenize(text)
         self.pos = 0
         self.depth = 0
 
     # -- token helpers
     @property
     def tok(self) -> Token:
-        return self.tokens[self.pos]
+        tok = self.tokens[self.pos]
+        if tok.kind == "bad":
+            raise self.fail(tok.offset, f"unexpected character {tok.text!r}: an expression holds only numbers, "
+                                        f"names, {OPERATORS}, parentheses and commas")
+        return tok
 
     def take(self, *texts: str) -> Token | None:
         if self.tok.kind == "op" and self.tok.text in texts:
@@ -77,9 +87,9 @@ class _Parser:
             return self.tokens[self.pos - 1]
         return None
 
-    def expect(self, text: str) -> None:
-        if not self.take(text):
-            raise self.fail(self.tok.offset, f"expected {text!r}, found {self._found()}")
+    def expect_close(self, what: str) -> None:
+        if not self.take(")"):
+            raise self.fail(self.tok.offset, f"expected {what}, found {self._found()}")
 
     def _found(self) -> str:
         return "end of expression" if self.tok.kind == "end" else repr(self.tok.text)
@@ -92,8 +102,13 @@ class _Parser:
     # -- grammar
     def parse(self) -> sympy.Expr:
         value = self.expr()
-        if self.tok.kind != "end":
-            raise self.fail(self.tok.offset, f"unexpected {self._found()} in expression")
+        tok = self.tok
+        if tok.kind in ("number", "name") or tok.text == "(":
+            raise self.fail(tok.offset, f"expected an operator ({OPERATORS}) before {self._found()}")
+        if tok.text == ")":
+            raise self.fail(tok.offset, "unexpected ')': there is no '(' for it to close")
+        if tok.kind != "end":
+            raise self.fail(tok.offset, f"unexpected {self._found()} in expression")
         return value
 
     def expr(self) -> sympy.Expr:
@@ -146,31 +161,33 @@ class _Parser:
             return sympy.Rational(tok.text)  # exact: "0.1" is 1/10, as written
         if tok.kind == "name":
             self.pos += 1
-            if self.tok.kind == "op" and self.tok.text == "(":
+            if self.tokens[self.pos].text == "(":  # peek without refusing a bad character yet
                 return self.call(tok)
             return self.resolve_name(tok.text, tok.offset)
         if self.take("("):
             self.nested()
             value = self.expr()
             self.depth -= 1
-            self.expect(")")
+            self.expect_close("')' to close '('")
             return value
         raise self.fail(tok.offset, f"expected a number, a name or '(', found {self._found()}")
 
     def call(self, name: Token) -> sympy.Expr:
         op = USER_FUNCTIONS.get(name.text)
         if op is None:
-            known = ", ".join(USER_FUNCTIONS)
-            raise self.fail(name.offset, f"unknown function {name.text!r} (known: {known})")
-        self.expect("(")
+            hint = did_you_mean(name.text, USER_FUNCTIONS)
+            known = f"did you mean {hint!r}?" if hint else f"known: {', '.join(USER_FUNCTIONS)}"
+            raise self.fail(name.offset, f"unknown function {name.text!r} ({known})")
+        self.take("(")
         self.nested()
         args = [self.expr()]
         while self.take(","):
             args.append(self.expr())
         self.depth -= 1
-        self.expect(")")
+        self.expect_close(f"',' or ')' to close {name.text}(")
         if len(args) != op.arity:
-            raise self.fail(name.offset, f"{name.text}() takes {op.arity} argument{'s' * (op.arity > 1)}, "
+            signature = f"{name.text}({ARGUMENT_NAMES.get(name.text, 'x' if op.arity == 1 else '…')})"
+            raise self.fail(name.offset, f"expected {op.arity} argument{'s' * (op.arity > 1)} for {signature}, "
                                          f"found {len(args)}")
         return op.sympy_fn(*args)
 
@@ -206,8 +223,3 @@ def parse_constant(text: str, fail) -> sympy.Expr:
 
     return parse_expression(text, no_names, fail)
 
-
-def offset_fail(path: str, line: int, col: int, quoted: bool) -> Callable[[int, str], ProblemError]:
-    """Errors inside a one-line scalar: point at the offending character."""
-    start = col + (1 if quoted else 0)
-    return lambda offset, message: ProblemError(path, line, start + offset, message)

@@ -8,7 +8,6 @@ source i1, i2, i3, found 2"), and each needs the exact position of its node.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from dataclasses import dataclass, field
@@ -18,10 +17,10 @@ from typing import Any, Callable
 import sympy
 
 from .errors import ProblemError
-from .expr import offset_fail, parse_constant, parse_expression
+from .expr import parse_constant, parse_expression
 from .ops import ACTIVATION_PARAMETER, LAYER_ACTIVATIONS, LOSSES, USER_FUNCTIONS
 from .optim import COMMON_KEYS, OPTIMIZERS, SCHEDULE_UNITS, SCHEDULES
-from .source import Node, load_yaml
+from .source import Node, did_you_mean, load_yaml
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 RESERVED_NAMES = frozenset(USER_FUNCTIONS) | {"linear", "softmax"}
@@ -135,13 +134,23 @@ def _expected_one_of(options) -> str:
     return ", ".join(str(o) for o in options)
 
 
+def _suggestion(word: str, options, otherwise: str = "") -> str:
+    """" (did you mean 'x'?)" for a near miss; else " (OTHERWISE: a, b, c)", or nothing."""
+    hint = did_you_mean(word, options) if isinstance(word, str) else None
+    if hint:
+        return f" (did you mean {hint!r}?)"
+    return f" ({otherwise}: {_expected_one_of(options)})" if otherwise else ""
+
+
+def _where(node: Node) -> str:
+    return f"line {node.line}, column {node.col}"
+
+
 def check_keys(node: Node, allowed, required=(), what: str = "") -> None:
     in_what = f" in {what}" if what else ""
     for key in node.value:
         if key not in allowed:
-            hint = difflib.get_close_matches(key, list(allowed), n=1)
-            suggestion = f" (did you mean {hint[0]!r}?)" if hint else f" (expected one of: {_expected_one_of(allowed)})"
-            raise node.key_error(key, f"unknown key {key!r}{in_what}{suggestion}")
+            raise node.key_error(key, f"unknown key {key!r}{in_what}{_suggestion(key, allowed, 'expected one of')}")
     for key in required:
         if key not in node.value:
             raise node.error(f"missing key {key!r}{in_what}")
@@ -169,14 +178,16 @@ def need_text(node: Node, what: str) -> str:
 
 def need_choice(node: Node, what: str, options) -> str:
     if not isinstance(node.value, str) or node.value not in options:
-        raise node.error(f"expected {what}: one of {_expected_one_of(options)}; found {node.kind}")
+        raise node.error(f"expected {what}: one of {_expected_one_of(options)}; found {node.kind}"
+                         + _suggestion(node.value, options))
     return node.value
 
 
 def need_whole(node: Node, what: str, minimum: int) -> int:
     v = node.value
     if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-        raise node.error(f"expected {what}: a whole number ≥ {minimum}, found {node.kind}")
+        unquote = " (write it without quotes)" if isinstance(v, str) and v.strip().isdigit() else ""
+        raise node.error(f"expected {what}: a whole number ≥ {minimum}, found {node.kind}{unquote}")
     return v
 
 
@@ -188,16 +199,16 @@ def need_bool(node: Node, what: str) -> bool:
 
 def need_number(node: Node, what: str = "a number") -> Number:
     v = node.value
-    if isinstance(v, bool) or v is None or isinstance(v, (dict, list)):
+    if isinstance(v, (bool, dict, list)) or v is None or (isinstance(v, str) and NAME_RE.match(v.strip())):
         raise node.error(f"expected {what}, found {node.kind}")
     if isinstance(v, int):
         exact = sympy.Integer(v)
     elif isinstance(v, float):
         if not math.isfinite(v):
-            raise node.error(f"expected {what} (finite), found {v!r}")
+            raise node.error(f"expected {what}, found {v!r}, which is not a finite number")
         exact = sympy.Rational(repr(v))  # the decimal as written: 0.1 is 1/10
     else:
-        exact = parse_constant(v, offset_fail(node.path, node.line, node.col, node.quoted))
+        exact = parse_constant(v, node.error_at)
     if exact.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo) or exact.is_real is False:
         raise node.error(f"expected {what}, found {_clip(str(v))!r}, which is not a finite real number")
     try:
@@ -210,7 +221,7 @@ def need_number(node: Node, what: str = "a number") -> Number:
 
 
 def need_number_in(node: Node, what: str, low: float, high: float, *, low_open=False, high_open=False) -> Number:
-    num = need_number(node, what)
+    num = need_number(node, f"{what}: a number")
     x = num.value
     below = x <= low if low_open else x < low
     above = x >= high if high_open else x > high
@@ -242,13 +253,14 @@ class NameTable:
     def define(self, node: Node, kind: str) -> str:
         name = node.value
         if not isinstance(name, str) or not NAME_RE.match(name):
-            raise node.error(f"expected a name for {kind} (letters, digits and _, not starting with a digit), "
-                             f"found {node.kind}")
+            raise node.error(f"expected a name for {_article(kind)} (letters, digits and _, not starting with a "
+                             f"digit), found {node.kind}")
         if name in RESERVED_NAMES:
-            raise node.error(f"{name!r} is a function name and cannot name {kind}")
+            raise node.error(f"{name!r} is a function name and cannot name {_article(kind)}; choose another name")
         if name in self.kind:
             first = self.where[name]
-            raise node.error(f"{name!r} is already defined as {self.kind[name]} at line {first.line}")
+            raise node.error(f"{name!r} is already defined as {_article(self.kind[name])} at {_where(first)}; "
+                             f"names must be unique")
         self.kind[name] = kind
         self.where[name] = node
         self.symbols[name] = sympy.Symbol(name, real=True)
@@ -267,8 +279,10 @@ def _refer(node: Node, names: NameTable, allowed_kinds: tuple[str, ...], what: s
     kind = names.kind.get(name)
     if kind not in allowed_kinds:
         known = [n for n, k in names.kind.items() if k in allowed_kinds]
-        detail = f"{name!r} is {_article(kind)}" if kind else f"unknown name {name!r}"
-        raise node.error(f"expected {what}; {detail} (known: {_expected_one_of(known) or 'none'})")
+        found = f"{name!r}, which is {_article(kind)}" if kind else f"unknown name {name!r}"
+        kinds = " or ".join(f"{k}s" for k in allowed_kinds)
+        raise node.error(f"expected {what}, found {found}"
+                         + (_suggestion(name, known, kinds) if known else f" (there are no {kinds})"))
     return name
 
 
@@ -283,20 +297,22 @@ def _parse_equation(node: Node, names: NameTable, allowed_kinds: tuple[str, ...]
     if isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
         return need_number(node).exact
     text = need_text(node, what)
-    fail = offset_fail(node.path, node.line, node.col, node.quoted)
+    fail = node.error_at
 
     def resolve(name: str, offset: int) -> sympy.Expr:
         kind = names.kind.get(name)
         if kind in allowed_kinds:
             return names.symbol(name)
         if name in later:
-            raise fail(offset, f"{name!r} is used before it is defined (line {later[name].line}); "
-                               f"equations are read in order")
+            raise fail(offset, f"{name!r} is used before it is defined (at line {later[name].line}); "
+                               f"each equation may use only the names defined above it")
         if kind:
             raise fail(offset, f"{name!r} is {_article(kind)} and cannot be used in {what}")
         if name in USER_FUNCTIONS:
             raise fail(offset, f"{name!r} is a function: call it as {name}(…)")
-        raise fail(offset, f"unknown name {name!r}")
+        usable = [n for n, k in names.kind.items() if k in allowed_kinds]
+        raise fail(offset, f"unknown name {name!r}" + (_suggestion(name, usable) or
+                                                        ": not an input, parameter, constant or earlier node"))
 
     return parse_expression(text, resolve, fail)
 
@@ -317,17 +333,20 @@ def load_problem(path: str | Path) -> Problem:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
         line = raw[: exc.start].count(b"\n") + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ProblemError(path, line, col, "file is not valid UTF-8 text") from None
+        col = len(raw[line_start: exc.start].decode("utf-8")) + 1
+        raise ProblemError(path, line, col, f"expected UTF-8 text, found the byte 0x{raw[exc.start]:02X}, "
+                                            f"which UTF-8 does not allow here; save the file as UTF-8") from None
     return parse_problem(text, path)
 
 
 def parse_problem(text: str, path: str = "<problem>") -> Problem:
     root = load_yaml(text, path)
     if not isinstance(root.value, dict):
+        found = "an empty document" if root.value is None else root.kind
         raise root.error(f"expected a problem (a mapping with title, network or model, targets, data, loss), "
-                         f"found {root.kind}")
+                         f"found {found}")
     top = root.value
     check_keys(root, TOP_KEYS, ("title", "targets", "data", "loss"))
     title = need_text(top["title"], "a title")
@@ -336,15 +355,17 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
 
     if ("network" in top) == ("model" in top):
         if "network" in top:
-            raise root.key_error("model", "give either network (layers) or model (equations), not both")
-        raise root.error("missing key 'network' or 'model': the problem needs a network")
+            raise root.key_error("model", f"expected either network (layers, at line {root.key_pos['network'][0]}) "
+                                          f"or model (equations), not both")
+        raise root.error("missing key 'network' (layers) or 'model' (equations): the problem needs one of them")
 
     names = NameTable()
     constants = _constants(top.get("constants"), names)
     if "model" in top:
         for key in MODEL_ONLY:
             if key not in top:
-                raise root.error(f"missing key {key!r} (required with model)")
+                raise root.key_error("model", f"missing key {key!r}: a problem with model also needs "
+                                              f"{', '.join(MODEL_ONLY)}")
         inputs = _name_list(top["inputs"], names, "input", "the input names")
         params = _params(top["params"], names)
         equations = _equations(top["model"], names)
@@ -488,20 +509,20 @@ def _layer(node: Node, sources, names: NameTable, params, param_nodes) -> Layer:
     if activation == "softmax" and len(unit_nodes) < 2:
         raise v["activation"].error("softmax needs a layer of at least 2 units")
 
-    n_units, n_sources = len(unit_nodes), len(sources)
-    weight_rows = _matrix(v["weights"], n_units, sources, "weights", need_number)
-    bias_values = _vector(v["bias"], n_units, "bias", need_number) if "bias" in v else None
+    weight_rows = _matrix(v["weights"], unit_names, sources, "weights", need_number)
+    bias_values = _vector(v["bias"], unit_names, "biases", need_number) if "bias" in v else None
     names_node = v.get("names")
     weight_names = bias_names = None
     if names_node is not None:
         need_mapping(names_node, "names: weights and/or bias")
         check_keys(names_node, ("weights", "bias"), (), "names")
         if "weights" in names_node.value:
-            weight_names = _matrix(names_node.value["weights"], n_units, sources, "weight names", _name_node)
+            weight_names = _matrix(names_node.value["weights"], unit_names, sources, "weight names", _name_node)
         if "bias" in names_node.value:
             if bias_values is None:
-                raise names_node.key_error("bias", "bias names given, but the layer has no bias")
-            bias_names = _vector(names_node.value["bias"], n_units, "bias names", _name_node)
+                raise names_node.key_error("bias", "bias names given, but the layer has no bias "
+                                                   "(add bias: one number per unit, or remove these names)")
+            bias_names = _vector(names_node.value["bias"], unit_names, "bias names", _name_node)
 
     # Nets and units are defined after the weights are read, in the order used by the solution.
     nets = tuple(names.define(n, "node") for n in net_nodes)
@@ -534,7 +555,8 @@ def _param(name_node: Node, value: tuple[Number, Node], names: NameTable, params
         if params[name].exact != number.exact:
             first = param_nodes[name]
             raise value_node.error(f"shared parameter {name!r} has initial value {_clip(str(value_node.value))} "
-                                   f"here but {_clip(str(first.value))} at line {first.line}")
+                                   f"here but {_clip(str(first.value))} at {_where(first)}; "
+                                   f"a shared parameter has one initial value")
         return name
     names.define(name_node, "parameter")
     params[name] = number
@@ -542,10 +564,11 @@ def _param(name_node: Node, value: tuple[Number, Node], names: NameTable, params
     return name
 
 
-def _matrix(node: Node, n_rows: int, sources, what: str, read: Callable):
+def _matrix(node: Node, units, sources, what: str, read: Callable):
     rows = need_list(node, f"{what}: one row per unit")
-    if len(rows) != n_rows:
-        raise node.error(f"expected {n_rows} rows of {what}, one per unit, found {len(rows)}")
+    if len(rows) != len(units):
+        raise node.error(f"expected {len(units)} row{'s' * (len(units) != 1)} of {what}, one per unit "
+                         f"({', '.join(units)}), found {len(rows)}")
     out = []
     for row in rows:
         items = need_list(row, f"a row of {what}")
@@ -556,10 +579,10 @@ def _matrix(node: Node, n_rows: int, sources, what: str, read: Callable):
     return out
 
 
-def _vector(node: Node, n: int, what: str, read: Callable):
+def _vector(node: Node, units, what: str, read: Callable):
     items = need_list(node, f"{what}: one per unit")
-    if len(items) != n:
-        raise node.error(f"expected {n} {what}, one per unit, found {len(items)}")
+    if len(items) != len(units):
+        raise node.error(f"expected {len(units)} {what}, one per unit ({', '.join(units)}), found {len(items)}")
     return [_read_item(item, what, read) for item in items]
 
 
@@ -582,7 +605,7 @@ def _activation(node: Node) -> tuple[str, sympy.Expr | None]:
                                           + (f" (its parameter is {allowed[0]!r})" if allowed else ""))
         if allowed:
             key, default = allowed
-            return name, need_number(node.value[key], f"the {key}").exact if key in node.value else default
+            return name, need_number(node.value[key], f"{key}: a number").exact if key in node.value else default
         return name, None
     name = need_choice(node, "an activation", LAYER_ACTIVATIONS)
     return name, ACTIVATION_PARAMETER[name][1] if name in ACTIVATION_PARAMETER else None
@@ -603,7 +626,8 @@ def _samples(node: Node, inputs, targets) -> tuple[dict[str, Number], ...]:
         missing = [n for n in expected if n not in sample.value]
         if missing:
             kind = "input" if missing[0] in inputs else "target"
-            raise sample.error(f"sample {k} is missing {kind} {missing[0]!r}")
+            raise sample.error(f"sample {k} has no value for {kind} {missing[0]!r} "
+                               f"(a sample gives every input and target: {', '.join(expected)})")
         out.append({n: need_number(sample.value[n], f"a number for {n}") for n in expected})
     return tuple(out)
 
@@ -623,7 +647,7 @@ def _loss(node: Node, names: NameTable, outputs, targets) -> LossSpec:
     allowed = {o: names.symbol(o) for o in outputs} | {t: names.symbol(t) for t in targets} | {
         c: names.symbol(c) for c, kind in names.kind.items() if kind == "constant"}
     expr_node = v["expr"]
-    fail = offset_fail(expr_node.path, expr_node.line, expr_node.col, expr_node.quoted)
+    fail = expr_node.error_at
 
     def resolve(name: str, offset: int):
         if name in allowed:
@@ -631,11 +655,13 @@ def _loss(node: Node, names: NameTable, outputs, targets) -> LossSpec:
         if name in names.kind:
             raise fail(offset, f"a loss uses only outputs, targets and constants; {name!r} is "
                                f"{_article(names.kind[name])}")
-        raise fail(offset, f"unknown name {name!r}")
+        raise fail(offset, f"unknown name {name!r}" + _suggestion(name, allowed, "a loss uses outputs, "
+                                                                                "targets and constants"))
 
     expr = parse_expression(need_text(expr_node, "a loss expression"), resolve, fail)
     if not expr.free_symbols & {names.symbol(o) for o in outputs}:
-        raise expr_node.error("the loss expression does not depend on any output")
+        raise expr_node.error(f"expected the loss expression to use an output ({', '.join(outputs)}), "
+                              f"found none")
     return LossSpec(None, expr, reduction)
 
 
@@ -657,7 +683,7 @@ def _optimizer(node: Node | None, layered: bool) -> OptimizerSpec:
     name = need_choice(node.value["name"], "an optimizer", OPTIMIZERS)
     spec = OPTIMIZERS[name]
     own = [h.key for h in spec.hypers]
-    allowed = list(COMMON_KEYS) + own + ([spec.form_key] if spec.form_key else [])
+    allowed = ["name", *own, *([spec.form_key] if spec.form_key else []), *COMMON_KEYS]
     check_keys(node, list(dict.fromkeys(allowed)), (), f"optimizer {name}")
     v = node.value
     hypers: dict[str, Number] = {}
@@ -672,7 +698,7 @@ def _optimizer(node: Node | None, layered: bool) -> OptimizerSpec:
             else:
                 values = [need_number_in(v[h.key], h.key, low, high, low_open=lo_open, high_open=hi_open)]
         elif h.default is None:
-            raise node.error(f"missing key {h.key!r}: optimizer {name} needs it")
+            raise node.error(f"missing key {h.key!r}: optimizer {name} has no default for it")
         else:
             values = [Number(d, float(d)) for d in h.default]
         hypers.update({sym.name: num for sym, num in zip(h.symbols, values)})
@@ -765,7 +791,8 @@ def _arithmetic(node: Node | None) -> tuple[str, int | None]:
         check_keys(node, ("round",), ("round",), "arithmetic")
         decimals = need_whole(node.value["round"], "round (decimals)", 0)
         if decimals > MAX_ROUND_DECIMALS:
-            raise node.value["round"].error(f"expected at most {MAX_ROUND_DECIMALS} decimals, found {decimals}")
+            raise node.value["round"].error(f"expected round (decimals): a whole number from 0 to "
+                                            f"{MAX_ROUND_DECIMALS}, found {decimals}")
         return "round", decimals
     if node.value not in ("float", "exact"):
         raise node.error(f"expected arithmetic: float, exact or {{round: N}}; found {node.kind}")
