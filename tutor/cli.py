@@ -179,6 +179,11 @@ def validate(file: Path = typer.Argument(..., help="The problem file (YAML).")) 
     _guarded(action)
 
 
+from .cli_export import register as _register_export  # noqa: E402 - the commands need `app` defined
+
+_register_export(app)
+
+
 def main() -> None:
     app()
 

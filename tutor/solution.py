@@ -632,3 +632,50 @@ def attach_shadows(solution: Solution, full: Solution) -> Solution:
             return tuple(walk(x, y) for x, y in zip(a, b))
         return a
     return walk(solution, full)
+
+
+# ---------------------------------------------------------------- answers
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer a problem asks for, picked from the records (never computed here)."""
+
+    kind: str              # forward | loss | gradient | update | final
+    step: int | None       # the step it belongs to (None: before training, or after it)
+    label: str             # the name as the worked solution writes it: o1, E, ∂E/∂w21, w21
+    value: Any
+
+
+def solution_answers(solution: Solution, outputs: tuple[str, ...], asked: bool = True) -> tuple[Answer, ...]:
+    """The answers to what the problem asks, in the order of the worked solution: per step
+    shown in full its outputs, loss, gradients and updated parameters (what ``show`` holds),
+    then the final parameters and loss. A problem that asks nothing in particular
+    (``asked`` false) is answered by its end result: the final values (or, without
+    training, the outputs and the loss)."""
+    show = solution.show
+    out: list[Answer] = []
+
+    def forward_and_loss(step, forward, loss):
+        if "forward" in show:
+            for f in forward:
+                for c in f.rows:
+                    if c.lhs in outputs:
+                        out.append(Answer("forward", step, c.lhs + sample_mark(f.index, len(forward)), c.value))
+        if "loss" in show:
+            c = loss.batch if loss.batch is not None else loss.per_sample[0][1]
+            out.append(Answer("loss", step, c.lhs, c.value))
+
+    if solution.evaluation is not None:
+        forward_and_loss(None, solution.evaluation.forward, solution.evaluation.loss)
+    for p in solution.steps if asked else ():
+        forward_and_loss(p.step, p.forward, p.loss)
+        if "gradient" in show and p.backward is not None:
+            pairs = p.backward.batch or (p.backward.samples[0].gradients if len(p.backward.samples) == 1 else ())
+            out.extend(Answer("gradient", p.step, c.lhs, c.value) for _, c in pairs)
+        if "update" in show:
+            out.extend(Answer("update", p.step, u.param, u.new) for u in p.updates)
+    if solution.final is not None:
+        out.extend(Answer("final", None, name, after) for name, _, after in solution.final.parameters)
+        if solution.final.loss is not None:
+            out.append(Answer("final", None, solution.model.equations[-1][0], solution.final.loss))
+    return tuple(out)

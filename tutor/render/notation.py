@@ -380,3 +380,255 @@ def print_math(expr: sympy.Expr, **settings) -> str:
 
 def substitute(expr: sympy.Expr, values: dict[str, Any], **settings) -> str:
     return MathPrinter({**settings, "values": values}).doprint(expr)
+
+
+# ---------------------------------------------------------------- LaTeX mode
+#
+# The same printer writing LaTeX (for the Markdown, LaTeX and HTML exports):
+# the same numbers (format_number / format_value, then spelled in LaTeX), the
+# same order of terms and factors, the same parentheses. Names become
+# identifiers with subscripts (w21 -> w_{21}, net_o1 -> \mathit{net}_{o_{1}}),
+# the solution's labels become fractions (∂E/∂w21 -> \frac{\partial E}{\partial w_{21}}).
+# Only commands that KaTeX, pdflatex (amsmath) and latex2mathml all know are used.
+
+import re as _re
+
+# The optimizer's symbols in LaTeX (as OPTIMIZER_NAMES in Unicode).
+LATEX_OPTIMIZER_NAMES = {
+    "theta": r"\theta", "mu": r"\mu", "beta1": r"\beta_{1}", "beta2": r"\beta_{2}", "eps": r"\varepsilon",
+    "alpha": r"\alpha", "rho": r"\rho", "weight_decay": r"\lambda", "m_hat": r"\hat{m}", "v_hat": r"\hat{v}",
+    "s_hat": r"\hat{s}", "d": r"\Delta\theta", "r0": r"r_{0}", "lr": r"\mathit{lr}",
+}
+
+# The loss formulas of tutor/ops.py LOSSES (their Unicode right-hand sides) in LaTeX.
+LATEX_LOSS_FORMULAS = {
+    "(1/K) Σₖ (oₖ − tₖ)²": r"\frac{1}{K} \sum_{k} \left(o_{k} - t_{k}\right)^{2}",
+    "Σₖ (oₖ − tₖ)²": r"\sum_{k} \left(o_{k} - t_{k}\right)^{2}",
+    "½ Σₖ (tₖ − oₖ)²": r"\frac{1}{2} \sum_{k} \left(t_{k} - o_{k}\right)^{2}",
+    "(1/K) Σₖ |oₖ − tₖ|": r"\frac{1}{K} \sum_{k} \left\lvert o_{k} - t_{k}\right\rvert",
+    "−(1/K) Σₖ [tₖ log oₖ + (1 − tₖ) log(1 − oₖ)]":
+        r"-\frac{1}{K} \sum_{k} \left[t_{k} \log o_{k} + \left(1 - t_{k}\right) \log\left(1 - o_{k}\right)\right]",
+    "−Σₖ tₖ log oₖ": r"-\sum_{k} t_{k} \log o_{k}",
+}
+
+_LATEX_FUNCTIONS = {"sigmoid": r"\sigma", "exp": r"\exp", "log": r"\log", "tanh": r"\tanh", "max": r"\max",
+                    "min": r"\min", "H": "H"}
+_SUPERSCRIPT_BACK = {v: k for k, v in zip("0123456789-+()tn", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ᵗⁿ")}
+_IDENT_RE = _re.compile(r"([A-Za-z]+)([0-9]*)\Z")
+
+
+def latex_identifier(name: str) -> str:
+    """A name or a label of the solution in LaTeX: w21 -> w_{21}, net_o1 -> \\mathit{net}_{o_{1}},
+    ∂E/∂o1 -> \\frac{\\partial E}{\\partial o_{1}}, δ_h1 -> \\delta_{h_{1}}, E⁽²⁾ -> E^{(2)}, w21~ -> \\tilde{w}_{21}."""
+    if name.startswith("∂") and "/∂" in name:
+        top, bottom = name[1:].split("/∂", 1)
+        return rf"\frac{{\partial {latex_identifier(top)}}}{{\partial {latex_identifier(bottom)}}}"
+    if name.startswith("δ_"):
+        return rf"\delta_{{{latex_identifier(name[2:])}}}"
+    mark = ""
+    while name and name[-1] in _SUPERSCRIPT_BACK:
+        mark = _SUPERSCRIPT_BACK[name[-1]] + mark
+        name = name[:-1]
+    if mark:
+        return f"{latex_identifier(name)}^{{{mark}}}"
+    if name.endswith("~"):
+        base = latex_identifier(name[:-1])
+        head, sep, sub = base.partition("_")
+        return rf"\tilde{{{head}}}{sep}{sub}"
+    if name in LATEX_OPTIMIZER_NAMES and name in ("theta", "mu", "eps", "alpha", "rho"):
+        return LATEX_OPTIMIZER_NAMES[name]
+    head, _, rest = name.partition("_")
+    m = _IDENT_RE.match(head)
+    if m is None:
+        raise ValueError(f"no LaTeX spelling for the name {name!r}")
+    letters, digits = m.groups()
+    base = letters if len(letters) == 1 else rf"\mathit{{{letters}}}"
+    subs = [digits] if digits else []
+    if rest:
+        subs.append(latex_identifier(rest))
+    return base + (f"_{{{','.join(subs)}}}" if subs else "")
+
+
+def latex_number_text(text: str) -> str:
+    """A number as `format_number` / `format_value` writes it, in LaTeX:
+    −1/3 -> -\\frac{1}{3}, 2.5e−8 -> 2.5 \\times 10^{-8}, 1/3 ≈ 0.3333 -> \\frac{1}{3} \\approx 0.3333."""
+    if " ≈ " in text:
+        left, right = text.split(" ≈ ", 1)
+        return f"{latex_number_text(left)} \\approx {latex_number_text(right)}"
+    if text.startswith("≈ "):
+        return r"\approx " + latex_number_text(text[2:])
+    sign = ""
+    if text.startswith(MINUS):
+        sign, text = "-", text[1:]
+    if text == "∞":
+        return sign + r"\infty"
+    if text == "NaN":
+        return r"\mathrm{NaN}"
+    if "/" in text:
+        p, q = text.split("/", 1)
+        return rf"{sign}\frac{{{p}}}{{{q}}}"
+    if "e" in text:
+        mantissa, exponent = text.split("e", 1)
+        exponent = exponent.replace(MINUS, "-")
+        if mantissa == "1":
+            return f"{sign}10^{{{exponent}}}"
+        return rf"{sign}{mantissa} \times 10^{{{exponent}}}"
+    return sign + text
+
+
+def latex_value(x: Any, digits: int = 4) -> str:
+    """`format_value` in LaTeX."""
+    return latex_number_text(format_value(x, digits))
+
+
+def latex_number(x: Any, digits: int = 4) -> str:
+    """`format_number` in LaTeX."""
+    return latex_number_text(format_number(x, digits))
+
+
+def latex_loss_formula(formula: str) -> str:
+    """The header's loss formula ("E = (1/K) Σₖ (oₖ − tₖ)²") in LaTeX."""
+    lhs, _, rhs = formula.partition(" = ")
+    if rhs not in LATEX_LOSS_FORMULAS:
+        raise ValueError(f"no LaTeX form of the loss formula {formula!r}")
+    return f"{latex_identifier(lhs)} = {LATEX_LOSS_FORMULAS[rhs]}"
+
+
+class LatexMathPrinter(MathPrinter):
+    """`MathPrinter` writing LaTeX. Settings as MathPrinter's, except that ``names``
+    maps a symbol name to its LaTeX (default: `latex_identifier` of the name)."""
+
+    printmethod = "_tutor_latex"
+
+    def _print_Symbol(self, expr: sympy.Symbol) -> str:
+        if self._values is not None:
+            if expr.name not in self._values:
+                raise KeyError(f"no value for {expr.name} in a substitution")
+            return latex_number(self._values[expr.name], self._settings["digits"])
+        names = self._settings["names"]
+        return names[expr.name] if expr.name in names else latex_identifier(expr.name)
+
+    def _paren(self, expr, level: int, strict: bool = False) -> str:
+        text = self._print(expr)
+        p = self._prec(expr)
+        if p < level or (strict and p <= level):
+            return rf"\left({text}\right)"
+        return text
+
+    def _print_Integer(self, expr) -> str:
+        return str(int(expr))
+
+    def _print_Rational(self, expr) -> str:
+        decimal = _terminating(expr)
+        if decimal is not None:
+            return decimal.replace(MINUS, "-")
+        sign = "-" if expr.p < 0 else ""
+        return rf"{sign}\frac{{{abs(expr.p)}}}{{{expr.q}}}"
+
+    def _print_Float(self, expr) -> str:
+        return latex_number_text(_float_text(float(expr), self._settings["digits"]))
+
+    def _print_Pi(self, expr) -> str:
+        return r"\pi"
+
+    def _print_NegativeOne(self, expr) -> str:
+        return "-1"
+
+    def _print_Add(self, expr: sympy.Add) -> str:
+        out = []
+        for i, term in enumerate(self._add_terms(expr)):
+            if self._negative_term(term):
+                text = self._paren(-term if not isinstance(term, sympy.Mul) else _negate(term), PRECEDENCE["Add"],
+                                   strict=True)
+                out.append(f"-{text}" if i == 0 else f" - {text}")
+            else:
+                text = self._paren(term, PRECEDENCE["Add"])
+                if i and text.startswith("-"):
+                    text = rf"\left({text}\right)"
+                out.append(text if i == 0 else f" + {text}")
+        return "".join(out)
+
+    def _mul_parts(self, expr: sympy.Mul):
+        """sign, numerator factors, denominator factors: as `MathPrinter._print_Mul` splits them."""
+        sign = ""
+        numer, denom = [], []
+        for f in self._mul_factors(expr):
+            if f.is_Number and f < 0:
+                sign = "-"
+                f = -f
+            if f == 1:
+                continue
+            if isinstance(f, sympy.Rational) and not f.is_Integer:
+                if f.p == 1 or _terminating(f) is None:
+                    if f.p != 1:
+                        numer.append(sympy.Integer(f.p))
+                    denom.append(sympy.Integer(f.q))
+                else:
+                    numer.append(f)
+            elif isinstance(f, sympy.Pow) and f.exp.is_Number and f.exp < 0:
+                denom.append(f.base if f.exp == -1 else sympy.Pow(f.base, -f.exp, evaluate=False))
+            else:
+                numer.append(f)
+        return sign, numer, denom
+
+    def _print_Mul(self, expr: sympy.Mul) -> str:
+        sign, numer, denom = self._mul_parts(expr)
+        level = PRECEDENCE["Mul"]
+        if not denom:
+            return sign + (r" \cdot ".join(self._paren(f, level) for f in numer) if numer else "1")
+        if len(numer) == 1:
+            top = self._print(numer[0])
+        else:
+            top = r" \cdot ".join(self._paren(f, level) for f in numer) if numer else "1"
+        if len(denom) == 1:
+            bottom = self._print(denom[0])
+        else:
+            bottom = r" \cdot ".join(self._paren(f, level) for f in denom)
+        return rf"{sign}\frac{{{top}}}{{{bottom}}}"
+
+    def _print_Pow(self, expr: sympy.Pow) -> str:
+        base, exp = expr.base, expr.exp
+        if exp == sympy.Rational(1, 2):
+            return rf"\sqrt{{{self._print(base)}}}"
+        if exp.is_Number and exp < 0:
+            return rf"\frac{{1}}{{{self._print(sympy.Pow(base, -exp, evaluate=False))}}}"
+        base_text = self._paren(base, PRECEDENCE["Pow"], strict=True)
+        if base_text.startswith((r"\frac", r"\sqrt")) or "^" in base_text:
+            base_text = rf"\left({base_text}\right)"
+        if exp.is_Integer and exp > 0:
+            return f"{base_text}^{{{int(exp)}}}"
+        if isinstance(exp, sympy.Symbol) and self._values is not None and exp.name in self._values:
+            return f"{base_text}^{{{latex_number(self._values[exp.name], self._settings['digits'])}}}"
+        return f"{base_text}^{{{self._print(exp)}}}"
+
+    def _print_Abs(self, expr) -> str:
+        return rf"\left\lvert {self._print(expr.args[0])} \right\rvert"
+
+    def _print_Function(self, expr) -> str:
+        op = OP_OF_CLASS.get(type(expr))
+        if op is None:
+            raise TypeError(f"LatexMathPrinter: no display name for the function {type(expr).__name__}")
+        args = list(expr.args)
+        name = op.name
+        prime = ""
+        if name.endswith("'"):
+            name, prime = name[:-1], "'"
+        if isinstance(expr, softmax):
+            head = rf"\operatorname{{softmax}}_{{{int(args[0])}}}"
+            args = args[1:]
+        elif name in _LATEX_FUNCTIONS:
+            head = _LATEX_FUNCTIONS[name]
+        elif "_" in name:
+            head = r"\mathrm{" + name.replace("_", r"\_") + "}"
+        else:
+            head = rf"\operatorname{{{name}}}"
+        inner = ", ".join(self._print(a) for a in args)
+        return rf"{head}{prime}\left({inner}\right)"
+
+
+def print_latex(expr: sympy.Expr, **settings) -> str:
+    return LatexMathPrinter(settings).doprint(expr)
+
+
+def substitute_latex(expr: sympy.Expr, values: dict[str, Any], **settings) -> str:
+    return LatexMathPrinter({**settings, "values": values}).doprint(expr)

@@ -15,7 +15,6 @@ from typing import Any
 
 from rich import box
 from rich.console import Console, Group, RenderableType
-from rich.markdown import Markdown
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -40,6 +39,22 @@ def render_terminal(run: Run, *, width: int = 80, color: bool = False, show_all:
         full = train(dataclasses.replace(run.problem, arithmetic="float", round_decimals=None))
         solution = attach_shadows(solution, build_solution(full, show_all=show_all, steps=steps, digits=digits))
     return TerminalPrinter(width=width, color=color, digits=digits).doprint(solution)
+
+
+def reflow(statement: str) -> str:
+    """The statement as its author wrote it, paragraphs re-flowed to the width. Not
+    rendered as Markdown: statements hold formulas like w1*x1^2, whose * Markdown
+    would take for emphasis. List items and indented lines keep their own line."""
+    out: list[str] = []
+    for line in statement.strip().splitlines():
+        stripped = line.strip()
+        keeps_line = not stripped or line[:1].isspace() or stripped[:2] in ("- ", "* ", "+ ") \
+            or stripped.split(" ", 1)[0].rstrip(".)").isdigit()
+        if out and out[-1] and not keeps_line:
+            out[-1] += " " + stripped
+        else:
+            out.append(line.rstrip())
+    return "\n".join(out)
 
 
 class TerminalPrinter:
@@ -201,7 +216,7 @@ class TerminalPrinter:
         self.emit(Text("=" * min(len(h.title), self.width), style="dim"))
         if h.statement:
             self.blank()
-            self.emit(Markdown(h.statement.strip(), hyperlinks=False))
+            self.emit(Text(reflow(h.statement)))
         self.heading("Conventions", "-")
         grid = Table.grid(padding=(0, 2, 0, 0))
         grid.add_column(no_wrap=True)

@@ -1,0 +1,142 @@
+"""The worked solution as one self-contained HTML page: MathML, no script, no network.
+
+The walk over the records is `latex.DocumentPrinter`'s; its LaTeX mathematics
+is converted to MathML by latex2mathml (browsers render MathML natively). Lines
+of working are laid out as a grid (lhs | = | part), not with ``aligned``, so a
+long line breaks between its parts. The style sheet is inline and has print rules.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from ..solution import solution_answers
+from ..train import Run
+from .latex import DocumentPrinter, EqRow, ExportError, Inline, M, solution_of
+
+STYLE = """
+body { font-family: "DejaVu Serif", Georgia, "Times New Roman", serif; max-width: 60rem; margin: 2rem auto;
+       padding: 0 1.5rem; color: #111; background: #fff; line-height: 1.45; }
+h1 { font-size: 1.7rem; border-bottom: 2px solid #333; padding-bottom: .3rem; }
+h2 { font-size: 1.3rem; margin-top: 2rem; border-bottom: 1px solid #bbb; }
+h3 { font-size: 1.08rem; margin-top: 1.4rem; }
+h4 { font-size: 1rem; }
+math { font-family: "Latin Modern Math", "STIX Two Math", "Cambria Math", math; font-size: 1.1em; }
+table.data { border-collapse: collapse; margin: .6rem 0; }
+table.data th { text-align: left; border-bottom: 1.5px solid #333; padding: .2rem .9rem .2rem 0; font-weight: 600; }
+table.data td { padding: .25rem .9rem .25rem 0; border-bottom: 1px solid #e3e3e3; vertical-align: middle; }
+table.data tr:last-child td { border-bottom: 1.5px solid #333; }
+table.eq { margin: .5rem 0 .5rem 1.5rem; border-collapse: collapse; }
+table.eq td { padding: .2rem .3rem; vertical-align: middle; }
+table.eq td.lhs { text-align: right; white-space: nowrap; }
+table.eq math { math-style: normal; }
+table.eq td.note { color: #444; padding-left: 1rem; }
+ul.answers { list-style: none; padding-left: 1rem; }
+ul.answers li { margin: .35rem 0; }
+ul.answers math { border: 1.5px solid #222; padding: .15rem .4rem; }
+span.blank { display: inline-block; width: 12rem; border-bottom: 1px solid #222; }
+ol.blanks li { margin: 1.2rem 0; }
+section.problem { margin-bottom: 3rem; }
+@media print {
+  body { max-width: none; margin: 0; font-size: 11pt; }
+  h1, h2, h3 { page-break-after: avoid; break-after: avoid; }
+  table, tr, li { page-break-inside: avoid; break-inside: avoid; }
+  section.problem + section.problem { page-break-before: always; break-before: page; }
+}
+"""
+
+
+_OPERATOR_NAME = re.compile(r"<mo>([A-Za-z_]{2,})</mo>")
+_PREFIX_MINUS = re.compile(r"((?<!&#x00029;)(?<!&#x0005D;)(?<!&#x0007C;)</mo>|<mrow>)<mo>&#x02212;</mo>")
+# (stretchy fences, \left( … \right), get wide gaps in browsers: plain parentheses read better there)
+
+
+def mathml(tex: str, display: bool = False) -> str:
+    """LaTeX -> MathML, touched up for browsers: function names are identifiers
+    (no operator spacing around "relu"), a minus after an operator or an opening
+    parenthesis is a sign (no binary spacing in "(−1)" or "= −0.5")."""
+    from latex2mathml.converter import convert
+
+    tex = tex.replace(r"\left(", "(").replace(r"\right)", ")")
+    out = convert(tex, display="block" if display else "inline")
+    out = _OPERATOR_NAME.sub(r"<mi>\1</mi>", out)
+    return _PREFIX_MINUS.sub(r'\1<mo form="prefix">&#x02212;</mo>', out)
+
+
+class HtmlPrinter(DocumentPrinter):
+    def inline(self, content: Inline) -> str:
+        return "".join(html.escape(c, quote=False) if isinstance(c, str) else mathml(c.tex) for c in content)
+
+    def text(self, raw: str) -> list[str]:
+        return [" ".join(p.split()) for p in re.split(r"\n\s*\n", raw.strip()) if p.strip()]
+
+    def heading(self, level: int, content: Inline) -> None:
+        n = min(level, 6)
+        self.out.append(f"<h{n}>{self.inline(content)}</h{n}>")
+
+    def paragraph(self, content: Inline) -> None:
+        self.out.append(f"<p>{self.inline(content)}</p>")
+
+    def bullets(self, items: list[Inline]) -> None:
+        self.out.append("<ul>\n" + "\n".join(f"<li>{self.inline(i)}</li>" for i in items) + "\n</ul>")
+
+    def table(self, headers: list[str], rows: list[list[Inline]], long: bool = False) -> None:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+        body = "\n".join("<tr>" + "".join(f"<td>{self.inline(c)}</td>" for c in row) + "</tr>" for row in rows)
+        self.out.append(f'<table class="data">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>')
+
+    def equations(self, rows: list[EqRow]) -> None:
+        if not rows:
+            return
+        out = []
+        for r in rows:
+            note = f'<td class="note">{mathml(r.note)}</td>' if r.note else ""
+            if r.one_line:
+                out.append(f'<tr><td class="lhs">{mathml(r.lhs)}</td><td>{mathml(r.rel)}</td>'
+                           f'<td>{mathml(" = ".join(r.parts))}</td>{note}</tr>')
+            else:
+                for i, part in enumerate(r.parts):
+                    last = i == len(r.parts) - 1
+                    out.append(f'<tr><td class="lhs">{mathml(r.lhs) if i == 0 else ""}</td>'
+                               f'<td>{mathml(r.rel if i == 0 else "=")}</td><td>{mathml(part)}</td>'
+                               f'{note if last else ""}</tr>')
+        self.out.append('<table class="eq">\n' + "\n".join(out) + "\n</table>")
+
+    def boxed(self, items: list[tuple[str, str]]) -> None:
+        self.out.append('<ul class="answers">\n' + "\n".join(
+            f"<li>{mathml(item)} ({html.escape(where)})</li>" for item, where in items) + "\n</ul>")
+
+    def blank_lines(self, items: list[tuple[str, str]]) -> None:
+        self.out.append('<ol class="blanks">\n' + "\n".join(
+            f'<li>{mathml(item + " =")} <span class="blank"></span> ({html.escape(where)})</li>'
+            for item, where in items) + "\n</ol>")
+
+    def raw(self, text: str) -> None:
+        self.out.append(text)
+
+    def document(self, title: str) -> str:
+        return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+                "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+                f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+                + "\n".join(self.out) + "\n</body>\n</html>\n")
+
+
+def check_available() -> None:
+    try:
+        import latex2mathml  # noqa: F401
+    except ImportError:
+        raise ExportError("error: HTML export needs the Python package latex2mathml "
+                          "(pip install latex2mathml)") from None
+
+
+def render_html(run: Run, *, show_all: bool = False, steps: list[int] | None = None, digits: int = 4) -> str:
+    """The worked solution of ``run`` as one HTML page."""
+    check_available()
+    solution = solution_of(run, show_all=show_all, steps=steps, digits=digits)
+    printer = HtmlPrinter(digits=digits)
+    printer.solution(solution, solution_answers(solution, run.problem.outputs, run.problem.ask is not None))
+    return printer.document(solution.header.title)
+
+
+__all__ = ["HtmlPrinter", "M", "mathml", "render_html"]

@@ -1,0 +1,618 @@
+"""The worked solution as documents: the walk over the `Solution` records shared by
+the Markdown, LaTeX and HTML printers, and the LaTeX printer itself.
+
+Every mathematical span in every document format is LaTeX written by
+`notation.LatexMathPrinter` (Markdown shows it as $…$, HTML converts it to
+MathML), so the walk lives here, with the LaTeX. `DocumentPrinter` has one
+``_print_<Record>`` method per record, like `terminal.TerminalPrinter`, and
+emits a handful of blocks (heading, paragraph, bullets, table, equations,
+boxed answers); each format's printer says how to write those blocks. A
+printer never computes: it joins what the records hold.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from ..errors import TutorError
+from ..solution import (Answer, Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution,
+                        StepPart, StepSummary, Update, attach_shadows, build_solution, solution_answers)
+from ..train import Run
+from .notation import (LATEX_OPTIMIZER_NAMES, OPTIMIZER_HYPERS, OPTIMIZER_NAMES, OPTIMIZER_RANK, LatexMathPrinter,
+                       MathPrinter, format_value, latex_identifier, latex_loss_formula, latex_number, latex_value,
+                       same_at, to_float)
+
+ONE_LINE = 72   # an equation longer than this (in Unicode characters) gets one line per part
+
+
+# ---------------------------------------------------------------- inline content
+
+@dataclass(frozen=True)
+class M:
+    """Inline mathematics (LaTeX) within text."""
+
+    tex: str
+
+
+Inline = Sequence["str | M"]
+
+
+@dataclass(frozen=True)
+class EqRow:
+    """One line of working: lhs = part = part = … (note)."""
+
+    lhs: str
+    rel: str                 # "=" or r"\leftarrow"
+    parts: tuple[str, ...]
+    note: str = ""           # LaTeX (math mode), shown after the last part
+    one_line: bool = True
+
+
+def solution_of(run: Run, *, show_all: bool = False, steps: list[int] | None = None,
+                digits: int = 4) -> Solution:
+    """The records of ``run`` as the terminal shows them (with the unrounded values
+    beside the rounded ones in ``arithmetic: round`` mode)."""
+    solution = build_solution(run, show_all=show_all, steps=steps, digits=digits)
+    if run.problem.arithmetic == "round":
+        from ..train import train
+        full = train(dataclasses.replace(run.problem, arithmetic="float", round_decimals=None))
+        solution = attach_shadows(solution, build_solution(full, show_all=show_all, steps=steps, digits=digits))
+    return solution
+
+
+class ExportError(TutorError):
+    """An export that cannot be made (a missing tool, a failed LaTeX run)."""
+
+
+# ---------------------------------------------------------------- the walk
+
+class DocumentPrinter:
+    """The walk over the records; subclasses write the blocks in their format."""
+
+    def __init__(self, *, digits: int = 4, level: int = 1):
+        self.digits = digits
+        self.base_level = level
+        self.out: list[str] = []
+
+    # ------------------------------------------------ blocks (each format)
+
+    def heading(self, level: int, content: Inline) -> None:
+        raise NotImplementedError
+
+    def paragraph(self, content: Inline) -> None:
+        raise NotImplementedError
+
+    def bullets(self, items: list[Inline]) -> None:
+        raise NotImplementedError
+
+    def table(self, headers: list[str], rows: list[list[Inline]], long: bool = False) -> None:
+        raise NotImplementedError
+
+    def equations(self, rows: list[EqRow]) -> None:
+        raise NotImplementedError
+
+    def boxed(self, items: list[tuple[str, str]]) -> None:
+        """Boxed answers: (a LaTeX equation, where it belongs in words)."""
+        raise NotImplementedError
+
+    def blank_lines(self, items: list[tuple[str, str]]) -> None:
+        """Answer lines for a student to fill in: (a LaTeX left-hand side, where in words)."""
+        raise NotImplementedError
+
+    def text(self, raw: str) -> list[str | M]:
+        """Plain text (a problem statement): paragraphs split on blank lines."""
+        return [raw]
+
+    # ------------------------------------------------ entry
+
+    def _print(self, record) -> None:
+        method = getattr(self, f"_print_{type(record).__name__}", None)
+        if method is None:
+            raise TypeError(f"{type(self).__name__} has no method for {type(record).__name__}")
+        method(record)
+
+    def h(self, depth: int, content: Inline | str) -> None:
+        self.heading(self.base_level + depth, [content] if isinstance(content, str) else content)
+
+    def solution(self, solution: Solution, answers: Sequence[Answer] = (), *, title: bool = True) -> None:
+        """The worked solution, then its answers boxed."""
+        self.solution_ = solution
+        self.digits = max(self.digits, solution.round_decimals or 0)
+        self.model_settings = {"rank": solution.rank, "params": solution.params, "digits": self.digits}
+        self.show_title = title
+        self._print(solution)
+        if answers:
+            self.h(1, "Answers")
+            self.boxed([(f"{latex_identifier(a.label)} = {latex_value(a.value, self.digits)}", self.answer_where(a))
+                        for a in answers])
+
+    # ------------------------------------------------ maths
+
+    def settings(self, context: str) -> dict[str, Any]:
+        if context == "model":
+            return self.model_settings
+        if context == "optimizer":
+            return {"names": LATEX_OPTIMIZER_NAMES, "rank": OPTIMIZER_RANK, "params": OPTIMIZER_HYPERS,
+                    "digits": self.digits}
+        return {"digits": self.digits}
+
+    def calc_settings(self, calc: Calc, unicode: bool = False) -> dict[str, Any]:
+        settings = self.settings(calc.context)
+        if unicode:
+            settings = dict(settings)
+            settings["names"] = OPTIMIZER_NAMES if calc.context == "optimizer" else {}
+            if calc.names:
+                settings["names"] = {**settings["names"], **dict(calc.names)}
+        elif calc.names:
+            settings = {**settings, "names": {**settings.get("names", {}),
+                                              **{k: latex_identifier(v) for k, v in calc.names}}}
+        return settings
+
+    def tex(self, expr, context: str = "model") -> str:
+        return LatexMathPrinter(self.settings(context)).doprint(expr)
+
+    def value(self, x: Any, shadow: Any = None) -> str:
+        text = latex_value(x, self.digits)
+        if shadow is not None and not same_at(x, shadow, self.digits):
+            text += rf" \text{{ (unrounded }} {latex_value(shadow, self.digits)}\text{{)}}"
+        return text
+
+    def formula(self, calc: Calc) -> str:
+        return LatexMathPrinter(self.calc_settings(calc)).doprint(calc.expr)
+
+    def numbers(self, calc: Calc) -> str:
+        return LatexMathPrinter({**self.calc_settings(calc), "values": calc.values}).doprint(calc.expr)
+
+    def lhs(self, calc: Calc) -> tuple[str, str]:
+        if calc.lhs_expr is not None:
+            return LatexMathPrinter(self.calc_settings(calc)).doprint(calc.lhs_expr), r"\leftarrow"
+        return latex_identifier(calc.lhs), "="
+
+    def parts(self, calc: Calc) -> list[str]:
+        """formula, numbers, value: without repeats."""
+        out = []
+        if calc.expr is not None:
+            out.append(self.formula(calc))
+            if calc.values is not None:
+                out.append(self.numbers(calc))
+        out.append(self.value(calc.value, calc.shadow))
+        kept = []
+        for part in out:
+            if not kept or part != kept[-1]:
+                kept.append(part)
+        return kept
+
+    def width(self, calc: Calc) -> int:
+        """The length of the line in Unicode, as the terminal would print it: the layout rule."""
+        n = len(calc.lhs) + 3
+        if calc.expr is not None:
+            n += len(MathPrinter(self.calc_settings(calc, unicode=True)).doprint(calc.expr)) + 3
+            if calc.values is not None:
+                n += len(MathPrinter({**self.calc_settings(calc, unicode=True),
+                                      "values": calc.values}).doprint(calc.expr)) + 3
+        return n + len(format_value(calc.value, self.digits))
+
+    def kink(self, calc: Calc) -> str:
+        if calc.kink is None:
+            return rf"\text{{({calc.note})}}" if calc.note else ""
+        name, value = calc.kink
+        x = to_float(value)
+        rel = ">" if x > 0 else ("<" if x < 0 else "=")
+        return rf"\text{{since }} {latex_identifier(name)} = {latex_number(value, self.digits)} {rel} 0"
+
+    def row(self, calc: Calc) -> EqRow:
+        lhs, rel = self.lhs(calc)
+        return EqRow(lhs, rel, tuple(self.parts(calc)), self.kink(calc), self.width(calc) <= ONE_LINE)
+
+    @staticmethod
+    def answer_where(a: Answer) -> str:
+        if a.step is not None:
+            return f"step {a.step}" + (", updated" if a.kind == "update" else "")
+        return "after training" if a.kind == "final" else "initial parameters"
+
+    # ------------------------------------------------ records
+
+    def _print_Solution(self, s: Solution) -> None:
+        self._print(s.header)
+        self._print(s.model)
+        if s.evaluation is not None:
+            self._print(s.evaluation)
+        full = {p.step: p for p in s.steps}
+        pending: list[StepSummary] = []
+        for summary in s.summary:
+            if summary.step in full:
+                if pending:
+                    self._compact(pending)
+                    pending = []
+                self._print(full[summary.step])
+            else:
+                pending.append(summary)
+        if pending:
+            self._compact(pending)
+        if s.final is not None:
+            self._print(s.final)
+        if s.diverged:
+            self.h(1, "Training stopped")
+            self.paragraph([s.diverged])
+
+    def _print_Header(self, h: Header) -> None:
+        if self.show_title:
+            self.h(0, h.title)
+        if h.statement:
+            for para in self.text(h.statement):
+                self.paragraph([para])
+        self.conventions(h)
+
+    def conventions(self, h: Header) -> None:
+        self.h(1, "Conventions")
+        items: list[Inline] = []
+        if h.loss:
+            items.append(["loss ", M(latex_loss_formula(h.loss))] + ([", " + "; ".join(h.loss_notes)]
+                                                                        if h.loss_notes else []))
+        else:
+            items += [["loss: " + note] for note in h.loss_notes]
+        if h.rules:
+            opt = self.settings("optimizer")
+            rules: list[str | M] = [f"optimizer {h.optimizer}, each step, per parameter ", M(r"\theta"),
+                                    " with gradient ", M("g"), ": "]
+            for i, (target, expr) in enumerate(h.rules):
+                rules += ([", "] if i else []) + [M(LatexMathPrinter(opt).doprint(target) + r" \leftarrow "
+                                                    + LatexMathPrinter(opt).doprint(expr))]
+            rules += ["; "] + _join([M(f"{LATEX_OPTIMIZER_NAMES.get(n, latex_identifier(n))} = "
+                                       f"{latex_number(v, max(self.digits, 10))}") for n, v in h.hypers])
+            items.append(rules)
+        items += [[note] for note in h.notes]
+        self.bullets(items)
+
+    def _print_Model(self, m: Model) -> None:
+        self.h(1, "The model")
+        self.equations([EqRow(latex_identifier(name), "=", (self.tex(expr),)) for name, expr in m.equations])
+        if m.constants:
+            self.paragraph(["constants: "] + _join([M(f"{latex_identifier(n)} = {latex_value(v, self.digits)}")
+                                                    for n, v in m.constants]))
+        self.h(2, "Initial parameters")
+        self.parameter_table(m.parameters)
+
+    def parameter_table(self, parameters) -> None:
+        per = 4
+        chunk = -(-len(parameters) // per)
+        columns = [parameters[i:i + chunk] for i in range(0, len(parameters), chunk)]
+        rows = []
+        for r in range(chunk):
+            cells: list[Inline] = []
+            for col in columns:
+                if r < len(col):
+                    name, value, remark = col[r]
+                    cells += [[M(latex_identifier(name))],
+                              [M(latex_value(value, self.digits))] + ([f" ({remark})"] if remark else [])]
+                else:
+                    cells += [[], []]
+            rows.append(cells)
+        self.table(["parameter", "value"] * len(columns), rows)
+
+    def _print_StepPart(self, p: StepPart) -> None:
+        show = self.solution_.show
+        samples = "sample" + ("s " if len(p.batch) > 1 else " ") + ", ".join(map(str, p.batch))
+        self.h(1, [f"Step {p.step} (epoch {p.epoch}, {samples}; ", M(r"\mathit{lr} = " + self.value(p.lr.value,
+                                                                                                   p.lr.shadow)),
+                   ")"])
+        if "forward" in show:
+            for f in p.forward:
+                self._forward(f, "Forward pass")
+        if "loss" in show:
+            self._print(p.loss)
+        if p.lookahead and ("gradient" in show or "update" in show):
+            self.h(2, ["Look-ahead point (Nesterov): the gradient is taken at ",
+                       M(r"\tilde{\theta} = \theta + \mu \cdot v")])
+            self.equations([self.row(c) for c in p.lookahead])
+            for f in p.lookahead_forward:
+                self._forward(f, "Forward pass at the look-ahead point")
+        if p.backward is not None:
+            self._print(p.backward)
+        if p.updates:
+            self.h(2, "Update")
+            for u in p.updates:
+                self._print(u)
+
+    def _print_Evaluation(self, e: Evaluation) -> None:
+        self.h(1, "With the initial parameters (no training steps)")
+        if "forward" in self.solution_.show:
+            for f in e.forward:
+                self._forward(f, "Forward pass")
+        if "loss" in self.solution_.show:
+            self._print(e.loss)
+
+    def _forward(self, f: SampleForward, title: str) -> None:
+        self.h(2, [f"{title}, sample {f.index} ("] + _join([M(f"{latex_identifier(n)} = {latex_value(v, self.digits)}")
+                                                            for n, v in f.given]) + [")"])
+        rows = []
+        for c in f.rows:
+            numbers = [M(self.numbers(c))] if c.values is not None else []
+            rows.append([[M(latex_identifier(c.lhs))], [M(self.formula(c))], numbers,
+                         [M(self.value(c.value, c.shadow))]])
+        self.table(["node", "formula", "numbers", "value"], rows)
+
+    def _print_Loss(self, loss: Loss) -> None:
+        self.h(2, "Loss")
+        rows = [self.row(c) for _, c in loss.per_sample]
+        if loss.batch is not None:
+            rows.append(self.row(loss.batch))
+        self.equations(rows)
+
+    def _print_Backward(self, b: Backward) -> None:
+        where = " at the look-ahead point" if b.at_lookahead else ""
+        for s in b.samples:
+            sample = f", sample {s.index}" if len(b.samples) > 1 else ""
+            self.h(2, f"Backward pass{where}{sample}: local derivatives")
+            rows = []
+            for c in s.locals:
+                numbers = self.numbers(c) if c.values is not None else ""
+                value = self.value(c.value, c.shadow)
+                note = self.kink(c)
+                rows.append([[M(latex_identifier(c.lhs))], [M(self.formula(c))],
+                             [M(numbers)] if numbers and numbers != value else [],
+                             [M(value + (rf" \quad {note}" if note else ""))]])
+            self.table(["derivative", "formula", "numbers", "value"], rows)
+            if b.form == "delta":
+                self.h(2, [M(r"\delta = \partial E / \partial \mathit{node}"),
+                           ", from the loss down (each used once computed)"])
+                self.equations([self.row(c) for c in s.deltas])
+            self.h(2, "Gradients (chain rule)" if b.form == "paths" else "Gradients from the δ's")
+            self.equations([self.row(c) for _, c in s.gradients])
+        if b.batch:
+            self.h(2, "Gradients of the batch loss")
+            self.equations([self.row(c) for _, c in b.batch])
+
+    def _print_Update(self, u: Update) -> None:
+        if u.frozen:
+            tail = "frozen: not updated"
+        elif to_float(u.gradient) == 0:
+            tail = "unchanged: its gradient is 0"
+        elif u.rows and not any(dict(c.names).get("theta") == u.param for c in u.rows):
+            tail = "θ below"
+        else:
+            tail = ""
+        self.paragraph([M(latex_identifier(u.param)), ": ", M(rf"{self.value(u.old)} \to {self.value(u.new, u.shadow_new)}")]
+                       + ([f" ({tail})"] if tail else []))
+        if u.rows:
+            self.equations([self.row(c) for c in u.rows])
+
+    def _compact(self, rows: list[StepSummary]) -> None:
+        first, last = rows[0].step, rows[-1].step
+        span = f"step {first}" if first == last else f"steps {first}–{last}"
+        self.h(1, f"Training log, {span}")
+        self.table(["step", "epoch", "batch", "lr", "loss"],
+                   [[[str(r.step)], [str(r.epoch)], [", ".join(map(str, r.batch))],
+                     [M(latex_value(r.lr, self.digits))], [M(latex_value(r.loss, self.digits))]] for r in rows])
+
+    def _print_Final(self, f: Final) -> None:
+        self.h(1, "After training")
+        self.table(["parameter", "initial", "final"],
+                   [[[M(latex_identifier(name))], [M(latex_value(before, self.digits))],
+                     [M(latex_value(after, self.digits))]] for name, before, after in f.parameters])
+        if f.epoch_losses:
+            self.h(2, "Loss per epoch (mean of the step losses)")
+            self.table(["epoch", "steps", "loss"], [[[str(e)], [str(n)], [M(latex_value(loss, self.digits))]]
+                                                    for e, n, loss in f.epoch_losses])
+        if f.outputs:
+            self.h(2, "Outputs with the final parameters")
+            self.table(["sample", "output", "value", "target"],
+                       [[[str(i)], [M(latex_identifier(o))], [M(latex_value(v, self.digits))],
+                         [M(f"{latex_identifier(t)} = {latex_value(tv, self.digits)}")]]
+                        for i, o, v, t, tv in f.outputs])
+        if f.loss is not None:
+            self.paragraph(["loss with the final parameters: ", M(latex_value(f.loss, self.digits))])
+
+    # ------------------------------------------------ the student sheet
+
+    def sheet(self, run: Run, solution: Solution, answers: Sequence[Answer]) -> None:
+        """The statement, the given values and blank answer lines: no working, no results."""
+        self.solution_ = solution
+        self.model_settings = {"rank": solution.rank, "params": solution.params, "digits": self.digits}
+        h = solution.header
+        if h.statement:
+            for para in self.text(h.statement):
+                self.paragraph([para])
+        self.conventions(h)
+        self.h(1, "The model")
+        self.equations([EqRow(latex_identifier(name), "=", (self.tex(expr),))
+                        for name, expr in solution.model.equations])
+        if solution.model.constants:
+            self.paragraph(["constants: "] + _join([M(f"{latex_identifier(n)} = {latex_value(v, self.digits)}")
+                                                    for n, v in solution.model.constants]))
+        self.h(2, "Initial parameters")
+        self.parameter_table(solution.model.parameters)
+        problem = run.problem
+        names = [*problem.inputs, *problem.targets]
+        self.h(2, "Data")
+        self.table(["sample", *names],
+                   [[[str(i)]] + [[M(latex_value(run.domain.number(sample[n]), self.digits))] for n in names]
+                    for i, sample in enumerate(problem.samples, 1)])
+        self.h(1, "Answers")
+        self.blank_lines([(latex_identifier(a.label), self.answer_where(a)) for a in answers])
+
+
+def _join(items: list, sep: str = ", ") -> list:
+    out: list = []
+    for i, item in enumerate(items):
+        if i:
+            out.append(sep)
+        out.append(item)
+    return out
+
+
+# ---------------------------------------------------------------- LaTeX
+
+PREAMBLE = r"""\documentclass[11pt,a4paper]{article}
+\usepackage[margin=2.2cm]{geometry}
+\usepackage{amsmath,amssymb}
+\usepackage{booktabs}
+\usepackage{longtable}
+\usepackage{graphicx}
+\setlength{\parindent}{0pt}
+\setlength{\parskip}{0.5\baselineskip}
+\renewcommand{\arraystretch}{1.3}
+\allowdisplaybreaks
+\newsavebox{\tutorbox}
+% A table or equation wider than the line is scaled down to fit it.
+\newcommand{\tutorfit}[1]{\sbox{\tutorbox}{#1}\ifdim\wd\tutorbox>\linewidth
+  \resizebox{\linewidth}{!}{\usebox{\tutorbox}}\else\usebox{\tutorbox}\fi}
+"""
+
+# Characters of the solution's text (notes, titles, statements) that are not ASCII.
+TEXT_UNICODE = {
+    "−": r"\ensuremath{-}", "·": r"\ensuremath{\cdot}", "×": r"\ensuremath{\times}", "≈": r"\ensuremath{\approx}",
+    "→": r"\ensuremath{\to}", "←": r"\ensuremath{\leftarrow}", "≤": r"\ensuremath{\le}", "≥": r"\ensuremath{\ge}",
+    "½": r"\ensuremath{\tfrac{1}{2}}", "∞": r"\ensuremath{\infty}", "√": r"\ensuremath{\surd}",
+    "∂": r"\ensuremath{\partial}", "Σ": r"\ensuremath{\Sigma}", "Δ": r"\ensuremath{\Delta}",
+    "–": "--", "—": "---", "’": "'", "‘": "`", "“": "``", "”": "''", "…": r"\ldots{}", "°": r"\ensuremath{^\circ}",
+    "é": r"\'e", "è": r"\`e", "ö": r"\"o", "ü": r"\"u", "ä": r"\"a",
+    "\u0302": "", "\u0303": "", "⌊": r"\ensuremath{\lfloor}", "⌋": r"\ensuremath{\rfloor}",
+    "⌈": r"\ensuremath{\lceil}", "⌉": r"\ensuremath{\rceil}", "Γ": r"\ensuremath{\Gamma}",
+}
+GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "varepsilon", "η": "eta", "θ": "theta",
+         "λ": "lambda", "μ": "mu", "ρ": "rho", "σ": "sigma", "τ": "tau", "φ": "phi", "ω": "omega"}
+SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ᵗⁿ", "0123456789-+()tn"))
+SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ₖ", "0123456789k"))
+SPECIAL = {"\\": r"\ensuremath{\backslash}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#", "%": r"\%",
+           "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}", "<": r"\ensuremath{<}",
+           ">": r"\ensuremath{>}", "|": r"\ensuremath{|}"}
+
+
+def latex_text(text: str) -> str:
+    """Text (not mathematics) in LaTeX: special characters escaped, the solution's Unicode spelled out."""
+    out = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch in SUPERSCRIPTS or ch in SUBSCRIPTS:
+            table = SUPERSCRIPTS if ch in SUPERSCRIPTS else SUBSCRIPTS
+            j = i
+            while j < len(text) and text[j] in table:
+                j += 1
+            run = "".join(table[c] for c in text[i:j])
+            out.append(rf"\ensuremath{{{'^' if table is SUPERSCRIPTS else '_'}{{{run}}}}}")
+            i = j
+            continue
+        if ch in SPECIAL:
+            out.append(SPECIAL[ch])
+        elif ch in TEXT_UNICODE:
+            out.append(TEXT_UNICODE[ch])
+        elif ch in GREEK:
+            out.append(rf"\ensuremath{{\{GREEK[ch]}}}")
+        elif unicodedata.name(ch, "").startswith("GREEK SMALL LETTER "):
+            out.append(rf"\ensuremath{{\{unicodedata.name(ch)[19:].lower()}}}")
+        elif ord(ch) < 128:
+            out.append(ch)
+        else:
+            raise ValueError(f"no LaTeX spelling for the character {ch!r} (U+{ord(ch):04X}) in {text!r}")
+        i += 1
+    return "".join(out)
+
+
+class LatexPrinter(DocumentPrinter):
+    """A complete LaTeX document (article, amsmath, booktabs) that pdflatex compiles."""
+
+    SECTIONS = ["section*", "section*", "subsection*", "subsubsection*", "paragraph*", "paragraph*"]
+
+    def inline(self, content: Inline) -> str:
+        return "".join(latex_text(c) if isinstance(c, str) else f"${c.tex}$" for c in content)
+
+    def text(self, raw: str) -> list[str]:
+        return [" ".join(p.split()) for p in re.split(r"\n\s*\n", raw.strip()) if p.strip()]
+
+    def heading(self, level: int, content: Inline) -> None:
+        command = self.SECTIONS[min(level, len(self.SECTIONS) - 1)]
+        self.out.append(f"\\{command}{{{self.inline(content)}}}\n")
+
+    def paragraph(self, content: Inline) -> None:
+        self.out.append(self.inline(content) + "\n")
+
+    def bullets(self, items: list[Inline]) -> None:
+        body = "".join(f"  \\item {self.inline(item)}\n" for item in items)
+        self.out.append("\\begin{itemize}\n" + body + "\\end{itemize}\n")
+
+    def table(self, headers: list[str], rows: list[list[Inline]], long: bool = False) -> None:
+        spec = "l" * len(headers)
+        if long:   # may run over pages: the header repeats
+            head = " & ".join(latex_text(h) for h in headers) + r" \\"
+            lines = [f"\\begin{{longtable}}{{{spec}}}", "\\toprule", head, "\\midrule", "\\endhead",
+                     "\\bottomrule", "\\endfoot"]
+            lines += [" & ".join(self.inline(c) for c in row) + r" \\" for row in rows]
+            self.out.append("\n".join(lines) + "\n\\end{longtable}\n")
+            return
+        lines = [f"\\begin{{tabular}}{{@{{}}{spec}@{{}}}}", "\\toprule",
+                 " & ".join(latex_text(h) for h in headers) + r" \\", "\\midrule"]
+        lines += [" & ".join(self.inline(c) for c in row) + r" \\" for row in rows]
+        lines += ["\\bottomrule", "\\end{tabular}"]
+        self.out.append("\\begin{center}\\small\n\\tutorfit{" + "\n".join(lines) + "}\n\\end{center}\n")
+
+    def equations(self, rows: list[EqRow]) -> None:
+        if not rows:
+            return
+        lines = []
+        for r in rows:
+            note = rf" \quad {r.note}" if r.note else ""
+            if r.one_line:
+                lines.append(f"{r.lhs} &{r.rel} " + " = ".join(r.parts) + note)
+            else:
+                parts = [f"{r.lhs} &{r.rel} {r.parts[0]}"] + [f"&= {p}" for p in r.parts[1:]]
+                parts[-1] += note
+                lines.append(" \\\\\n".join(parts))
+        self.out.append("\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n")
+
+    def boxed(self, items: list[tuple[str, str]]) -> None:
+        body = " \\\\\n".join(rf"\boxed{{{item}}} &\quad \text{{({latex_text(where)})}}" for item, where in items)
+        self.out.append("\\begin{align*}\n" + body + "\n\\end{align*}\n")
+
+    def blank_lines(self, items: list[tuple[str, str]]) -> None:
+        body = "".join(f"  \\item ${item} = $ \\rule{{5cm}}{{0.4pt}} \\quad ({latex_text(where)})\n"
+                       for item, where in items)
+        self.out.append("\\begin{enumerate}\\setlength{\\itemsep}{1.2em}\n" + body + "\\end{enumerate}\n")
+
+    def document(self, title: str) -> str:
+        head = PREAMBLE + f"\\title{{{latex_text(title)}}}\n\\date{{}}\n\\begin{{document}}\n"
+        return head + "\n".join(self.out) + "\n\\end{document}\n"
+
+
+def render_latex(run: Run, *, show_all: bool = False, steps: list[int] | None = None, digits: int = 4) -> str:
+    """The worked solution of ``run`` as a complete LaTeX document."""
+    solution = solution_of(run, show_all=show_all, steps=steps, digits=digits)
+    printer = LatexPrinter(digits=digits)
+    printer.out.append(f"\\begin{{center}}{{\\LARGE\\bfseries {latex_text(solution.header.title)}}}\\end{{center}}\n")
+    printer.solution(solution, solution_answers(solution, run.problem.outputs, run.problem.ask is not None),
+                     title=False)
+    return printer.document(solution.header.title)
+
+
+# ---------------------------------------------------------------- PDF
+
+def compile_pdf(tex: str, runs: int = 2) -> bytes:
+    """pdflatex ``tex`` in a temporary directory; the PDF's bytes. Deterministic:
+    the dates and the file ID come from SOURCE_DATE_EPOCH, fixed here."""
+    pdflatex = shutil.which("pdflatex")
+    if pdflatex is None:
+        raise ExportError("error: pdflatex is not installed; install TeX Live (Debian: apt-get install "
+                          "texlive-latex-base texlive-latex-recommended) or export .tex and compile it yourself")
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
+    with tempfile.TemporaryDirectory(prefix="tutor-latex-") as tmp:
+        with open(os.path.join(tmp, "tutor.tex"), "w", encoding="utf-8") as handle:
+            handle.write(tex)
+        for _ in range(runs):
+            done = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+                                   "tutor.tex"], cwd=tmp, env=env, stdin=subprocess.DEVNULL,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+            if done.returncode != 0:
+                log = done.stdout.decode("utf-8", "replace")
+                errors = [line for line in log.splitlines() if line.startswith("!")]
+                raise ExportError("error: pdflatex failed: " + ("; ".join(errors[:3]) or log[-500:]))
+        with open(os.path.join(tmp, "tutor.pdf"), "rb") as handle:
+            return handle.read()

@@ -1,0 +1,84 @@
+"""The worked solution as Markdown (GitHub and Jupyter flavour).
+
+The walk over the records is `latex.DocumentPrinter`'s; this module only says
+how its blocks read in Markdown: ``#`` headings (one per step), pipe tables for
+forward passes, local derivatives and parameters, inline ``$…$`` and display
+``$$…$$`` mathematics (``aligned`` for lines of working), which KaTeX and
+MathJax both render.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ..solution import solution_answers
+from ..train import Run
+from .latex import M, DocumentPrinter, EqRow, Inline, solution_of
+
+# Characters that Markdown would read as markup (emphasis, links, tables, maths, HTML).
+_ESCAPE = re.compile(r"([\\`*_\[\]<>$|~])")
+
+
+def markdown_text(text: str) -> str:
+    text = _ESCAPE.sub(r"\\\1", text)
+    if re.match(r"[#+\-]|\d+[.)]", text):   # would start a heading or a list
+        text = "\\" + text
+    return text
+
+
+class MarkdownPrinter(DocumentPrinter):
+    def inline(self, content: Inline) -> str:
+        return "".join(markdown_text(c) if isinstance(c, str) else f"${c.tex}$" for c in content)
+
+    def text(self, raw: str) -> list[str]:
+        return [" ".join(p.split()) for p in re.split(r"\n\s*\n", raw.strip()) if p.strip()]
+
+    def heading(self, level: int, content: Inline) -> None:
+        self.out.append("#" * min(level, 6) + " " + self.inline(content))
+
+    def paragraph(self, content: Inline) -> None:
+        self.out.append(self.inline(content))
+
+    def bullets(self, items: list[Inline]) -> None:
+        self.out.append("\n".join("- " + self.inline(item) for item in items))
+
+    def table(self, headers: list[str], rows: list[list[Inline]], long: bool = False) -> None:
+        lines = ["| " + " | ".join(markdown_text(h) for h in headers) + " |",
+                 "|" + "|".join(" --- " for _ in headers) + "|"]
+        lines += ["| " + " | ".join(self.inline(c) for c in row) + " |" for row in rows]
+        self.out.append("\n".join(lines))
+
+    def equations(self, rows: list[EqRow]) -> None:
+        if not rows:
+            return
+        lines = []
+        for r in rows:
+            note = rf" \quad {r.note}" if r.note else ""
+            if r.one_line:
+                lines.append(f"{r.lhs} &{r.rel} " + " = ".join(r.parts) + note)
+            else:
+                parts = [f"{r.lhs} &{r.rel} {r.parts[0]}"] + [f"&= {p}" for p in r.parts[1:]]
+                parts[-1] += note
+                lines.append(" \\\\\n".join(parts))
+        self.out.append("$$\n\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}\n$$")
+
+    def boxed(self, items: list[tuple[str, str]]) -> None:
+        self.out.append("\n".join("- $\\boxed{" + item + f"}}$ ({markdown_text(where)})" for item, where in items))
+
+    def blank_lines(self, items: list[tuple[str, str]]) -> None:
+        self.out.append("\n".join(f"{i}. ${item} =$ \\_\\_\\_\\_\\_\\_\\_\\_\\_\\_\\_\\_\\_\\_\\_\\_ "
+                                  f"({markdown_text(where)})" for i, (item, where) in enumerate(items, 1)))
+
+    def document(self) -> str:
+        return "\n\n".join(self.out) + "\n"
+
+
+def render_markdown(run: Run, *, show_all: bool = False, steps: list[int] | None = None, digits: int = 4) -> str:
+    """The worked solution of ``run`` as Markdown."""
+    solution = solution_of(run, show_all=show_all, steps=steps, digits=digits)
+    printer = MarkdownPrinter(digits=digits)
+    printer.solution(solution, solution_answers(solution, run.problem.outputs, run.problem.ask is not None))
+    return printer.document()
+
+
+__all__ = ["MarkdownPrinter", "markdown_text", "render_markdown", "M"]
