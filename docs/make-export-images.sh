@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-tutor() { .venv/bin/python -c 'from tutor.cli import app; from tutor.cli_export import register; register(app); app()' "$@"; }
+tutor() { .venv/bin/tutor "$@"; }
 tutor export problems/relu-2-2-2-one-step.yaml -o "$tmp/relu.html"
 tutor key problems/relu-2-2-2-one-step.yaml -o "$tmp/key.pdf"
 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \

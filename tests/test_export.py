@@ -47,12 +47,8 @@ def export_of(path: Path, fmt: str) -> str:
 
 
 def _app():
-    import typer
-
     from tutor.cli import app
-    from tutor.cli_export import register
 
-    register(app)
     return app
 
 

@@ -70,18 +70,42 @@ def _guarded(action: Callable[[], int]) -> None:
     raise typer.Exit(code)
 
 
+# Options several commands share: one definition each.
 MAX_STEPS = typer.Option(None, "--max-steps", min=0, help="Solve only the first N update steps.")
 YES = typer.Option(False, "--yes", "-y", help="Solve even a problem estimated to take over a minute.")
+SHOW_ALL = typer.Option(False, "--all", help="Show everything, not only what the problem asks.")
+DIGITS = typer.Option(4, "--digits", min=1, max=17, help="Decimals shown (the numbers stay exact).")
+STEPS = typer.Option(None, "--steps", help="Steps to show in full, e.g. 1,2,10.")
+FORCE = typer.Option(False, "--force", help="Overwrite an existing output file.")
+PROBLEM = typer.Argument(..., help="The problem file (YAML).")
+
+
+def _emit(data: str | bytes, output: str | None, force: bool) -> None:
+    """Command output to stdout (no output, or "-"), or atomically to a file."""
+    if output is None or output == "-":
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        sys.stdout.buffer.write(raw) if hasattr(sys.stdout, "buffer") else sys.stdout.write(raw.decode("utf-8"))
+        sys.stdout.flush()
+        return
+    from .files import write_output
+
+    write_output(output, data, force=force)
+
+
+def _report_divergence(diverged: list[tuple[Path, object]]) -> int:
+    for file, error in diverged:
+        print(f"{file}: {error}", file=sys.stderr)
+    return 1 if diverged else 0
 
 
 @app.command()
 def solve(
-    file: Path = typer.Argument(..., help="The problem file (YAML)."),
+    file: Path = PROBLEM,
     format: Format = typer.Option(Format.text, "--format", "-f", help="text: the worked solution; json: every "
                                   "number at full precision."),
-    show_all: bool = typer.Option(False, "--all", help="Show everything, not only what the problem asks."),
-    digits: int = typer.Option(4, "--digits", min=1, max=17, help="Decimals shown (the numbers stay exact)."),
-    steps: str | None = typer.Option(None, "--steps", help="Steps to show in full, e.g. 1,2,10."),
+    show_all: bool = SHOW_ALL,
+    digits: int = DIGITS,
+    steps: str | None = STEPS,
     exact: bool = typer.Option(False, "--exact", help="Solve in exact arithmetic (fractions, e^-2, √2)."),
     max_steps: int | None = MAX_STEPS,
     yes: bool = YES,
@@ -97,30 +121,89 @@ def solve(
         if format is Format.json:
             from .render.json import render_json
 
-            sys.stdout.write(render_json(run))
+            _emit(render_json(run), None, False)
         else:
             from .render.terminal import render_terminal
 
             width, color = _terminal()
-            sys.stdout.write(render_terminal(run, width=width, color=color, show_all=show_all, digits=digits,
-                                             steps=chosen_steps))
-        if run.diverged is not None:
-            print(f"{file}: {run.diverged}", file=sys.stderr)
-            return 1
-        return 0
+            _emit(render_terminal(run, width=width, color=color, show_all=show_all, digits=digits,
+                                  steps=chosen_steps), None, False)
+        return _report_divergence([(file, run.diverged)] if run.diverged else [])
+
+    _guarded(action)
+
+
+@app.command()
+def export(
+    file: Path = PROBLEM,
+    output: str = typer.Option(..., "--output", "-o", help="The output file (.md, .tex, .pdf, .html, .json), "
+                               "or - for stdout (with --format)."),
+    format: str | None = typer.Option(None, "--format", "-f", help="md, tex, pdf, html or json (default: "
+                                      "the output file's suffix)."),
+    show_all: bool = SHOW_ALL,
+    digits: int = DIGITS,
+    steps: str | None = STEPS,
+    force: bool = FORCE,
+    max_steps: int | None = MAX_STEPS,
+    yes: bool = YES,
+) -> None:
+    """Write a problem's worked solution as Markdown, LaTeX, PDF, HTML or JSON."""
+    chosen_steps = _parse_steps(steps)
+
+    def action() -> int:
+        from . import api
+        from .key import export_bytes, format_of
+
+        fmt = format_of(output, format)
+        run = api.solve_problem(file, max_steps=max_steps, yes=yes)
+        _emit(export_bytes(run, fmt, show_all=show_all, steps=chosen_steps, digits=digits), output, force)
+        return _report_divergence([(file, run.diverged)] if run.diverged else [])
+
+    _guarded(action)
+
+
+@app.command()
+def key(
+    files: list[Path] = typer.Argument(..., help="The problem files (YAML), in the order of the key."),
+    output: str = typer.Option(..., "--output", "-o", help="The output file (.pdf, .tex, .md, .html), "
+                               "or - for stdout (with --format)."),
+    format: str | None = typer.Option(None, "--format", "-f", help="md, tex, pdf or html (default: the "
+                                      "output file's suffix)."),
+    answers_only: bool = typer.Option(False, "--answers-only", help="Only the table of answers."),
+    sheet: bool = typer.Option(False, "--sheet", help="The students' sheet: statements, given values and "
+                               "blank answer lines; no solutions."),
+    show_all: bool = SHOW_ALL,
+    digits: int = DIGITS,
+    steps: str | None = STEPS,
+    force: bool = FORCE,
+    max_steps: int | None = MAX_STEPS,
+    yes: bool = YES,
+) -> None:
+    """Write an instructor's answer key (or the students' sheet) for several problems."""
+    chosen_steps = _parse_steps(steps)
+
+    def action() -> int:
+        from . import api
+        from .key import KEY_FORMATS, format_of, key_bytes
+
+        fmt = format_of(output, format, KEY_FORMATS)
+        runs = [api.solve_problem(f, max_steps=max_steps, yes=yes) for f in files]
+        _emit(key_bytes(runs, fmt, answers_only=answers_only, sheet=sheet, show_all=show_all,
+                        steps=chosen_steps, digits=digits), output, force)
+        return _report_divergence([(f, r.diverged) for f, r in zip(files, runs) if r.diverged is not None])
 
     _guarded(action)
 
 
 @app.command()
 def check(
-    problem: Path = typer.Argument(..., help="The problem file (YAML)."),
+    problem: Path = PROBLEM,
     answers: Path | None = typer.Argument(None, help="The student's answers (YAML); see --template."),
     format: Format = typer.Option(Format.text, "--format", "-f", help="text: a graded report; json: machine-readable."),
     template: bool = typer.Option(False, "--template", help="Write an answers file to fill in, instead of checking."),
     output: str | None = typer.Option(None, "--output", "-o", help="With --template: the file to write (default: "
                                       "stdout)."),
-    force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+    force: bool = FORCE,
 ) -> None:
     """Check a student's numbers: correct, consistent with their earlier answers, or wrong (and why)."""
     if answers is None and not template:
@@ -129,44 +212,32 @@ def check(
     def action() -> int:
         from .problem import load_problem
 
+        loaded = load_problem(problem)
         if template:
             from .check import template_yaml
 
-            text = template_yaml(load_problem(problem))
-            return _emit(text, output, force)
+            _emit(template_yaml(loaded), output, force)
+            return 0
         from .check import check as check_answers
         from .check import load_answers
 
-        loaded = load_problem(problem)
         report = check_answers(loaded, load_answers(answers, loaded))
         if format is Format.json:
             from .render.check_report import render_check_json
 
-            sys.stdout.write(render_check_json(report))
+            _emit(render_check_json(report), None, False)
         else:
             from .render.check_report import render_check_text
 
             width, color = _terminal()
-            sys.stdout.write(render_check_text(report, width=width, color=color))
+            _emit(render_check_text(report, width=width, color=color), None, False)
         return report.exit_code
 
     _guarded(action)
 
 
-def _emit(text: str, output: str | None, force: bool) -> int:
-    """Write command output to stdout, or atomically to a file."""
-    if output is None or output == "-":
-        sys.stdout.write(text)
-    else:
-        from .files import write_output
-
-        write_output(output, text, force=force)
-        print(f"wrote {output}", file=sys.stderr)
-    return 0
-
-
 @app.command()
-def validate(file: Path = typer.Argument(..., help="The problem file (YAML).")) -> None:
+def validate(file: Path = PROBLEM) -> None:
     """Check a problem file without solving it."""
 
     def action() -> int:
@@ -177,11 +248,6 @@ def validate(file: Path = typer.Argument(..., help="The problem file (YAML).")) 
         return 0
 
     _guarded(action)
-
-
-from .cli_export import register as _register_export  # noqa: E402 - the commands need `app` defined
-
-_register_export(app)
 
 
 def main() -> None:

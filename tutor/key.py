@@ -6,7 +6,7 @@ either the full worked solution with its answers boxed, or the given values
 and blank answer lines), and for a key a table of the answers first. Every
 format is a `render.latex.DocumentPrinter`; this module only orders the
 sections. The library never writes files: `export_bytes` and `key_bytes`
-return the bytes, cli_export writes them (atomically).
+return the bytes, cli.py writes them (atomically).
 """
 
 from __future__ import annotations

@@ -127,6 +127,18 @@ class StepSummary:
 
 
 @dataclass(frozen=True)
+class StepLog:
+    """Consecutive steps not shown in full: one compact row each."""
+
+    steps: tuple[StepSummary, ...]
+
+    @property
+    def title(self) -> str:
+        first, last = self.steps[0].step, self.steps[-1].step
+        return "Training log, " + (f"step {first}" if first == last else f"steps {first}–{last}")
+
+
+@dataclass(frozen=True)
 class Final:
     parameters: tuple[tuple[str, Any, Any], ...]     # name, initial, final
     epoch_losses: tuple[tuple[int, int, Any], ...]   # epoch, steps, mean batch loss over the epoch
@@ -143,6 +155,13 @@ class Evaluation:
 
 
 @dataclass(frozen=True)
+class Diverged:
+    """The training stopped at a value that is not finite: the report."""
+
+    text: str
+
+
+@dataclass(frozen=True)
 class Solution:
     header: Header
     model: Model
@@ -156,6 +175,30 @@ class Solution:
     digits: int = 4
     round_decimals: int | None = None
     evaluation: Evaluation | None = None
+
+    def records(self) -> tuple:
+        """Everything a printer prints, in order."""
+        head = (self.header, self.model) + ((self.evaluation,) if self.evaluation is not None else ())
+        tail = ((self.final,) if self.final is not None else ()) + ((Diverged(self.diverged),) if self.diverged else ())
+        return head + self.training() + tail
+
+    def training(self) -> tuple[StepPart | StepLog, ...]:
+        """The steps in order: each shown in full, or in a compact log of the
+        consecutive steps between those shown in full."""
+        full = {p.step: p for p in self.steps}
+        out: list[StepPart | StepLog] = []
+        pending: list[StepSummary] = []
+        for summary in self.summary:
+            if summary.step in full:
+                if pending:
+                    out.append(StepLog(tuple(pending)))
+                    pending = []
+                out.append(full[summary.step])
+            else:
+                pending.append(summary)
+        if pending:
+            out.append(StepLog(tuple(pending)))
+        return tuple(out)
 
 
 # ---------------------------------------------------------------- labels

@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..errors import TutorError
-from ..solution import (Answer, Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution,
-                        StepPart, StepSummary, Update, attach_shadows, build_solution, solution_answers)
+from ..solution import (Diverged, Answer, Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution,
+                        StepLog, StepPart, Update, attach_shadows, build_solution, solution_answers)
 from ..train import Run
+from .records import RecordPrinter
 from .notation import (LATEX_OPTIMIZER_NAMES, OPTIMIZER_HYPERS, OPTIMIZER_NAMES, OPTIMIZER_RANK, LatexMathPrinter,
                        MathPrinter, format_value, latex_identifier, latex_loss_formula, latex_number, latex_value,
                        same_at, to_float)
@@ -74,7 +75,7 @@ class ExportError(TutorError):
 
 # ---------------------------------------------------------------- the walk
 
-class DocumentPrinter:
+class DocumentPrinter(RecordPrinter):
     """The walk over the records; subclasses write the blocks in their format."""
 
     def __init__(self, *, digits: int = 4, level: int = 1):
@@ -112,12 +113,6 @@ class DocumentPrinter:
         return [raw]
 
     # ------------------------------------------------ entry
-
-    def _print(self, record) -> None:
-        method = getattr(self, f"_print_{type(record).__name__}", None)
-        if method is None:
-            raise TypeError(f"{type(self).__name__} has no method for {type(record).__name__}")
-        method(record)
 
     def h(self, depth: int, content: Inline | str) -> None:
         self.heading(self.base_level + depth, [content] if isinstance(content, str) else content)
@@ -176,20 +171,6 @@ class DocumentPrinter:
             return LatexMathPrinter(self.calc_settings(calc)).doprint(calc.lhs_expr), r"\leftarrow"
         return latex_identifier(calc.lhs), "="
 
-    def parts(self, calc: Calc) -> list[str]:
-        """formula, numbers, value: without repeats."""
-        out = []
-        if calc.expr is not None:
-            out.append(self.formula(calc))
-            if calc.values is not None:
-                out.append(self.numbers(calc))
-        out.append(self.value(calc.value, calc.shadow))
-        kept = []
-        for part in out:
-            if not kept or part != kept[-1]:
-                kept.append(part)
-        return kept
-
     def width(self, calc: Calc) -> int:
         """The length of the line in Unicode, as the terminal would print it: the layout rule."""
         n = len(calc.lhs) + 3
@@ -220,28 +201,9 @@ class DocumentPrinter:
 
     # ------------------------------------------------ records
 
-    def _print_Solution(self, s: Solution) -> None:
-        self._print(s.header)
-        self._print(s.model)
-        if s.evaluation is not None:
-            self._print(s.evaluation)
-        full = {p.step: p for p in s.steps}
-        pending: list[StepSummary] = []
-        for summary in s.summary:
-            if summary.step in full:
-                if pending:
-                    self._compact(pending)
-                    pending = []
-                self._print(full[summary.step])
-            else:
-                pending.append(summary)
-        if pending:
-            self._compact(pending)
-        if s.final is not None:
-            self._print(s.final)
-        if s.diverged:
-            self.h(1, "Training stopped")
-            self.paragraph([s.diverged])
+    def _print_Diverged(self, d: Diverged) -> None:
+        self.h(1, "Training stopped")
+        self.paragraph([d.text])
 
     def _print_Header(self, h: Header) -> None:
         if self.show_title:
@@ -385,10 +347,9 @@ class DocumentPrinter:
         if u.rows:
             self.equations([self.row(c) for c in u.rows])
 
-    def _compact(self, rows: list[StepSummary]) -> None:
-        first, last = rows[0].step, rows[-1].step
-        span = f"step {first}" if first == last else f"steps {first}–{last}"
-        self.h(1, f"Training log, {span}")
+    def _print_StepLog(self, log: StepLog) -> None:
+        rows = log.steps
+        self.h(1, log.title)
         self.table(["step", "epoch", "batch", "lr", "loss"],
                    [[[str(r.step)], [str(r.epoch)], [", ".join(map(str, r.batch))],
                      [M(latex_value(r.lr, self.digits))], [M(latex_value(r.loss, self.digits))]] for r in rows])

@@ -289,13 +289,16 @@ class MathPrinter(Printer):
                 out.append(text if i == 0 else f" + {text}")
         return "".join(out)
 
-    def _print_Mul(self, expr: sympy.Mul) -> str:
-        factors = self._mul_factors(expr)
+    minus = MINUS  # the sign a printed product starts with; LaTeX's is "-"
+
+    def _mul_parts(self, expr: sympy.Mul):
+        """sign, numerator factors, denominator factors of a product, as printed:
+        1/3 stays a fraction, 0.25 a decimal, x**-1 goes below the line."""
         sign = ""
         numer, denom = [], []
-        for f in factors:
+        for f in self._mul_factors(expr):
             if f.is_Number and f < 0:
-                sign = MINUS
+                sign = self.minus
                 f = -f
             if f == 1:
                 continue
@@ -310,6 +313,10 @@ class MathPrinter(Printer):
                 denom.append(f.base if f.exp == -1 else sympy.Pow(f.base, -f.exp, evaluate=False))
             else:
                 numer.append(f)
+        return sign, numer, denom
+
+    def _print_Mul(self, expr: sympy.Mul) -> str:
+        sign, numer, denom = self._mul_parts(expr)
         level = PRECEDENCE["Mul"]
         if numer:
             parts = [self._paren(f, level) for f in numer]
@@ -499,6 +506,7 @@ class LatexMathPrinter(MathPrinter):
     maps a symbol name to its LaTeX (default: `latex_identifier` of the name)."""
 
     printmethod = "_tutor_latex"
+    minus = "-"
 
     def _print_Symbol(self, expr: sympy.Symbol) -> str:
         if self._values is not None:
@@ -547,29 +555,6 @@ class LatexMathPrinter(MathPrinter):
                     text = rf"\left({text}\right)"
                 out.append(text if i == 0 else f" + {text}")
         return "".join(out)
-
-    def _mul_parts(self, expr: sympy.Mul):
-        """sign, numerator factors, denominator factors: as `MathPrinter._print_Mul` splits them."""
-        sign = ""
-        numer, denom = [], []
-        for f in self._mul_factors(expr):
-            if f.is_Number and f < 0:
-                sign = "-"
-                f = -f
-            if f == 1:
-                continue
-            if isinstance(f, sympy.Rational) and not f.is_Integer:
-                if f.p == 1 or _terminating(f) is None:
-                    if f.p != 1:
-                        numer.append(sympy.Integer(f.p))
-                    denom.append(sympy.Integer(f.q))
-                else:
-                    numer.append(f)
-            elif isinstance(f, sympy.Pow) and f.exp.is_Number and f.exp < 0:
-                denom.append(f.base if f.exp == -1 else sympy.Pow(f.base, -f.exp, evaluate=False))
-            else:
-                numer.append(f)
-        return sign, numer, denom
 
     def _print_Mul(self, expr: sympy.Mul) -> str:
         sign, numer, denom = self._mul_parts(expr)

@@ -19,9 +19,10 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ..solution import (Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution, StepPart,
-                        StepSummary, Update, attach_shadows, build_solution)
+from ..solution import (Diverged, Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution, StepPart,
+                        StepLog, Update, attach_shadows, build_solution)
 from ..train import Run
+from .records import RecordPrinter
 from .notation import (MINUS, OPTIMIZER_HYPERS, OPTIMIZER_NAMES, OPTIMIZER_RANK, MathPrinter, format_number,
                        format_value, is_negative, same_at, to_float)
 
@@ -57,7 +58,7 @@ def reflow(statement: str) -> str:
     return "\n".join(out)
 
 
-class TerminalPrinter:
+class TerminalPrinter(RecordPrinter):
     def __init__(self, *, width: int = 80, color: bool = False, digits: int = 4):
         self.width = width
         self.color = color
@@ -83,12 +84,6 @@ class TerminalPrinter:
         while lines and not lines[-1]:
             lines.pop()
         return "\n".join(lines) + "\n"
-
-    def _print(self, record) -> None:
-        method = getattr(self, f"_print_{type(record).__name__}", None)
-        if method is None:
-            raise TypeError(f"TerminalPrinter has no method for {type(record).__name__}")
-        method(record)
 
     # ------------------------------------------------ building blocks
 
@@ -145,20 +140,6 @@ class TerminalPrinter:
             return MathPrinter(self.calc_settings(calc)).doprint(calc.lhs_expr), "←"
         return calc.lhs, "="
 
-    def parts(self, calc: Calc) -> list[str]:
-        """formula, numbers, value: without repeats."""
-        out = []
-        if calc.expr is not None:
-            out.append(self.formula(calc))
-            if calc.values is not None:
-                out.append(self.numbers(calc))
-        out.append(self.value(calc.value, calc.shadow))
-        kept = []
-        for part in out:
-            if not kept or part != kept[-1]:
-                kept.append(part)
-        return kept
-
     def kink(self, calc: Calc) -> str:
         if calc.kink is None:
             return calc.note
@@ -188,28 +169,9 @@ class TerminalPrinter:
 
     # ------------------------------------------------ records
 
-    def _print_Solution(self, s: Solution) -> None:
-        self._print(s.header)
-        self._print(s.model)
-        if s.evaluation is not None:
-            self._print(s.evaluation)
-        full = {p.step: p for p in s.steps}
-        pending: list[StepSummary] = []
-        for summary in s.summary:
-            if summary.step in full:
-                if pending:
-                    self._compact(pending)
-                    pending = []
-                self._print(full[summary.step])
-            else:
-                pending.append(summary)
-        if pending:
-            self._compact(pending)
-        if s.final is not None:
-            self._print(s.final)
-        if s.diverged:
-            self.heading("Training stopped")
-            self.emit(Text(s.diverged), INDENT)
+    def _print_Diverged(self, d: Diverged) -> None:
+        self.heading("Training stopped")
+        self.emit(Text(d.text), INDENT)
 
     def _print_Header(self, h: Header) -> None:
         self.emit(Text(h.title, style="bold"))
@@ -353,10 +315,9 @@ class TerminalPrinter:
         for c in u.rows:
             self.equation(c, INDENT * 2)
 
-    def _compact(self, rows: list[StepSummary]) -> None:
-        first, last = rows[0].step, rows[-1].step
-        span = f"step {first}" if first == last else f"steps {first}–{last}"
-        self.heading(f"Training log, {span}", "-")
+    def _print_StepLog(self, log: StepLog) -> None:
+        rows = log.steps
+        self.heading(log.title, "-")
         t = self.table("step", "epoch", "batch", "lr", "loss", no_wrap=(0, 1, 3, 4))
         for r in rows:
             t.add_row(str(r.step), str(r.epoch), ", ".join(map(str, r.batch)), format_value(r.lr, self.digits),
