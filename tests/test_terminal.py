@@ -299,3 +299,16 @@ def test_deterministic_plain_and_narrow(path: Path):
 def test_color_has_ansi():
     text = render_terminal(run_of(ROOT / "problems" / "relu-2-2-2-one-step.yaml"), color=True)
     assert "\x1b[" in text
+
+
+def test_long_trainings_print_briefly(tmp_path):
+    """2,000 steps: the first and last in full, and a log of the first and last epochs."""
+    from tutor.problem import parse_problem
+    from tutor.train import train
+
+    text = (ROOT / "benchmarks/problems/sigmoid-2-2-2-10k.yaml").read_text().replace("epochs: 10000", "epochs: 2000")
+    out = render_terminal(train(parse_problem(text, "long.yaml")), width=80)
+    lines = out.splitlines()
+    assert len(lines) < 400
+    assert "(1986 epochs)" in out  # the step log between step 1 and step 2000 keeps 6 + 6 of its 1998 epochs
+    assert "Step 2000 (epoch 2000" in out

@@ -127,8 +127,24 @@ class StepSummary:
 
 
 @dataclass(frozen=True)
+class LogRow:
+    """One row of a training log: a step, or an epoch's steps (loss: their mean)."""
+
+    steps: str            # "7", or "13–24"
+    epoch: int
+    batch: str            # the samples, or how many steps an epoch row sums up
+    lr: Any
+    loss: Any
+    skipped_before: int = 0  # rows left out just before this one, to keep the log short
+
+
+LOG_ROWS = 12  # a training log longer than this is summarised, so long trainings print briefly
+
+
+@dataclass(frozen=True)
 class StepLog:
-    """Consecutive steps not shown in full: one compact row each."""
+    """Consecutive steps not shown in full: one compact row each, or one per epoch
+    (and only the first and last epochs) when there are many."""
 
     steps: tuple[StepSummary, ...]
 
@@ -137,11 +153,37 @@ class StepLog:
         first, last = self.steps[0].step, self.steps[-1].step
         return "Training log, " + (f"step {first}" if first == last else f"steps {first}–{last}")
 
+    def rows(self) -> tuple[LogRow, ...]:
+        if len(self.steps) <= LOG_ROWS:
+            return tuple(LogRow(str(s.step), s.epoch, ", ".join(map(str, s.batch)), s.lr, s.loss) for s in self.steps)
+        return abridge(epoch_rows(self.steps))
+
+
+def epoch_rows(steps) -> list[LogRow]:
+    """One row per epoch: its steps, and the mean of their losses."""
+    epochs: dict[int, list[StepSummary]] = {}
+    for s in steps:
+        epochs.setdefault(s.epoch, []).append(s)
+    return [LogRow(f"{group[0].step}–{group[-1].step}" if len(group) > 1 else str(group[0].step), epoch,
+                   f"{len(group)} step{'s' * (len(group) > 1)}", group[-1].lr,
+                   sum((g.loss for g in group[1:]), group[0].loss) / len(group))
+            for epoch, group in epochs.items()]
+
+
+def abridge(rows: list[LogRow]) -> tuple[LogRow, ...]:
+    """All rows, or only the first and the last few, marking how many were left out."""
+    if len(rows) <= LOG_ROWS:
+        return tuple(rows)
+    half = LOG_ROWS // 2
+    tail = rows[-half:]
+    tail[0] = dataclasses.replace(tail[0], skipped_before=len(rows) - 2 * half)
+    return tuple(rows[:half] + tail)
+
 
 @dataclass(frozen=True)
 class Final:
     parameters: tuple[tuple[str, Any, Any], ...]     # name, initial, final
-    epoch_losses: tuple[tuple[int, int, Any], ...]   # epoch, steps, mean batch loss over the epoch
+    epochs: tuple[LogRow, ...]                       # per epoch: mean batch loss (first and last, if many)
     outputs: tuple[tuple[int, str, Any, str, Any], ...]  # sample, output, value, target, target value
     loss: Any
 
@@ -644,15 +686,12 @@ class _Builder:
         run = self.run
         last = run.steps[-1].parameters if run.steps else run.initial
         params = tuple((q, run.initial[q], last[q]) for q in self.graph.params)
-        epochs: dict[int, list] = {}
-        for s in run.steps:
-            epochs.setdefault(s.epoch, []).append(s.loss)
-        epoch_losses = tuple((e, len(ls), sum(ls[1:], ls[0]) / len(ls)) for e, ls in epochs.items())
+        epochs = abridge(epoch_rows(StepSummary(s.step, s.epoch, tuple(s.batch), s.lr, s.loss) for s in run.steps))
         outputs = []
         for t in run.final_samples:
             for o, tg in zip(self.problem.outputs, self.problem.targets):
                 outputs.append((t.index, o, t.values[o], tg, t.values[tg]))
-        return Final(params, epoch_losses, tuple(outputs), run.final_loss)
+        return Final(params, epochs, tuple(outputs), run.final_loss)
 
 
 # A parameter named like an optimizer quantity is shown as θ in its update.

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..errors import TutorError
-from ..solution import (Diverged, Answer, Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution,
+from ..solution import (Diverged, LogRow, Answer, Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution,
                         StepLog, StepPart, Update, attach_shadows, build_solution, solution_answers)
 from ..train import Run
 from .records import RecordPrinter
@@ -348,21 +348,26 @@ class DocumentPrinter(RecordPrinter):
             self.equations([self.row(c) for c in u.rows])
 
     def _print_StepLog(self, log: StepLog) -> None:
-        rows = log.steps
         self.h(1, log.title)
-        self.table(["step", "epoch", "batch", "lr", "loss"],
-                   [[[str(r.step)], [str(r.epoch)], [", ".join(map(str, r.batch))],
-                     [M(latex_value(r.lr, self.digits))], [M(latex_value(r.loss, self.digits))]] for r in rows])
+        self.log_table(log.rows())
+
+    def log_table(self, log: tuple[LogRow, ...]) -> None:
+        rows = []
+        for r in log:
+            if r.skipped_before:
+                rows.append([["…"], [f"({r.skipped_before} epochs)"], [""], [""], [""]])
+            rows.append([[r.steps], [str(r.epoch)], [r.batch], [M(latex_value(r.lr, self.digits))],
+                         [M(latex_value(r.loss, self.digits))]])
+        self.table(["step", "epoch", "batch", "lr", "loss"], rows)
 
     def _print_Final(self, f: Final) -> None:
         self.h(1, "After training")
         self.table(["parameter", "initial", "final"],
                    [[[M(latex_identifier(name))], [M(latex_value(before, self.digits))],
                      [M(latex_value(after, self.digits))]] for name, before, after in f.parameters])
-        if f.epoch_losses:
+        if f.epochs:
             self.h(2, "Loss per epoch (mean of the step losses)")
-            self.table(["epoch", "steps", "loss"], [[[str(e)], [str(n)], [M(latex_value(loss, self.digits))]]
-                                                    for e, n, loss in f.epoch_losses])
+            self.log_table(f.epochs)
         if f.outputs:
             self.h(2, "Outputs with the final parameters")
             self.table(["sample", "output", "value", "target"],

@@ -19,7 +19,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ..solution import (Diverged, Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution, StepPart,
+from ..solution import (Diverged, LogRow, Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution, StepPart,
                         StepLog, Update, attach_shadows, build_solution)
 from ..train import Run
 from .records import RecordPrinter
@@ -316,12 +316,15 @@ class TerminalPrinter(RecordPrinter):
             self.equation(c, INDENT * 2)
 
     def _print_StepLog(self, log: StepLog) -> None:
-        rows = log.steps
         self.heading(log.title, "-")
+        self.log_table(log.rows())
+
+    def log_table(self, rows: tuple[LogRow, ...]) -> None:
         t = self.table("step", "epoch", "batch", "lr", "loss", no_wrap=(0, 1, 3, 4))
         for r in rows:
-            t.add_row(str(r.step), str(r.epoch), ", ".join(map(str, r.batch)), format_value(r.lr, self.digits),
-                      format_value(r.loss, self.digits))
+            if r.skipped_before:
+                t.add_row("…", f"({r.skipped_before} epochs)", "", "", "")
+            t.add_row(r.steps, str(r.epoch), r.batch, format_value(r.lr, self.digits), format_value(r.loss, self.digits))
         self.emit(t, INDENT)
 
     def _print_Final(self, f: Final) -> None:
@@ -330,12 +333,9 @@ class TerminalPrinter(RecordPrinter):
         for name, before, after in f.parameters:
             t.add_row(name, format_value(before, self.digits), format_value(after, self.digits))
         self.emit(t, INDENT)
-        if f.epoch_losses:
+        if f.epochs:
             self.subheading("Loss per epoch (mean of the step losses)")
-            t = self.table("epoch", "steps", "loss", no_wrap=(0, 1, 2))
-            for epoch, n, loss in f.epoch_losses:
-                t.add_row(str(epoch), str(n), format_value(loss, self.digits))
-            self.emit(t, INDENT)
+            self.log_table(f.epochs)
         if f.outputs:
             self.subheading("Outputs with the final parameters")
             t = self.table("sample", "output", "value", "target", no_wrap=(0, 1, 2, 3))
