@@ -11,6 +11,7 @@ with the machine described.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import shutil
@@ -28,16 +29,20 @@ PY = sys.executable
 TUTOR = str(BIN / "tutor")
 
 
+TIME = shutil.which("time") or "/usr/bin/time"
+
+
 def run_once(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak memory (MiB) of one run, output discarded."""
-    start = time.perf_counter()
+    """Wall seconds and peak memory (MiB) of one run, output discarded. Memory is read
+    by GNU time: a child's own max RSS counter starts from its parent's at fork, so
+    this (large) process cannot read it reliably itself."""
     with open(os.devnull, "wb") as null:
-        proc = subprocess.Popen(command, stdout=null, stderr=subprocess.PIPE, cwd=ROOT)
-        _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) not in (0,):
-        raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{proc.stderr.read().decode()}")
-    return elapsed, usage.ru_maxrss / 1024
+        start = time.perf_counter()
+        proc = subprocess.run([TIME, "-f", "%M", *command], stdout=null, stderr=subprocess.PIPE, cwd=ROOT)
+        elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{proc.stderr.decode()}")
+    return elapsed, int(proc.stderr.decode().strip().splitlines()[-1]) / 1024
 
 
 def side_by_side(commands: dict[str, list[str]], repeat: int) -> dict[str, tuple[float, float]]:
@@ -73,9 +78,7 @@ def bench_start_up(repeat: int) -> list[str]:
 
 
 def bench_long_training(repeat: int) -> list[str]:
-    try:
-        import torch  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("torch") is None:  # not imported here: see run_once
         return ["2. 10,000 steps: skipped (torch is not installed)"]
     result = side_by_side({
         "torch": [PY, str(HERE / "torch_sigmoid_2_2_2.py"), "10000"],

@@ -277,10 +277,8 @@ def build_solution(run: Run, *, show_all: bool = False, steps: list[int] | None 
                 grad_names = item.names
             if item.kind == "update" and item.names:
                 upd_names = item.names
-        if show <= set() and asked_steps:
+        if not show and asked_steps:  # only `steps` asked: those steps, everything in them
             show = {"forward", "loss", "gradient", "update", "final"}
-        if "update" in show and "gradient" not in show:
-            pass
     n = len(run.steps)
     if steps is not None:
         full = [s for s in steps if 1 <= s <= n]
