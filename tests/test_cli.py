@@ -50,8 +50,22 @@ def test_divergence_exits_1_with_a_report(tmp_path):
     result = invoke("solve", str(path), "--format", "json")
     assert result.exit_code == 1
     solution = json.loads(result.stdout)
-    assert solution["diverged"]["step"] == len(solution["steps"]) + 1
+    assert solution["diverged"]["step"] == 382 == len(solution["steps"]) + 1  # the loss overflows at step 382
+    assert solution["diverged"]["quantity"].startswith("E ")
+    assert "learning rate" in solution["diverged"]["suggestion"]
     assert "not a finite number" in result.stderr
+
+
+def test_exact_division_by_zero_is_reported_as_divergence(tmp_path):
+    path = tmp_path / "zero.yaml"
+    path.write_text("title: t\ninputs: [x]\nparams: {w: 1}\nmodel:\n  y: x/(w - 1)\noutputs: [y]\n"
+                    "targets: [t]\ndata: {x: 1, t: 0}\nloss: mse\narithmetic: exact\n")
+    for fmt in ("json", "text"):
+        result = invoke("solve", str(path), "--format", fmt)
+        assert result.exit_code == 1, result.stderr
+        assert "division by zero" in result.stderr and "internal error" not in result.stderr
+    diverged = json.loads(invoke("solve", str(path), "--format", "json").stdout)["diverged"]
+    assert diverged["inputs"] == {"x": 1.0, "w": 1.0}
 
 
 def test_internal_errors_become_one_line_and_exit_1(monkeypatch):

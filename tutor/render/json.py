@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from ..evaluate import SampleTrace
@@ -50,7 +51,7 @@ def solution_dict(run: Run) -> dict[str, Any]:
     if run.diverged is not None:
         d = run.diverged
         out["diverged"] = {"step": d.step, "quantity": d.quantity, "detail": d.detail,
-                           "inputs": {k: num(v) for k, v in d.inputs.items()}, "suggestion": d.suggestion}
+                           "inputs": {k: _plain_float(v) for k, v in d.inputs.items()}, "suggestion": d.suggestion}
     return out
 
 
@@ -63,6 +64,11 @@ def _number(domain):
             return None
         return value
     return num
+
+
+def _plain_float(x: float | None) -> float | None:
+    """A float already converted by the domain: JSON has no inf or NaN, so null."""
+    return x if x is not None and math.isfinite(x) else None
 
 
 def render_json(run: Run) -> str:
