@@ -73,6 +73,8 @@ def structural_mutation(draw):
     data = copy.deepcopy(load(PROBLEM_TEXTS[name]))
     for _ in range(draw(st.integers(1, 3))):
         places = [p for p, _ in paths(data) if p]
+        if not places:
+            break
         path = draw(st.sampled_from(places))
         parent = data
         for key in path[:-1]:
@@ -158,6 +160,65 @@ def test_structural_mutations(tmp_path_factory, case):
 @given(case=textual_mutation())
 def test_textual_mutations(tmp_path_factory, case):
     check_outcome(tmp_path_factory.mktemp("fuzz"), *case)
+
+
+ANSWER_FILES = {  # answers file -> the problem it answers
+    "quadratic-published.yaml": "quadratic-momentum.yaml",
+    "mazur-published.yaml": "mazur-2-2-2.yaml",
+    "relu-template.yaml": "relu-2-2-2-one-step.yaml",
+}
+ANSWER_TEXTS = {
+    "quadratic-published.yaml": (ROOT / "tests/check/quadratic-published.yaml").read_text(),
+    "mazur-published.yaml": (ROOT / "tests/check/mazur-published.yaml").read_text(),
+    "relu-template.yaml": "tolerance: {digits: 3}\nanswers:\n"
+                          "  - {step: 1, sample: 1, values: {z1: 2, h1: 2, o1: 0, o2: -1.5}}\n"
+                          "  - {step: 1, loss: 2.5}\n  - {step: 1, gradient: {w21: -1.5, w22: 0}}\n"
+                          "  - {step: 1, parameters: {w21: 0.65, w22: -1}}\n  - {final: {loss: 0.74425}}\n",
+}
+
+
+@st.composite
+def answer_mutation(draw):
+    name = draw(st.sampled_from(sorted(ANSWER_TEXTS)))
+    data = copy.deepcopy(load(ANSWER_TEXTS[name]))
+    for _ in range(draw(st.integers(1, 3))):
+        places = [p for p, _ in paths(data) if p]
+        if not places:
+            break
+        path = draw(st.sampled_from(places))
+        parent = data
+        for key in path[:-1]:
+            parent = parent[key]
+        action = draw(st.sampled_from(["delete", "retype", "rename"]))
+        if action == "delete":
+            del parent[path[-1]]
+        elif action == "rename" and isinstance(parent, dict):
+            parent[draw(st.sampled_from(["step", "sample", "w9", "final", "values", "digits", "x1"]))] = \
+                parent.pop(path[-1])
+        else:
+            set_at(data, path, draw(st.sampled_from(ODD_VALUES + [0, 99, -3, "final"])))
+    raw = dump(data).encode()
+    if draw(st.booleans()):
+        i = draw(st.integers(0, len(raw)))
+        raw = raw[:i] + draw(st.sampled_from([b":", b"[", b"\t", b"\xff", b"&x ", b"*x"])) + raw[i:]
+    return name, raw
+
+
+@FUZZ
+@given(case=answer_mutation())
+def test_answer_file_mutations(tmp_path_factory, case):
+    name, raw = case
+    path = tmp_path_factory.mktemp("fuzz") / name
+    path.write_bytes(raw)
+    problem = str(ROOT / "problems" / ANSWER_FILES[name])
+    result = runner.invoke(app, ["check", problem, str(path), "--format", "json"])
+    stderr = result.stderr
+    assert "Traceback" not in stderr and "internal error" not in stderr, (raw.decode("utf-8", "replace"), stderr)
+    assert result.exit_code in (0, 1, 2), (result.exit_code, stderr)
+    if result.exit_code == 2:
+        lines = stderr.splitlines()
+        assert len(lines) == 1 and ERROR_LINE.match(lines[0]) and ERROR_LINE.match(lines[0])["file"] == str(path)
+        assert result.stdout == ""
 
 
 def test_bom_and_crlf_still_solve(tmp_path):
