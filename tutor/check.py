@@ -10,12 +10,11 @@ Every quantity of the solution JSON has a key ``(step, kind, sample, name)``:
 parameters; ``sample`` is the 1-based data index (values, per-sample loss) or
 None; ``name`` is a node or parameter name (None for a loss).
 
-The *replay* below is the training loop again, composed from the engine's public
-pieces (Evaluator, Updater, learning_rate, batches, centralize), with two hooks:
-the student's answers replace the computed values as soon as they are known
-(error carried forward: each quantity is recomputed from the student's own
-earlier values), and a slip may change the local partials or the optimizer's
-rules. Without answers and slips it reproduces `train` to the last bit (tested).
+The *replay* is the engine's own training (`train`) with its hooks: the
+student's answers replace the computed values as soon as they are known (error
+carried forward: each quantity is recomputed from the student's own earlier
+values), and a slip may change the local partials or the optimizer's rules.
+Without answers and slips it is `train` itself, to the last bit (tested).
 """
 
 from __future__ import annotations
@@ -26,18 +25,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable
 
-import sympy
-
-from .arith import compile_expr, make_domain, round_half_up
+from .arith import make_domain, round_half_up
 from .derive import Derivation, derive
-from .errors import DivergenceError, ProblemError
-from .evaluate import ARITHMETIC_ERRORS, Evaluator, SampleTrace
+from .errors import ProblemError
 from .graph import build_graph
 from .problem import Number, Problem, check_keys, load_problem, need_list, need_mapping, need_number, \
     need_number_in, need_whole
 from .slips import CATALOGUE, Variant
 from .source import Node, load_yaml
-from .train import Run, Updater, batches, centralize, learning_rate, train
+from .train import Run, batches, train
 
 Key = tuple[Any, str, "int | None", "str | None"]  # (step | "final", kind, sample, name)
 KINDS = ("values", "loss", "gradient", "parameters")
@@ -263,118 +259,23 @@ def _label(key: Key) -> str:
 
 # ---------------------------------------------------------------- the replay
 
-def _put_factory(domain, out: dict, given: dict[Key, Number]):
-    def put(key: Key, computed):
-        out[key] = domain.to_float(computed)
-        g = given.get(key)
-        return domain.number(g) if g is not None else computed
-    return put
-
-
 def replay(problem: Problem, derivation: Derivation | None = None, given: dict[Key, Number] | None = None,
            rules: Callable[[tuple], tuple] | None = None) -> dict[Key, float]:
     """Every quantity of the training, each recomputed from the values before it, where
-    the given values (the student's) replace the computed ones. Stops quietly at a
-    value that is not finite: the quantities after it are missing."""
+    the given values (the student's) replace the computed ones: the engine's own
+    training, observed. Stops quietly at a value that is not finite: the quantities
+    after it are missing."""
     given = given or {}
-    derivation = derivation or derive(build_graph(problem))
     domain = make_domain(problem.arithmetic, problem.round_decimals)
-    ev = Evaluator(derivation, domain)
-    updater = Updater(problem, domain)
-    if rules is not None:
-        _recompile(updater, rules(updater.rules))
     out: dict[Key, float] = {}
-    put = _put_factory(domain, out, given)
-    try:
-        _replay(problem, ev, updater, put)
-    except (DivergenceError, ArithmeticError, *ARITHMETIC_ERRORS):  # decimal's errors are ArithmeticErrors
-        pass
+
+    def observe(key: Key, computed):
+        out[key] = domain.to_float(computed)
+        answer = given.get(key)
+        return domain.number(answer) if answer is not None else computed
+
+    train(problem, details=False, derivation=derivation, rules=rules, observe=observe)
     return out
-
-
-def _recompile(updater: Updater, rules: tuple) -> None:
-    symbols = {sympy.Symbol(name, real=True): i for name, i in updater.slot.items()}
-    updater.rules = rules
-    updater.code = [(rule.target.name, compile_expr(rule.expr, symbols, updater.domain)) for rule in rules]
-
-
-def _replay(problem: Problem, ev: Evaluator, updater: Updater, put) -> None:
-    d = ev.domain
-    loss_name = ev.graph.loss_name
-    reduction = problem.loss.reduction
-    params = {name: d.number(n) for name, n in problem.params.items()}
-    leaves = [{**{n: d.number(s[n]) for n in problem.inputs + problem.targets},
-               **{n: d.number(c) for n, c in problem.constants.items()}} for s in problem.samples]
-    frozen = set(problem.frozen)
-    state = updater.initial_state([p for p in params if p not in frozen])
-
-    def forward(step, index: int, at: dict, record: bool = True) -> list:
-        env: list[Any] = [None] * len(ev.slot)
-        for name, value in leaves[index - 1].items():
-            env[ev.slot[name]] = put((step, "values", index, name), value) if record else value
-        for name, value in at.items():
-            env[ev.slot[name]] = value
-        for name, slot, code in ev.forward_code:
-            value = d.round(d.check(code(env), name, None))
-            if record:
-                key = (step, "loss", index, None) if name == loss_name else (step, "values", index, name)
-                value = put(key, value)
-            env[slot] = value
-        return env
-
-    def batch_loss(step, envs: list) -> None:
-        total = d.const(0)
-        for env in envs:
-            total = total + env[ev.slot[loss_name]]
-        total = d.check(total if reduction == "sum" else total / len(envs), "loss")
-        put((step, "loss", None, None), d.round(total))
-
-    for step, epoch, indices in batches(problem):
-        lr = learning_rate(problem, d, step, epoch)
-        t = d.const(sympy.Integer(step))
-        new_params, used = dict(params), {}
-
-        def update(grads: dict) -> dict:
-            if updater.decay_code is not None:
-                grads = {p: updater.decay(p, params[p], g, step) for p, g in grads.items()}
-            if problem.optimizer.centralize:
-                grads = centralize(ev.graph, grads, d)
-            changed = {}
-            for p, g in grads.items():
-                g = used[p] = put((step, "gradient", None, p), g)
-                if p not in frozen:
-                    theta, _ = updater.apply(p, params[p], g, lr, t, state, step)
-                    changed[p] = new_params[p] = put((step, "parameters", None, p), theta)
-            return changed
-
-        envs = [forward(step, i + 1, params) for i in indices]
-        batch_loss(step, envs)
-        sequential = problem.training.update == "sequential"
-        if updater.lookahead:
-            mu = updater.hypers["mu"]
-            at = {p: d.round(x + mu * state["v"][p]) if p in state["v"] else x for p, x in params.items()}
-            raw = _sweep(ev, [forward(step, i + 1, at, record=False) for i in indices], reduction)
-        else:
-            raw = _sweep(ev, envs, reduction, update if sequential else None)
-        if not sequential:
-            update(raw)
-        for p in params:
-            if p not in used:
-                put((step, "gradient", None, p), raw[p])
-            if p not in new_params or p in frozen or p not in used:
-                new_params[p] = put((step, "parameters", None, p), params[p])
-        params = new_params
-
-    for p, value in params.items():
-        params[p] = put(("final", "parameters", None, p), value)
-    envs = [forward("final", i, params) for i in range(1, len(problem.samples) + 1)]
-    batch_loss("final", envs)
-
-
-def _sweep(ev: Evaluator, envs: list, reduction: str, on_complete=None) -> dict:
-    """The engine's reverse sweep, over forward environments that may hold the student's values."""
-    traces = [SampleTrace(i, {}, {}, {}, {}) for i in range(1, len(envs) + 1)]
-    return ev.backward(envs, traces, reduction, None, on_complete)
 
 
 def world_of_run(run: Run) -> dict[Key, float]:

@@ -38,6 +38,11 @@ class SampleTrace:
 # batch gradients of the parameters completed at one node, returns their new values.
 OnComplete = Callable[[dict[str, Any]], dict[str, Any]]
 
+# Sees each quantity as it is computed, (kind, sample, name, value), and returns the
+# value to carry on with: the checker substitutes a student's own answers this way.
+# Kinds: "values" (a forward value), "loss", "gradient", "parameters".
+Observe = Callable[[str, Any, Any, Any], Any]
+
 
 @dataclass(frozen=True)
 class _Backward:
@@ -86,16 +91,21 @@ class Evaluator:
 
     # ------------------------------------------------------------ forward
 
-    def forward(self, params: dict[str, Any], leaves: dict[str, Any], index: int, step: int | None):
+    def forward(self, params: dict[str, Any], leaves: dict[str, Any], index: int, step: int | None,
+                observe: Observe | None = None):
         env: list[Any] = [None] * len(self.slot)
         slot = self.slot
         for name, value in leaves.items():
-            env[slot[name]] = value
+            env[slot[name]] = value if observe is None else observe("values", index, name, value)
         for name, value in params.items():
             env[slot[name]] = value
-        rnd = self.domain.round
+        rnd, loss_name = self.domain.round, self.graph.loss_name
         for name, i, code in self.forward_code:
-            env[i] = rnd(self._value(code, env, ("node", name, index), step))
+            value = rnd(self._value(code, env, ("node", name, index), step))
+            if observe is not None:
+                value = observe("loss", index, None, value) if name == loss_name else \
+                    observe("values", index, name, value)
+            env[i] = value
         values = {name: env[slot[name]] for name in leaves}
         values.update((name, env[i]) for name, i, _ in self.forward_code)
         return env, values
@@ -129,12 +139,12 @@ class Evaluator:
     # ------------------------------------------------------------ backward
 
     def run_batch(self, params: dict[str, Any], samples: list[tuple[int, dict[str, Any]]], reduction: str,
-                  step: int | None = None, on_complete: OnComplete | None = None):
+                  step: int | None = None, on_complete: OnComplete | None = None, observe: Observe | None = None):
         """Forward and backward over a batch. Returns the sample traces and the batch
         gradients (``reduction`` of the per-sample gradients)."""
         envs, traces = [], []
         for index, leaves in samples:
-            env, values = self.forward(params, leaves, index, step)
+            env, values = self.forward(params, leaves, index, step, observe)
             envs.append(env)
             traces.append(SampleTrace(index, values, {}, {}, {}))
         return traces, self.backward(envs, traces, reduction, step, on_complete)

@@ -156,8 +156,6 @@ def _derivative_forgotten(problem: Problem, der: Derivation):
 def _kink(problem: Problem, der: Derivation):
     if not any(p.has(relu_prime, leaky_relu_prime) for p in der.partials.values()):
         return
-    x, sl = sympy.Wild("x"), sympy.Wild("sl")
-
     def at_kink(value) -> Callable[[Derivation], dict]:
         def edit(d: Derivation) -> dict:
             out = {}

@@ -406,7 +406,6 @@ class _Builder:
     # ------------------------------------------------ steps
 
     def step(self, st: Step, show, grad_names, upd_names) -> StepPart:
-        p = self.problem
         lr = Calc("lr", None, None, st.lr)
         forward = tuple(self._forward(t, st.parameters_before) for t in st.samples)
         loss = self._loss(st.samples, st.loss)

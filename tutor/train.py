@@ -7,14 +7,14 @@ Nothing here prints; the solution and its printers read the Run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import sympy
 
 from .arith import compile_expr, make_domain
 from .derive import Derivation, derive
 from .errors import DivergenceError
-from .evaluate import ARITHMETIC_ERRORS, Evaluator, SampleTrace
+from .evaluate import ARITHMETIC_ERRORS, Evaluator, Observe, SampleTrace
 from .graph import Graph, build_graph
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES, Assign, ExactMath, FloatMath
 from .problem import Problem
@@ -59,10 +59,12 @@ class Run:
 class Updater:
     """One optimizer form, compiled: applies its assignments to one parameter."""
 
-    def __init__(self, problem: Problem, domain):
+    def __init__(self, problem: Problem, domain, rules: Callable[[tuple], tuple] | None = None):
         spec = problem.optimizer
         self.definition = OPTIMIZERS[spec.name]
         self.rules: tuple[Assign, ...] = self.definition.forms[spec.form]
+        if rules is not None:  # a variant of the form (the checker's "bias correction left out")
+            self.rules = rules(self.rules)
         self.domain = domain
         self.lookahead = spec.form == self.definition.lookahead_form
         # lr is not among them: the schedule gives each step's own.
@@ -145,16 +147,23 @@ def batches(problem: Problem):
             yield step, epoch, list(range(start, min(start + size, n)))
 
 
-def train(problem: Problem, details: bool = True) -> Run:
+def train(problem: Problem, details: bool = True, *, derivation: Derivation | None = None,
+          rules: Callable[[tuple], tuple] | None = None,
+          observe: Callable[[tuple, Any], Any] | None = None) -> Run:
     """Solve the problem. Without ``details`` each step keeps only what the JSON
     solution holds (forward values, loss, gradients, state, parameters), not the
     local partials, δs and optimizer assignments a worked solution shows: long
-    trainings then need a fraction of the memory."""
-    graph = build_graph(problem)
-    derivation = derive(graph)
+    trainings then need a fraction of the memory.
+
+    For the checker: ``derivation`` replaces the problem's own (a slip in a local
+    partial), ``rules`` rewrites the optimizer's assignments, and ``observe(key,
+    value)`` sees every quantity, keyed (step or "final", kind, sample, name), and
+    returns the value to carry on with."""
+    derivation = derivation or derive(build_graph(problem))
+    graph = derivation.graph
     domain = make_domain(problem.arithmetic, problem.round_decimals)
     evaluator = Evaluator(derivation, domain)
-    updater = Updater(problem, domain)
+    updater = Updater(problem, domain, rules)
     params = {name: domain.number(n) for name, n in problem.params.items()}
     leaves = [_leaves(problem, sample, domain) for sample in problem.samples]
     run = Run(problem, graph, derivation, domain, dict(params))
@@ -162,7 +171,8 @@ def train(problem: Problem, details: bool = True) -> Run:
     state = updater.initial_state(trainable)
     try:
         for step, epoch, indices in batches(problem):
-            record = _step(problem, evaluator, updater, params, state, leaves, step, epoch, indices)
+            record = _step(problem, evaluator, updater, params, state, leaves, step, epoch, indices,
+                           _labelled(observe, step))
             if not details:
                 _forget_details(record)
             run.steps.append(record)
@@ -171,12 +181,25 @@ def train(problem: Problem, details: bool = True) -> Run:
         exc.suggestion = exc.suggestion or _suggestion(run, exc)
         run.diverged = exc
         return run  # the final forward pass would only diverge again
+    final = _labelled(observe, "final")
+    if final is not None:
+        params = {p: final("parameters", None, p, value) for p, value in params.items()}
     try:
-        run.final_samples, _ = evaluator.run_batch(params, list(enumerate(leaves, 1)), problem.loss.reduction)
+        run.final_samples, _ = evaluator.run_batch(params, list(enumerate(leaves, 1)), problem.loss.reduction,
+                                                   observe=final)
         run.final_loss = evaluator.batch_loss(run.final_samples, problem.loss.reduction)
+        if final is not None:
+            run.final_loss = final("loss", None, None, run.final_loss)
     except DivergenceError as exc:
         run.diverged = run.diverged or exc
     return run
+
+
+def _labelled(observe, label):
+    """The evaluator's observer for one step (or the final pass): keys get the step."""
+    if observe is None:
+        return None
+    return lambda kind, index, name, value: observe((label, kind, index, name), value)
 
 
 def _forget_details(step: Step) -> None:
@@ -207,11 +230,12 @@ def _leaves(problem: Problem, sample, domain) -> dict[str, Any]:
 
 
 def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, state, leaves, step, epoch,
-          indices) -> Step:
+          indices, observe: Observe | None = None) -> Step:
     domain = evaluator.domain
     lr = learning_rate(problem, domain, step, epoch)
     t = domain.const(sympy.Integer(step))
     frozen = set(problem.frozen)
+    seen = observe or (lambda kind, index, name, value: value)
     new_params, trails, used = dict(params), {}, {}
 
     def update(grads: dict[str, Any]) -> dict[str, Any]:
@@ -220,18 +244,19 @@ def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, stat
             grads = {p: updater.decay(p, params[p], g, step) for p, g in grads.items()}
         if problem.optimizer.centralize:
             grads = centralize(evaluator.graph, grads, domain)
+        grads = {p: seen("gradient", None, p, g) for p, g in grads.items()}
         used.update(grads)
         changed = {}
         for p, g in grads.items():
             if p not in frozen:
-                new_params[p], trails[p] = updater.apply(p, params[p], g, lr, t, state, step)
-                changed[p] = new_params[p]
+                theta, trails[p] = updater.apply(p, params[p], g, lr, t, state, step)
+                new_params[p] = changed[p] = seen("parameters", None, p, theta)
         return changed
 
     samples = [(i + 1, leaves[i]) for i in indices]
     reduction = problem.loss.reduction
     sequential = problem.training.update == "sequential"
-    traces, raw = evaluator.run_batch(params, samples, reduction, step, update if sequential else None)
+    traces, raw = evaluator.run_batch(params, samples, reduction, step, update if sequential else None, observe)
     lookahead = None
     if updater.lookahead:  # g is taken at θ + μv; the step still reports the pass at θ
         mu = updater.hypers["mu"]
@@ -240,8 +265,14 @@ def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, stat
         lookahead = Lookahead(at, lookahead_traces)
     if not sequential:
         update(dict(raw))
-    gradients = {p: used.get(p, raw[p]) for p in raw}
-    return Step(step, epoch, [i + 1 for i in indices], lr, traces, evaluator.batch_loss(traces, reduction, step),
+    for p in params:  # what the optimizer did not touch: frozen, or (sequential) never complete
+        if p not in used:
+            used[p] = seen("gradient", None, p, raw[p])
+        if p in frozen or p not in trails:
+            new_params[p] = seen("parameters", None, p, params[p])
+    gradients = {p: used[p] for p in raw}
+    loss = seen("loss", None, None, evaluator.batch_loss(traces, reduction, step))
+    return Step(step, epoch, [i + 1 for i in indices], lr, traces, loss,
                 raw, gradients, dict(params), new_params, {var: dict(values) for var, values in state.items()},
                 trails, lookahead)
 

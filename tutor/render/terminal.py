@@ -14,7 +14,7 @@ import io
 from typing import Any
 
 from rich import box
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, RenderableType
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -23,8 +23,8 @@ from ..solution import (Diverged, LogRow, Backward, Calc, Evaluation, Final, Hea
                         StepLog, Update, attach_shadows, build_solution)
 from ..train import Run
 from .records import RecordPrinter
-from .notation import (MINUS, OPTIMIZER_HYPERS, OPTIMIZER_NAMES, OPTIMIZER_RANK, MathPrinter, format_number,
-                       format_value, is_negative, same_at, to_float)
+from .notation import (OPTIMIZER_HYPERS, OPTIMIZER_NAMES, OPTIMIZER_RANK, MathPrinter, format_number,
+                       format_value, same_at, to_float)
 
 # Tables without box-drawing: a row of dashes under the header, nothing else.
 PLAIN_HEAD = box.Box("    \n    \n -  \n    \n    \n    \n    \n    \n", ascii=True)
