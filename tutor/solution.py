@@ -17,6 +17,7 @@ from typing import Any
 
 import sympy
 
+from .arith import Exact
 from .derive import Derivation
 from .ops import LOSSES, elu_prime, leaky_relu_prime, relu_prime
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES
@@ -101,6 +102,17 @@ class Update:
     rows: tuple[Calc, ...]                 # weight decay, centralization, then the optimizer's assignments
     frozen: bool = False
     shadow_new: Any = None
+
+    @property
+    def remark(self) -> str:
+        """Why the update looks as it does, when that needs saying."""
+        if self.frozen:
+            return "frozen: not updated"
+        if self.gradient.is_zero() if isinstance(self.gradient, Exact) else self.gradient == 0:
+            return "unchanged: its gradient is 0"
+        if self.rows and not any(dict(c.names).get("theta") == self.param for c in self.rows):
+            return "θ below"
+        return ""
 
 
 @dataclass(frozen=True)

@@ -334,14 +334,7 @@ class DocumentPrinter(RecordPrinter):
             self.equations([self.row(c) for _, c in b.batch])
 
     def _print_Update(self, u: Update) -> None:
-        if u.frozen:
-            tail = "frozen: not updated"
-        elif to_float(u.gradient) == 0:
-            tail = "unchanged: its gradient is 0"
-        elif u.rows and not any(dict(c.names).get("theta") == u.param for c in u.rows):
-            tail = "θ below"
-        else:
-            tail = ""
+        tail = u.remark
         self.paragraph([M(latex_identifier(u.param)), ": ", M(rf"{self.value(u.old)} \to {self.value(u.new, u.shadow_new)}")]
                        + ([f" ({tail})"] if tail else []))
         if u.rows:
@@ -484,6 +477,21 @@ def latex_text(text: str) -> str:
     return "".join(out)
 
 
+def aligned(rows: list[EqRow]) -> str:
+    """Lines of working as the body of an align*/aligned block: the relation signs
+    under each other, a long line's parts on lines of their own."""
+    lines = []
+    for r in rows:
+        note = rf" \quad {r.note}" if r.note else ""
+        if r.one_line:
+            lines.append(f"{r.lhs} &{r.rel} " + " = ".join(r.parts) + note)
+        else:
+            parts = [f"{r.lhs} &{r.rel} {r.parts[0]}"] + [f"&= {p}" for p in r.parts[1:]]
+            parts[-1] += note
+            lines.append(" \\\\\n".join(parts))
+    return " \\\\\n".join(lines)
+
+
 class LatexPrinter(DocumentPrinter):
     """A complete LaTeX document (article, amsmath, booktabs) that pdflatex compiles."""
 
@@ -522,18 +530,8 @@ class LatexPrinter(DocumentPrinter):
         self.out.append("\\begin{center}\\small\n\\tutorfit{" + "\n".join(lines) + "}\n\\end{center}\n")
 
     def equations(self, rows: list[EqRow]) -> None:
-        if not rows:
-            return
-        lines = []
-        for r in rows:
-            note = rf" \quad {r.note}" if r.note else ""
-            if r.one_line:
-                lines.append(f"{r.lhs} &{r.rel} " + " = ".join(r.parts) + note)
-            else:
-                parts = [f"{r.lhs} &{r.rel} {r.parts[0]}"] + [f"&= {p}" for p in r.parts[1:]]
-                parts[-1] += note
-                lines.append(" \\\\\n".join(parts))
-        self.out.append("\\begin{align*}\n" + " \\\\\n".join(lines) + "\n\\end{align*}\n")
+        if rows:
+            self.out.append("\\begin{align*}\n" + aligned(rows) + "\n\\end{align*}\n")
 
     def boxed(self, items: list[tuple[str, str]]) -> None:
         body = " \\\\\n".join(rf"\boxed{{{item}}} &\quad \text{{({latex_text(where)})}}" for item, where in items)

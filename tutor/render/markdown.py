@@ -13,7 +13,7 @@ import re
 
 from ..solution import solution_answers
 from ..train import Run
-from .latex import M, DocumentPrinter, EqRow, Inline, solution_of
+from .latex import M, DocumentPrinter, EqRow, Inline, aligned, solution_of
 
 # Characters that Markdown would read as markup (emphasis, links, tables, maths, HTML).
 _ESCAPE = re.compile(r"([\\`*_\[\]<>$|~])")
@@ -49,18 +49,8 @@ class MarkdownPrinter(DocumentPrinter):
         self.out.append("\n".join(lines))
 
     def equations(self, rows: list[EqRow]) -> None:
-        if not rows:
-            return
-        lines = []
-        for r in rows:
-            note = rf" \quad {r.note}" if r.note else ""
-            if r.one_line:
-                lines.append(f"{r.lhs} &{r.rel} " + " = ".join(r.parts) + note)
-            else:
-                parts = [f"{r.lhs} &{r.rel} {r.parts[0]}"] + [f"&= {p}" for p in r.parts[1:]]
-                parts[-1] += note
-                lines.append(" \\\\\n".join(parts))
-        self.out.append("$$\n\\begin{aligned}\n" + " \\\\\n".join(lines) + "\n\\end{aligned}\n$$")
+        if rows:
+            self.out.append("$$\n\\begin{aligned}\n" + aligned(rows) + "\n\\end{aligned}\n$$")
 
     def boxed(self, items: list[tuple[str, str]]) -> None:
         self.out.append("\n".join("- $\\boxed{" + item + f"}}$ ({markdown_text(where)})" for item, where in items))

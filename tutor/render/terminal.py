@@ -301,14 +301,7 @@ class TerminalPrinter(RecordPrinter):
 
     def _print_Update(self, u: Update) -> None:
         old, new = self.value(u.old), self.value(u.new, u.shadow_new)
-        if u.frozen:
-            tail = "frozen: not updated"
-        elif to_float(u.gradient) == 0:
-            tail = "unchanged: its gradient is 0"
-        elif u.rows and not any(dict(c.names).get("theta") == u.param for c in u.rows):
-            tail = "θ below"
-        else:
-            tail = ""
+        tail = u.remark
         self.blank()
         self.emit(Text(f"{u.param}: {old} → {new}" + (f"   ({tail})" if tail else ""),
                        style="bold" if self.color else ""), INDENT)
