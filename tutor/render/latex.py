@@ -27,7 +27,7 @@ from ..solution import (Diverged, LogRow, Answer, Backward, Calc, Evaluation, Fi
                         StepLog, StepPart, Update, attach_shadows, build_solution, solution_answers)
 from ..train import Run
 from .records import RecordPrinter
-from .notation import (LATEX_OPTIMIZER_NAMES, OPTIMIZER_HYPERS, OPTIMIZER_NAMES, OPTIMIZER_RANK, LatexMathPrinter,
+from .notation import (LATEX_OPTIMIZER_NAMES, OPTIMIZER_NAMES, LatexMathPrinter,
                        MathPrinter, format_value, latex_identifier, latex_loss_formula, latex_number, latex_value,
                        same_at, to_float)
 
@@ -77,6 +77,8 @@ class ExportError(TutorError):
 
 class DocumentPrinter(RecordPrinter):
     """The walk over the records; subclasses write the blocks in their format."""
+
+    optimizer_names = LATEX_OPTIMIZER_NAMES
 
     def __init__(self, *, digits: int = 4, level: int = 1):
         self.digits = digits
@@ -130,14 +132,6 @@ class DocumentPrinter(RecordPrinter):
                         for a in answers])
 
     # ------------------------------------------------ maths
-
-    def settings(self, context: str) -> dict[str, Any]:
-        if context == "model":
-            return self.model_settings
-        if context == "optimizer":
-            return {"names": LATEX_OPTIMIZER_NAMES, "rank": OPTIMIZER_RANK, "params": OPTIMIZER_HYPERS,
-                    "digits": self.digits}
-        return {"digits": self.digits}
 
     def calc_settings(self, calc: Calc, unicode: bool = False) -> dict[str, Any]:
         settings = self.settings(calc.context)

@@ -8,9 +8,23 @@ from __future__ import annotations
 from typing import Any
 
 from ..solution import Calc, Solution
+from .notation import OPTIMIZER_HYPERS, OPTIMIZER_RANK
 
 
 class RecordPrinter:
+    digits: int = 4
+    model_settings: dict[str, Any] = {}   # how the model's names print (set per solution)
+    optimizer_names: dict[str, str] = {}  # how θ, μ, β₁ ... print in this format
+
+    def settings(self, context: str) -> dict[str, Any]:
+        """The math printer's settings for a formula of the model, of the optimizer, or plain."""
+        if context == "model":
+            return self.model_settings
+        if context == "optimizer":
+            return {"names": self.optimizer_names, "rank": OPTIMIZER_RANK, "params": OPTIMIZER_HYPERS,
+                    "digits": self.digits}
+        return {"digits": self.digits}
+
     def _print(self, record) -> None:
         method = getattr(self, f"_print_{type(record).__name__}", None)
         if method is None:

@@ -23,7 +23,7 @@ from ..solution import (Diverged, LogRow, Backward, Calc, Evaluation, Final, Hea
                         StepLog, Update, attach_shadows, build_solution)
 from ..train import Run
 from .records import RecordPrinter
-from .notation import (OPTIMIZER_HYPERS, OPTIMIZER_NAMES, OPTIMIZER_RANK, MathPrinter, format_number,
+from .notation import (OPTIMIZER_NAMES, MathPrinter, format_number,
                        format_value, same_at, to_float)
 
 # Tables without box-drawing: a row of dashes under the header, nothing else.
@@ -59,6 +59,8 @@ def reflow(statement: str) -> str:
 
 
 class TerminalPrinter(RecordPrinter):
+    optimizer_names = OPTIMIZER_NAMES
+
     def __init__(self, *, width: int = 80, color: bool = False, digits: int = 4):
         self.width = width
         self.color = color
@@ -108,14 +110,6 @@ class TerminalPrinter(RecordPrinter):
         for i, h in enumerate(headers):
             t.add_column(h, no_wrap=i in no_wrap, overflow="fold")
         return t
-
-    def settings(self, context: str) -> dict[str, Any]:
-        if context == "model":
-            return self.model_settings
-        if context == "optimizer":
-            return {"names": OPTIMIZER_NAMES, "rank": OPTIMIZER_RANK, "params": OPTIMIZER_HYPERS,
-                    "digits": self.digits}
-        return {"digits": self.digits}
 
     def calc_settings(self, calc: Calc) -> dict[str, Any]:
         settings = self.settings(calc.context)
