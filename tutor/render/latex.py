@@ -22,6 +22,8 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+import sympy
+
 from ..errors import TutorError
 from ..solution import (Diverged, LogRow, Answer, Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution,
                         StepLog, StepPart, Update, attach_shadows, build_solution, solution_answers)
@@ -135,6 +137,8 @@ class DocumentPrinter(RecordPrinter):
 
     def calc_settings(self, calc: Calc, unicode: bool = False) -> dict[str, Any]:
         settings = self.settings(calc.context)
+        if isinstance(calc.lhs_expr, sympy.Symbol):
+            settings = {**settings, "lead": calc.lhs_expr.name}
         if unicode:
             settings = dict(settings)
             settings["names"] = OPTIMIZER_NAMES if calc.context == "optimizer" else {}
@@ -220,8 +224,9 @@ class DocumentPrinter(RecordPrinter):
             rules: list[str | M] = [f"optimizer {h.optimizer}, each step, per parameter ", M(r"\theta"),
                                     " with gradient ", M("g"), ": "]
             for i, (target, expr) in enumerate(h.rules):
-                rules += ([", "] if i else []) + [M(LatexMathPrinter(opt).doprint(target) + r" \leftarrow "
-                                                    + LatexMathPrinter(opt).doprint(expr))]
+                rule = {**opt, "lead": target.name}
+                rules += ([", "] if i else []) + [M(LatexMathPrinter(rule).doprint(target) + r" \leftarrow "
+                                                    + LatexMathPrinter(rule).doprint(expr))]
             rules += ["; "] + _join([M(f"{LATEX_OPTIMIZER_NAMES.get(n, latex_identifier(n))} = "
                                        f"{latex_number(v, max(self.digits, 10))}") for n, v in h.hypers])
             items.append(rules)

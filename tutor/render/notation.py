@@ -156,7 +156,10 @@ class MathPrinter(Printer):
     """
 
     printmethod = "_tutor_math"
-    _default_settings = {"names": {}, "values": None, "digits": 4, "rank": None, "params": frozenset()}
+    # lead: the name of an assignment's target; where it stands alone in the sum it
+    # leads, as written by hand (θ ← θ − lr·g, g ← g + λ·θ, r ← r + g²).
+    _default_settings = {"names": {}, "values": None, "digits": 4, "rank": None, "params": frozenset(),
+                         "lead": "theta"}
 
     def emptyPrinter(self, expr):
         raise TypeError(f"MathPrinter cannot print {type(expr).__name__}: {expr!r}")
@@ -221,8 +224,8 @@ class MathPrinter(Printer):
             params = self._settings["params"]
 
             def key(a):
-                if isinstance(a, sympy.Symbol) and a.name == "theta":
-                    return (False, False, False, (-1, -1), False)  # θ + μ·v: the parameter leads
+                if isinstance(a, sympy.Symbol) and a.name in ("theta", self._settings["lead"]):
+                    return (False, False, False, (-1, -1), False)  # θ + μ·v: the updated variable leads
                 lone = isinstance(a, sympy.Symbol) and a.name in params  # a bias: written last
                 nested = isinstance(a, sympy.Mul) and any(isinstance(f, sympy.Add) for f in a.args)
                 return (self._negative_term(a), bool(a.is_number), lone, self._rank(a), nested)

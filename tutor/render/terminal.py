@@ -13,6 +13,7 @@ import dataclasses
 import io
 from typing import Any
 
+import sympy
 from rich import box
 from rich.console import Console, RenderableType
 from rich.padding import Padding
@@ -113,6 +114,8 @@ class TerminalPrinter(RecordPrinter):
 
     def calc_settings(self, calc: Calc) -> dict[str, Any]:
         settings = self.settings(calc.context)
+        if isinstance(calc.lhs_expr, sympy.Symbol):
+            settings = {**settings, "lead": calc.lhs_expr.name}
         if calc.names:
             settings = {**settings, "names": {**settings.get("names", {}), **dict(calc.names)}}
         return settings
@@ -185,7 +188,8 @@ class TerminalPrinter(RecordPrinter):
             opt = self.settings("optimizer")
             grid.add_row("optimizer", h.optimizer + ", each step, per parameter θ with gradient g:")
             for target, expr in h.rules:
-                grid.add_row("", "  " + MathPrinter(opt).doprint(target) + " ← " + MathPrinter(opt).doprint(expr))
+                rule = {**opt, "lead": target.name}
+                grid.add_row("", "  " + MathPrinter(rule).doprint(target) + " ← " + MathPrinter(rule).doprint(expr))
             hypers = ", ".join(f"{OPTIMIZER_NAMES.get(n, n)} = {format_number(v, max(self.digits, 10))}"
                                for n, v in h.hypers)
             grid.add_row("", hypers)
