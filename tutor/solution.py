@@ -54,6 +54,7 @@ class Header:
     rules: tuple[tuple[sympy.Expr, sympy.Expr], ...]   # the optimizer's assignments (target, expr)
     hypers: tuple[tuple[str, Any], ...]        # display name, value
     notes: tuple[str, ...]                     # frozen, shared, relu'(0) = 0, arithmetic, ...
+    custom_loss: tuple[str, sympy.Expr] | None = None  # a loss given as an expression: (E, its right side)
 
 
 @dataclass(frozen=True)
@@ -345,7 +346,7 @@ class _Builder:
                 f"{o} with target {t}" for o, t in zip(p.outputs, p.targets))]
         else:
             loss = ""
-            notes = []
+            notes = ["the problem's own loss, per sample"]
         notes.append("batch loss: the " + ("mean" if spec.reduction == "mean" else "sum")
                      + " of the per-sample losses (gradients likewise)")
         opt = p.optimizer
@@ -394,7 +395,8 @@ class _Builder:
         if not self.run.steps:  # nothing is trained: no optimizer to explain
             name, rules, hypers = "", (), []
             notes_out = [n for n in notes_out if not n.startswith(("state starts", "schedule"))]
-        return Header(p.title, p.statement, loss, tuple(notes), name, rules, tuple(hypers), tuple(notes_out))
+        custom = (g.loss_name, spec.expr) if spec.expr is not None else None
+        return Header(p.title, p.statement, loss, tuple(notes), name, rules, tuple(hypers), tuple(notes_out), custom)
 
     def _shared(self) -> dict[str, tuple[str, ...]]:
         out = {}

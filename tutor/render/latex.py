@@ -214,9 +214,12 @@ class DocumentPrinter(RecordPrinter):
     def conventions(self, h: Header) -> None:
         self.h(1, "Conventions")
         items: list[Inline] = []
-        if h.loss:
-            items.append(["loss ", M(latex_loss_formula(h.loss))] + ([", " + "; ".join(h.loss_notes)]
-                                                                        if h.loss_notes else []))
+        formula = latex_loss_formula(h.loss) if h.loss else None
+        if h.custom_loss is not None:
+            name, expr = h.custom_loss
+            formula = f"{latex_identifier(name)} = {self.tex(expr)}"
+        if formula:
+            items.append(["loss ", M(formula)] + ([", " + "; ".join(h.loss_notes)] if h.loss_notes else []))
         else:
             items += [["loss: " + note] for note in h.loss_notes]
         if h.rules:

@@ -180,10 +180,14 @@ class TerminalPrinter(RecordPrinter):
         grid = Table.grid(padding=(0, 2, 0, 0))
         grid.add_column(no_wrap=True)
         grid.add_column()
-        if h.loss:
-            grid.add_row("loss", h.loss)
+        loss = h.loss
+        if h.custom_loss is not None:
+            name, expr = h.custom_loss
+            loss = f"{name} = " + MathPrinter(self.model_settings).doprint(expr)
+        if loss:
+            grid.add_row("loss", loss)
         for note in h.loss_notes:
-            grid.add_row("" if h.loss else "loss", note)
+            grid.add_row("" if loss else "loss", note)
         if h.rules:
             opt = self.settings("optimizer")
             grid.add_row("optimizer", h.optimizer + ", each step, per parameter θ with gradient g:")
