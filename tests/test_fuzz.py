@@ -67,6 +67,15 @@ def set_at(data, path, value):
     target[path[-1]] = value
 
 
+def pick(draw, data, places):
+    """A random place in the tree: its path and the container holding it."""
+    path = draw(st.sampled_from(places))
+    parent = data
+    for key in path[:-1]:
+        parent = parent[key]
+    return path, parent
+
+
 @st.composite
 def structural_mutation(draw):
     name = draw(st.sampled_from(sorted(PROBLEM_TEXTS)))
@@ -75,10 +84,7 @@ def structural_mutation(draw):
         places = [p for p, _ in paths(data) if p]
         if not places:
             break
-        path = draw(st.sampled_from(places))
-        parent = data
-        for key in path[:-1]:
-            parent = parent[key]
+        path, parent = pick(draw, data, places)
         current = parent[path[-1]]
         action = draw(st.sampled_from(["delete", "rename", "retype", "swap", "truncate", "duplicate"]))
         if action == "delete":
@@ -185,10 +191,7 @@ def answer_mutation(draw):
         places = [p for p, _ in paths(data) if p]
         if not places:
             break
-        path = draw(st.sampled_from(places))
-        parent = data
-        for key in path[:-1]:
-            parent = parent[key]
+        path, parent = pick(draw, data, places)
         action = draw(st.sampled_from(["delete", "retype", "rename"]))
         if action == "delete":
             del parent[path[-1]]
