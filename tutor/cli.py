@@ -204,6 +204,8 @@ def check(
     output: str | None = typer.Option(None, "--output", "-o", help="With --template: the file to write (default: "
                                       "stdout)."),
     force: bool = FORCE,
+    tolerance: str | None = typer.Option(None, "--tolerance", help="The grading tolerance, e.g. 'rel: 1e-4' or "
+                                         "'digits: 3' (overrides the problem's check: tolerance)."),
 ) -> None:
     """Check a student's numbers: correct, consistent with their earlier answers, or wrong (and why)."""
     if answers is None and not template:
@@ -214,14 +216,16 @@ def check(
 
         loaded = load_problem(problem)
         if template:
-            from .check import template_yaml
+            from .answers import template_yaml
 
             _emit(template_yaml(loaded), output, force)
             return 0
+        from .answers import load_answers
         from .check import check as check_answers
-        from .check import load_answers
+        from .check import tolerance_option
 
-        report = check_answers(loaded, load_answers(answers, loaded))
+        chosen = tolerance_option(tolerance) if tolerance is not None else None
+        report = check_answers(loaded, load_answers(answers, loaded), chosen)
         if format is Format.json:
             from .render.check_report import render_check_json
 

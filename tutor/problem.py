@@ -21,6 +21,7 @@ from .expr import parse_constant, parse_expression
 from .ops import ACTIVATION_PARAMETER, LAYER_ACTIVATIONS, LOSSES, USER_FUNCTIONS
 from .optim import COMMON_KEYS, OPTIMIZERS, SCHEDULE_UNITS, SCHEDULES
 from .source import Node, did_you_mean, load_yaml
+from .tolerance import MAX_DIGITS, Tolerance
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 RESERVED_NAMES = frozenset(USER_FUNCTIONS) | {"linear", "softmax"}
@@ -115,6 +116,7 @@ class Problem:
     ask: tuple[AskItem, ...] | None
     arithmetic: str      # float, exact or round
     round_decimals: int | None = None
+    check_tolerance: Tolerance | None = None  # the instructor's, for tutor check
     name_lines: dict[str, int] = field(default_factory=dict, compare=False)
 
     @property
@@ -320,7 +322,7 @@ def _parse_equation(node: Node, names: NameTable, allowed_kinds: tuple[str, ...]
 # ---------------------------------------------------------------- top level
 
 TOP_KEYS = ("title", "statement", "meta", "network", "model", "inputs", "params", "constants", "outputs",
-            "targets", "data", "loss", "optimizer", "training", "frozen", "ask", "arithmetic")
+            "targets", "data", "loss", "optimizer", "training", "frozen", "ask", "arithmetic", "check")
 MODEL_ONLY = ("inputs", "params", "outputs")
 
 
@@ -400,6 +402,7 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         constants=constants, equations=equations, layers=layers, outputs=outputs, targets=targets,
         samples=samples, loss=loss, optimizer=optimizer, training=training, frozen=frozen, ask=ask,
         arithmetic=arithmetic, round_decimals=decimals,
+        check_tolerance=_check(top["check"]) if "check" in top else None,
         name_lines={n: node.line for n, node in names.where.items()},
     )
 
@@ -797,3 +800,29 @@ def _arithmetic(node: Node | None) -> tuple[str, int | None]:
     if node.value not in ("float", "exact"):
         raise node.error(f"expected arithmetic: float, exact or {{round: N}}; found {node.kind}")
     return node.value, None
+
+
+# ---------------------------------------------------------------- check (how tutor check grades)
+
+def _check(node: Node) -> Tolerance:
+    need_mapping(node, "check settings, e.g. {tolerance: {rel: 0.001}}")
+    check_keys(node, ("tolerance",), ("tolerance",), "check")
+    return parse_tolerance(node.value["tolerance"])
+
+
+def parse_tolerance(node: Node) -> Tolerance:
+    """{rel, abs} or {digits}: the instructor's tolerance (problem file or --tolerance)."""
+    need_mapping(node, "a tolerance: {rel, abs} or {digits}")
+    check_keys(node, ("rel", "abs", "digits"), (), "tolerance")
+    v = node.value
+    if "digits" in v:
+        if "rel" in v or "abs" in v:
+            raise node.key_error("digits", "give either digits or rel/abs in a tolerance, not both")
+        digits = need_whole(v["digits"], "digits (decimals)", 0)
+        if digits > MAX_DIGITS:
+            raise v["digits"].error(f"expected at most {MAX_DIGITS} digits, found {digits}")
+        return Tolerance(digits=digits)
+    # A relative error of 100% accepts 0 for anything: not a tolerance.
+    rel = need_number_in(v["rel"], "rel", 0.0, 1.0, high_open=True).value if "rel" in v else Tolerance.rel
+    floor = need_number_in(v["abs"], "abs", 0.0, math.inf, high_open=True).value if "abs" in v else None
+    return Tolerance(rel, floor)

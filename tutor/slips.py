@@ -12,6 +12,9 @@ A variant changes the computation in one of four ways, whichever is smallest:
 * ``rules``:    Updater rules -> new rules (the optimizer's assignments);
 * ``perturb``:  (kind, value) -> value, applied to one recomputed quantity.
 
+A variant may also say what its mistake means for one number (``detail``): the
+factor left out, with its formula and its correct value.
+
 A rule proposes nothing when its mistake cannot happen in the problem (no ReLU,
 no momentum, batches of one sample, ...).
 """
@@ -28,6 +31,7 @@ from .ops import OPS, leaky_relu_prime, relu_prime
 from .optim import m, m_hat, s, s_hat, v, v_hat
 from .problem import LossSpec, Number, Problem
 from .graph import build_graph
+from .render.notation import print_math
 
 Edge = tuple[str, str]
 
@@ -39,6 +43,7 @@ class Variant:
     partials: Callable[[Derivation], dict[Edge, sympy.Expr]] | None = None
     rules: Callable[[tuple], tuple] | None = None
     perturb: Callable[[str, float], float | None] | None = None
+    detail: Callable[[tuple, dict], str] | None = None  # (key, reference world) -> "you left out ..."
 
 
 @dataclass(frozen=True)
@@ -136,11 +141,14 @@ def _outputs_k(problem: Problem, der: Derivation):
                       problem=_scaled_loss(problem, sympy.Rational(1, k)))
 
 
+SIGNED_KINDS = ("values", "loss", "delta", "partial", "gradient", "state")
+
+
 def _sign(problem: Problem, der: Derivation):
     yield Variant("sign error: (t − o) used for (o − t) in ∂E/∂o, so every gradient has the wrong sign "
                   "and the update goes uphill", partials=_scale_loss_partials(-1))
     yield Variant("sign error: the value has the right size but the wrong sign",
-                  perturb=lambda kind, x: -x if kind in ("values", "gradient") else None)
+                  perturb=lambda kind, x: -x if kind in SIGNED_KINDS else None)
 
 
 def _derivative_forgotten(problem: Problem, der: Derivation):
@@ -150,7 +158,29 @@ def _derivative_forgotten(problem: Problem, der: Derivation):
 
     def edit(d: Derivation) -> dict:
         return {(u, net): sympy.Integer(1) for u, net in activations(d).items()}
-    yield Variant("the derivative of the activation was left out of the chain rule (taken as 1)", partials=edit)
+    yield Variant("the derivative of the activation was left out of the chain rule (taken as 1)", partials=edit,
+                  detail=_left_out(der, units))
+
+
+def _left_out(der: Derivation, units: dict[str, str]) -> Callable[[tuple, dict], str]:
+    """Names each activation derivative on the chain to this number, with its formula
+    and its value in the reference (the first sample of the step for a batch gradient)."""
+    def detail(key: tuple, reference: dict) -> str:
+        step, kind, sample, name = key
+        if kind not in ("gradient", "delta", "parameters"):
+            return ""
+        paths = der.paths(name) or []
+        edges = dict.fromkeys((a, b) for path in paths for a, b in zip(path, path[1:]) if units.get(a) == b)
+        if sample is None:
+            sample = min((k[2] for k in reference if k[:2] == (step, "partial")), default=None)
+        factors = []
+        for unit, net in edges:
+            value = reference.get((step, "partial", sample, f"{unit}/{net}"))
+            if value is not None:
+                formula = print_math(der.partials[(unit, net)])
+                factors.append(f"∂{unit}/∂{net} = {formula} = {value:.4g}")
+        return "you left out " + ", ".join(factors) if factors else ""
+    return detail
 
 
 def _kink(problem: Problem, der: Derivation):

@@ -29,6 +29,9 @@ def check_report_dict(report: CheckReport) -> dict[str, Any]:
         "tolerance": report.tolerance.as_dict(),
         "first_wrong": _entry(first) if first else None,
         "answers": [_entry(r) for r in report.results],
+        "findings": [{"rule": f.rule, "explanation": f.explanation,
+                      "answers": [{"step": r.step, "kind": r.kind, "sample": r.sample, "name": r.name}
+                                  for r in f.results]} for f in report.findings],
     }
 
 
@@ -37,7 +40,7 @@ def _entry(r: AnswerResult) -> dict[str, Any]:
         "step": r.step, "kind": r.kind, "sample": r.sample, "name": r.name,
         "given": r.given, "expected": r.expected, "verdict": r.verdict,
         "recomputed": r.recomputed,
-        "diagnoses": [{"rule": d.rule, "explanation": d.explanation} for d in r.diagnoses],
+        "diagnoses": [{"rule": d.rule, "explanation": d.explanation, "detail": d.detail} for d in r.diagnoses],
         "line": r.line, "column": r.col,
     }
 
@@ -50,8 +53,11 @@ def quantity_label(r: AnswerResult) -> str:
     where = "final" if r.step == "final" else f"step {r.step}"
     if r.sample is not None:
         where += f" · sample {r.sample}"
-    what = {"values": r.name, "loss": "loss", "gradient": f"∂E/∂{r.name}",
-            "parameters": f"{r.name} after the update" if r.step != "final" else r.name}[r.kind]
+    name = r.name or ""
+    var, _, param = name.partition(":")
+    what = {"values": name, "loss": "loss", "delta": f"δ of {name}", "partial": "∂" + name.replace("/", "/∂"),
+            "gradient": f"∂E/∂{name}", "state": f"{var} of {param}",
+            "parameters": f"{name} after the update" if r.step != "final" else name}[r.kind]
     return f"{where} · {what}"
 
 
@@ -68,8 +74,7 @@ def render_check_text(report: CheckReport, width: int = 80, color: bool = False)
     console = Console(file=buffer, width=width, color_system="truecolor" if color else None,
                       force_terminal=color, no_color=not color, highlight=False, emoji=False, markup=False)
     console.print(Text(f"Answers to: {report.title}", style="bold"))
-    tol = report.tolerance
-    console.print(f"tolerance: {'the solution rounded to ' + str(tol.digits) + ' decimals' if tol.digits is not None else f'rel {tol.rel:g}, abs {tol.abs:g}'}")
+    console.print(f"tolerance: {report.tolerance.describe()}")
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     for column, justify in (("quantity", "left"), ("given", "right"), ("expected", "right"), ("verdict", "left")):
         table.add_column(column, justify=justify, overflow="fold")
@@ -87,18 +92,24 @@ def render_check_text(report: CheckReport, width: int = 80, color: bool = False)
         console.print(Text.assemble(("First wrong: ", "bold red"),
                                     f"{quantity_label(first)} (line {first.line}): you gave {number(first.given)}, "
                                     f"expected {number(first.expected)}."))
-    for r in report.results:
-        if r.verdict == "consistent":
-            console.print(f"• {quantity_label(r)}: {number(r.given)} is wrong (expected {number(r.expected)}), "
-                          f"but consistent with your earlier answers: no new mistake here.")
-        elif r.verdict == "wrong":
-            if not r.diagnoses:
-                recomputed = (f"; from your earlier answers it would be {number(r.recomputed)}"
-                              if r.recomputed is not None and r.recomputed != r.expected else "")
-                console.print(f"• {quantity_label(r)}: {number(r.given)} is wrong (expected "
-                              f"{number(r.expected)}{recomputed}); no common slip reproduces it.")
-            for d in r.diagnoses:
-                console.print(f"• {quantity_label(r)}: {number(r.given)} is reproduced by a common slip "
-                              f"[{d.rule}]: {d.explanation}.")
+    for finding in report.findings:
+        console.print(f"• [{finding.rule}] {finding.explanation}:")
+        for r in finding.results:
+            detail = next((d.detail for d in r.diagnoses if d.rule == finding.rule and d.detail), "")
+            console.print(f"    {quantity_label(r)}: you gave {number(r.given)}, expected {number(r.expected)}"
+                          + (f"; {detail}" if detail else ""))
+    unexplained = [r for r in report.results if r.verdict == "wrong" and not r.diagnoses]
+    if unexplained:
+        console.print("• no common slip reproduces:")
+        for r in unexplained:
+            recomputed = (f"; from your earlier answers it would be {number(r.recomputed)}"
+                          if r.recomputed is not None and r.recomputed != r.expected else "")
+            console.print(f"    {quantity_label(r)}: you gave {number(r.given)}, expected "
+                          f"{number(r.expected)}{recomputed}")
+    consistent = [r for r in report.results if r.verdict == "consistent"]
+    if consistent:
+        console.print("• wrong, but consistent with your earlier answers (no new mistake here):")
+        for r in consistent:
+            console.print(f"    {quantity_label(r)}: {number(r.given)} (expected {number(r.expected)})")
     # Cells are padded to the column width: trailing spaces are noise in a file or a pipe.
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
