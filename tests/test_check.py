@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 import sympy
 
-from tutor.check import (Answer, Answers, Tolerance, check, check_command, load_answers, parse_answers,
-                         replay, template_yaml, variant_world, world_of_run)
+from tutor.answers import KINDS, Answer, Answers, load_answers, parse_answers, template_yaml
+from tutor.check import check, check_command, replay, tolerance_option, variant_world, world_of_run
 from tutor.errors import ProblemError
-from tutor.problem import Number, load_problem
+from tutor.problem import Number, load_problem, parse_problem
 from tutor.render.check_report import check_report_dict, render_check_json, render_check_text
 from tutor.slips import CATALOGUE, SLIPS
+from tutor.tolerance import Tolerance
 from tutor.train import train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,9 +31,15 @@ def by_name(report, kind, name=None, step=1, sample=None):
                 if (r.step, r.kind, r.name, r.sample) == (step, kind, name, sample))
 
 
-def answers_of(world, keys, tolerance=Tolerance(rel=1e-9, abs=1e-12)) -> Answers:
-    return Answers("<test>", tolerance, tuple(
-        Answer(k, Number(sympy.Rational(repr(world[k])), world[k]), 1, 1) for k in keys))
+TIGHT = Tolerance(rel=1e-9, abs=1e-12)
+
+
+def answers_of(world, keys) -> Answers:
+    return Answers("<test>", tuple(Answer(k, Number(sympy.Rational(repr(world[k])), world[k]), 1, 1) for k in keys))
+
+
+def verdicts(report, kind, step=1, sample=None):
+    return {r.name: r.verdict for r in report.results if (r.step, r.kind, r.sample) == (step, kind, sample)}
 
 
 # ---------------------------------------------------------------- acceptance
@@ -56,7 +63,7 @@ def test_quadratic_momentum_published_solution():
 
 def test_mazur_published_error_is_the_sequential_update():
     report = check(PROBLEMS / "mazur-2-2-2.yaml",
-                   load_answers(HERE / "mazur-published.yaml", problem("mazur-2-2-2")))
+                   load_answers(HERE / "mazur-published.yaml", problem("mazur-2-2-2")), Tolerance(digits=9))
     (loss,) = report.results
     assert loss.verdict == "wrong"
     assert loss.expected == pytest.approx(0.291027774, abs=1e-9)
@@ -96,8 +103,8 @@ def test_each_slip_is_diagnosed_by_its_own_rule(rule, name, index):
     reference = world_of_run(run)
     variant = list(SLIPS[rule].variants(p, run.derivation))[index]
     world = variant_world(p, run.derivation, variant, {}, reference)
-    keys = [k for k in reference if k[0] in (1, "final") and k in world]
-    report = check(p, answers_of(world, keys))
+    keys = [k for k in reference if k[0] in (1, "final") and k in world and k[1] in KINDS]
+    report = check(p, answers_of(world, keys), TIGHT)
     wrong = [r for r in report.results if r.verdict == "wrong"]
     assert wrong, "the slip changes no answer"
     for r in wrong:
@@ -113,14 +120,15 @@ def test_every_rule_is_tested_and_explained():
 def test_reference_answers_get_no_diagnosis():
     p = problem("mazur-2-2-2")
     reference = world_of_run(train(p))
-    report = check(p, answers_of(reference, list(reference)))
-    assert report.count("correct") == len(reference) and report.exit_code == 0
+    keys = [k for k in reference if k[1] in KINDS]
+    report = check(p, answers_of(reference, keys), TIGHT)
+    assert report.count("correct") == len(keys) and report.exit_code == 0
+    assert {k[1] for k in keys} == set(KINDS) - {"state"}  # plain SGD keeps no state
 
 
 # ---------------------------------------------------------------- tolerance
 
 MAZUR_3_DECIMALS = """
-tolerance: {digits: 3}
 answers:
   - {step: 1, sample: 1, values: {h1: %s, o2: %s}}
   - {step: 1, loss: %s}
@@ -131,7 +139,7 @@ answers:
 def test_three_decimals_accepted_with_digits():
     p = problem("mazur-2-2-2")
     text = MAZUR_3_DECIMALS % ("0.593", "0.773", "0.298", "0.359", "0.150")
-    report = check(p, parse_answers(text, p))
+    report = check(p, parse_answers(text, p), Tolerance(digits=3))
     assert [r.verdict for r in report.results] == ["correct"] * 5
 
 
@@ -141,7 +149,7 @@ def test_wrong_third_decimal_rejected_with_digits(position):
     right = ["0.593", "0.773", "0.298", "0.359", "0.150"]
     wrong = ["0.594", "0.772", "0.299", "0.358", "0.151"]
     values = right[:position] + [wrong[position]] + right[position + 1:]
-    report = check(p, parse_answers(MAZUR_3_DECIMALS % tuple(values), p))
+    report = check(p, parse_answers(MAZUR_3_DECIMALS % tuple(values), p), Tolerance(digits=3))
     rejected = [r for r in report.results if r.verdict != "correct"]
     assert len(rejected) == 1 and f"{rejected[0].given:.3f}" == wrong[position]
 
@@ -150,7 +158,11 @@ def test_tolerance_rules():
     assert Tolerance(digits=3).matches(0.332, 0.33208) and not Tolerance(digits=3).matches(0.33, 0.33208)
     assert Tolerance(digits=2).matches(0.13, 0.125)           # half away from zero, as by hand
     assert Tolerance().matches(100.05, 100.0) and not Tolerance().matches(100.2, 100.0)
-    assert Tolerance().matches(0.0004, 0.0) and not Tolerance().matches(0.001, 0.0)
+    # Zero, or negligible against the problem's scale (here 2): a given value must be
+    # negligible too (1e-9 × scale), unless the instructor sets the floor (abs).
+    assert Tolerance().matches(1e-9, 0.0, scale=2) and not Tolerance().matches(1e-6, 0.0, scale=2)
+    assert Tolerance().matches(0.0, 1e-17, scale=2) and not Tolerance().matches(1e-6, 1e-17, scale=2)
+    assert Tolerance(abs=1e-6).matches(5e-7, 0.0, scale=2) and not Tolerance(abs=1e-6).matches(2e-6, 0.0, scale=2)
 
 
 # ---------------------------------------------------------------- error carried forward
@@ -236,13 +248,17 @@ INVALID = [
     ("answers:\n  - {step: 3, loss: 1}\n", 2, 12, "step 3 does not exist: the training has 1 step"),
     ("answers:\n  - {step: 1, sample: 2, values: {z1: 1}}\n", 2, 23, "sample 2 is not in step 1"),
     ("answers:\n  - {step: 1, loss: 1}\n  - {step: 1, loss: 2}\n", 3, 21, "already answered at line 2"),
-    ("tolerance: {digits: 3, rel: 0.1}\nanswers: []\n", 1, 13, "either digits or rel/abs"),
     ("answers:\n  - {step: 1, loss: abc}\n", 2, 21, "expected a number for the loss (step 1), found the text 'abc'"),
     ("answers:\n  - {step: 1, los: 1}\n", 2, 15, "unknown key 'los'"),
     ("answers:\n  - {step: 1}\n", 2, 5, "expected at least one of values"),
     ("answers:\n  - {final: {loss: 1}, step: 1}\n", 2, 24, "unknown key 'step'"),
     ("answer: []\n", 1, 1, "unknown key 'answer'"),
-    ("tolerance: {rel: -1}\nanswers: []\n", 1, 18, "expected rel in [0, ∞)"),
+    ("tolerance: {rel: 1e300}\nanswers: []\n", 1, 1, "an answers file cannot set the tolerance"),
+    ("answers: []\ntolerance: {digits: 3}\n", 2, 1, "an answers file cannot set the tolerance"),
+    ("answers:\n  - {step: 1, state: {v: {w21: 1}}}\n", 2, 23, "unknown optimizer state 'v' in step 1 (sgd keeps none)"),
+    ("answers:\n  - {step: 1, sample: 1, parameters: {w21: 1}}\n", 2, 26, "parameters belong to the step"),
+    ("answers:\n  - {step: 1, sample: 1, partials: {o1/w9: 1}}\n", 2, 37, "unknown name 'o1/w9' in partials"),
+    ("answers:\n  - {step: 1, sample: 1, deltas: {q: 1}}\n", 2, 35, "unknown name 'q' in deltas"),
 ]
 
 
@@ -254,3 +270,207 @@ def test_invalid_answers_are_located(text, line, col, message):
     err = info.value
     assert message in err.message
     assert (err.path, err.line, err.col) == ("a.yaml", line, col), str(err)
+
+
+# ---------------------------------------------------------------- issue 9 §2: the acceptance cases
+# Expected verdicts come from the reasoning in each comment and from the
+# independent computations behind the answers files (plain Python floats).
+
+def test_sigmoid_homework_negative_loss_is_a_sign_error():
+    # The homework wrote the step-3 loss as −8.3e−7; E = (ŷ − y)² = 8.32e−7 > 0.
+    # Everything else it wrote (tests/check/sigmoid-homework.yaml) is right.
+    p = problem("sigmoid-neuron-sgd")
+    report = check(p, load_answers(HERE / "sigmoid-homework.yaml", p))
+    wrong = [r for r in report.results if r.verdict == "wrong"]
+    assert [(r.step, r.kind) for r in wrong] == [(3, "loss")]
+    assert {d.rule for d in wrong[0].diagnoses} == {"sign", "negative_loss"}
+    assert "cannot be negative" in render_check_text(report)
+
+
+def test_mazur_sequential_update_hidden_gradients_are_wrong():
+    # Hidden gradients taken with the updated w5..w8 are 17% smaller (0.000364723
+    # against 0.000438568 for w1): wrong, whatever their absolute size. Output
+    # gradients and updates come before any update: right. The hidden updates follow
+    # from the student's own gradients: consistent.
+    p = problem("mazur-2-2-2")
+    report = check(p, load_answers(HERE / "mazur-sequential.yaml", p))
+    assert verdicts(report, "gradient") == {"w5": "correct", "w6": "correct", "w7": "correct", "w8": "correct",
+                                            "w1": "wrong", "w2": "wrong", "w3": "wrong", "w4": "wrong"}
+    assert verdicts(report, "parameters") == {**{w: "consistent" for w in ("w1", "w2", "w3", "w4")},
+                                              **{w: "correct" for w in ("w5", "w6", "w7", "w8")}}
+    assert (report.first_wrong.kind, report.first_wrong.name) == ("gradient", "w1")
+    (finding,) = report.findings
+    assert finding.rule == "sequential_update"
+    assert [r.name for r in finding.results] == ["w1", "w2", "w3", "w4"]
+
+
+def test_all_zero_gradients_and_no_update_are_wrong():
+    # Step 1 of the sigmoid neuron: the gradients are about 5e−6 and 1.7e−6, tiny
+    # against 1 but not zero; 0 is wrong. Not moving the parameters is what a zero
+    # gradient gives: consistent with it, and wrong.
+    p = problem("sigmoid-neuron-sgd")
+    text = "answers:\n  - {step: 1, gradient: {w0: 0, w1: 0, b: 0}}\n  - {step: 1, parameters: {w0: 2, w1: 1, b: 2}}\n"
+    report = check(p, parse_answers(text, p))
+    assert verdicts(report, "gradient") == {"w0": "wrong", "w1": "wrong", "b": "wrong"}
+    assert verdicts(report, "parameters") == {"w0": "consistent", "w1": "consistent", "b": "consistent"}
+    assert report.exit_code == 1
+
+
+def test_an_update_is_judged_by_its_step():
+    # Right gradients, but θ not moved: the step −lr·g ≈ 5e−9 is missing entirely,
+    # though θ itself is within 0.1% of the expected value.
+    p = problem("sigmoid-neuron-sgd")
+    text = ("answers:\n  - {step: 1, gradient: {w0: -4.97554856e-6, w1: 1.65851619e-6, b: -1.65851619e-6}}\n"
+            "  - {step: 1, parameters: {w0: 2, w1: 1, b: 2}}\n")
+    report = check(p, parse_answers(text, p))
+    assert verdicts(report, "gradient") == {"w0": "correct", "w1": "correct", "b": "correct"}
+    assert verdicts(report, "parameters") == {"w0": "wrong", "w1": "wrong", "b": "wrong"}
+    assert all(d.rule == "too_few_digits" for r in report.results if r.kind == "parameters" for d in r.diagnoses)
+    # The step 2.0000000049755 − 2 = 4.9755e−9 written to 5 significant digits is right.
+    right = text.replace("{w0: 2, w1: 1, b: 2}", "{w0: 2.0000000049755, w1: 0.99999999834148, b: 2.0000000016585}")
+    assert check(p, parse_answers(right, p)).exit_code == 0
+
+
+def test_a_wrong_sign_is_never_accepted():
+    # Step 1 of the sigmoid neuron: ∂E/∂w1 = 2(ŷ − y)·ŷ(1 − ŷ)·x1 = 1.6585e−6 > 0.
+    # −1.6585e−6 is far inside an absolute tolerance like 0.0005, and wrong.
+    p = problem("sigmoid-neuron-sgd")
+    report = check(p, parse_answers("answers:\n  - {step: 1, gradient: {w1: -1.6585e-6}}\n", p))
+    (r,) = report.results
+    assert r.verdict == "wrong" and [d.rule for d in r.diagnoses] == ["sign"]
+    assert not Tolerance(rel=0.5).matches(-1.0, 1.0, scale=1.0)
+    assert not Tolerance(digits=3).matches(0.0002, -0.0002, scale=1.0)
+    assert Tolerance(digits=3).matches(0.0, -0.0002, scale=1.0)
+
+
+def test_sigmoid_output_outside_0_1_and_frozen_parameter_moving_are_diagnosed():
+    p = problem("mazur-2-2-2")
+    text = "answers:\n  - {step: 1, sample: 1, values: {o1: 1.2}}\n  - {step: 1, parameters: {b1: 0.36}}\n"
+    report = check(p, parse_answers(text, p))
+    o1, b1 = report.results
+    assert o1.verdict == "wrong" and "sigmoid_range" in [d.rule for d in o1.diagnoses]
+    assert b1.verdict == "wrong" and "frozen_moved" in [d.rule for d in b1.diagnoses]
+    assert "b1 is frozen" in render_check_text(report)
+
+
+# ---------------------------------------------------------------- the tolerance is the instructor's
+
+LOOSE = "answers:\n  - {step: 1, loss: 12345}\n"
+
+
+def test_answers_file_cannot_set_its_tolerance(tmp_path):
+    p = problem("relu-2-2-2-one-step")
+    with pytest.raises(ProblemError) as info:
+        parse_answers("tolerance: {rel: 1e300}\n" + LOOSE, p, "a.yaml")
+    assert (info.value.line, info.value.col) == (1, 1) and "instructor" in info.value.message
+    report = check(p, parse_answers(LOOSE, p))       # without it, 12345 is simply wrong
+    assert report.results[0].verdict == "wrong"
+
+
+def test_problem_file_and_command_line_set_the_tolerance():
+    text = (PROBLEMS / "mazur-2-2-2.yaml").read_text() + "check: {tolerance: {digits: 9}}\n"
+    p = parse_problem(text, "mazur.yaml")
+    answers = load_answers(HERE / "mazur-published.yaml", p)
+    # Mazur's 0.291027924 is within 0.1% of 0.291027774 (default), not at 9 decimals.
+    assert check(p, answers).results[0].verdict == "wrong"
+    assert check(p, answers).tolerance == Tolerance(digits=9)
+    assert check(p, answers, tolerance_option("rel: 0.001")).results[0].verdict == "correct"
+    assert check(problem("mazur-2-2-2"), answers).results[0].verdict == "correct"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("rel: 1", "expected rel in [0, 1), found 1"),
+    ("{digits: 3, rel: 0.1}", "either digits or rel/abs"),
+    ("digits: 16", "at most 15 digits"),
+    ("{relative: 0.1}", "unknown key 'relative'"),
+])
+def test_invalid_tolerance_option(text, message):
+    with pytest.raises(ProblemError) as info:
+        tolerance_option(text)
+    assert message in info.value.message and info.value.path == "--tolerance"
+
+
+def test_digits_accepts_both_neighbours_of_a_rounding_boundary():
+    # net_h2 = 0.05·0.25 + 0.10·0.30 + 0.35 = 0.3925 exactly (0.39249999999999996 as a
+    # double): at 3 decimals a hand solution writes 0.393, a program 0.392. Both are
+    # right; neither is "rounding too early". 0.391 is wrong.
+    p = problem("mazur-2-2-2")
+    for given, verdict in (("0.393", "correct"), ("0.392", "correct"), ("0.391", "wrong")):
+        report = check(p, parse_answers(f"answers:\n  - {{step: 1, sample: 1, values: {{net_h2: {given}}}}}\n", p),
+                       Tolerance(digits=3))
+        (r,) = report.results
+        assert r.verdict == verdict, given
+        assert "rounding_too_early" not in [d.rule for d in r.diagnoses]
+
+
+# ---------------------------------------------------------------- the new slots
+
+def test_quadratic_momentum_state_is_entered_and_checked():
+    # Classic momentum from v = 0: V₁ = g. The student's g for w1, w2 are wrong
+    # (−24, 8 for −40, −8), so V₁ = (−24, 8, 8, −16) follows from them: consistent;
+    # w3, b are right.
+    p = problem("quadratic-momentum")
+    text = (HERE / "quadratic-published.yaml").read_text() + "  - {step: 1, state: {v: {w1: -24, w2: 8, w3: 8, b: -16}}}\n"
+    report = check(p, parse_answers(text, p))
+    assert {r.name: r.verdict for r in report.results if r.kind == "state"} == {
+        "v:w1": "consistent", "v:w2": "consistent", "v:w3": "correct", "v:b": "correct"}
+    wrong_v = parse_answers("answers:\n  - {step: 1, state: {v: {w3: -8}}}\n", p)
+    assert check(p, wrong_v).results[0].verdict == "wrong"
+
+
+def test_per_sample_gradients_within_a_batch():
+    # Batch 1 of the quadratic model: sample 1 (x = (1, −1), y = 10) gives ŷ = 2,
+    # dE/dŷ = 2(2 − 10) = −16 and ∂E/∂w1 = x1²·(−16) = −16; sample 2 (x = (2, 0),
+    # y = 13) gives ŷ = 5, −16, and ∂E/∂w1 = 4·(−16) = −64. With x1 for x1²: −32.
+    p = problem("quadratic-momentum")
+    text = "answers:\n  - {step: 1, sample: 1, gradient: {w1: -16}}\n  - {step: 1, sample: 2, gradient: {w1: -32}}\n"
+    report = check(p, parse_answers(text, p))
+    first, second = report.results
+    assert (first.verdict, first.expected) == ("correct", -16)
+    assert (second.verdict, second.expected) == ("wrong", -64)
+    assert [d.rule for d in second.diagnoses] == ["power_of_input"]
+
+
+def test_deltas_and_local_derivatives():
+    # Mazur: ∂o1/∂net_o1 = o1(1 − o1) = 0.186815602 and δ_net_o1 = (o1 − t1)·o1(1 − o1)
+    # = 0.138498562 (his post); ∂E/∂o1 = o1 − t1 = 0.741365070.
+    p = problem("mazur-2-2-2")
+    text = ("answers:\n  - {step: 1, sample: 1, deltas: {net_o1: 0.138498562, o1: 0.741365070},\n"
+            "     partials: {o1/net_o1: 0.186815602, E/o1: 0.741365070}}\n"
+            "  - {step: 1, sample: 1, deltas: {net_h1: 0.5}}\n")
+    report = check(p, parse_answers(text, p))
+    assert [(r.kind, r.name, r.verdict) for r in report.results] == [
+        ("partial", "E/o1", "correct"), ("delta", "o1", "correct"), ("partial", "o1/net_o1", "correct"),
+        ("delta", "net_o1", "correct"), ("delta", "net_h1", "wrong")]
+
+
+# ---------------------------------------------------------------- feedback
+
+def test_left_out_factor_is_named_with_its_value():
+    p = problem("mazur-2-2-2")
+    run = train(p)
+    reference = world_of_run(run)
+    variant = next(SLIPS["activation_derivative_forgotten"].variants(p, run.derivation))
+    world = variant_world(p, run.derivation, variant, {}, reference)
+    grads = [k for k in reference if k[:3] == (1, "gradient", None) and k[3] not in ("b1", "b2")]
+    report = check(p, answers_of(world, grads), TIGHT)
+    (finding,) = report.findings
+    assert finding.rule == "activation_derivative_forgotten" and len(finding.results) == 8
+    w5 = by_name(report, "gradient", "w5")
+    # o1(1 − o1) = 0.75136507·0.24863493 = 0.1868 (Mazur's post: 0.186815602).
+    assert w5.diagnoses[0].detail == "you left out ∂o1/∂net_o1 = o1·(1 − o1) = 0.1868"
+    text = render_check_text(report)
+    assert text.count("[activation_derivative_forgotten]") == 1
+
+
+def test_a_slip_already_made_is_preferred():
+    # lr = 0.5. Doubling ∂E/∂o (factor_2) doubles ∂E/∂w5; an update by lr·2g = g is
+    # also what forgetting lr gives. The student's doubled w5 gradient shows the
+    # first slip, so the w6 update is put down to it too.
+    p = problem("mazur-2-2-2")
+    g5, g6, w6 = 0.082167041, 0.082667628, 0.45        # Mazur's post
+    text = f"answers:\n  - {{step: 1, gradient: {{w5: {2 * g5}}}}}\n  - {{step: 1, parameters: {{w6: {w6 - g6}}}}}\n"
+    report = check(p, parse_answers(text, p))
+    grad, update = report.results
+    assert [d.rule for d in grad.diagnoses] == ["factor_2"]
+    assert [d.rule for d in update.diagnoses] == ["factor_2"]

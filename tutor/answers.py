@@ -176,8 +176,9 @@ class _Reader:
         need_mapping(node, "state: variable -> {parameter: number}, e.g. {v: {w1: 0.5}}")
         for var, values in node.items():
             if var not in self.state_vars:
-                raise node.key_error(var, f"unknown optimizer state {var!r} in {where} (this optimizer has: "
-                                          f"{', '.join(self.state_vars) or 'none'})")
+                has = f"keeps {', '.join(self.state_vars)}" if self.state_vars else "keeps none"
+                raise node.key_error(var, f"unknown optimizer state {var!r} in {where} "
+                                          f"({self.problem.optimizer.name} {has})")
             need_mapping(values, f"state {var}: parameter -> number")
             for name, value in values.items():
                 self._check_name(values, name, self.names["parameters"], f"state {var}", where)

@@ -36,6 +36,7 @@ from .tolerance import Tolerance, same_as_written
 from .train import Run, train
 
 World = dict[Key, float]
+COHERENT, ONE_NUMBER, CONTRADICTED = 0, 1, 2   # how well a slip fits all the student's answers (best first)
 VERDICTS = ("correct", "consistent", "wrong")
 SQUARES = "a squared error loss ({}) cannot be negative: it is a sum of squares"
 NONNEGATIVE_LOSSES = {"mse": SQUARES, "sse": SQUARES, "half_sse": SQUARES,
@@ -288,8 +289,8 @@ def diagnose(problem: Problem, derivation: Derivation, given: dict[Key, Number],
     for slip in CATALOGUE:
         for variant in slip.variants(problem, derivation):
             world = variant_world(problem, derivation, variant, given, ecf)
-            conflicts = any(r.key in world and not judge.same(r.key, r.given, world[r.key], world) for r in others)
-            score = 1 if variant.perturb is not None else 2 if conflicts else 0
+            conflicts = any(_contradicts(judge, r, world, ecf) for r in others)
+            score = ONE_NUMBER if variant.perturb is not None else CONTRADICTED if conflicts else COHERENT
             for r in wrong:
                 if not _explains(judge, r, world, ecf):
                     continue
@@ -305,9 +306,19 @@ def diagnose(problem: Problem, derivation: Derivation, given: dict[Key, Number],
         chosen = [d for score, d in by_rule.values() if score == top]
         repeated = [d for d in chosen if d.rule in made]
         chosen = repeated or chosen
+        if not chosen or top == CONTRADICTED:  # a slip the other answers rule out explains less
+            chosen = list(_too_few_digits(r)) or chosen
         made.update(d.rule for d in chosen)
-        found[r.key] = (*implausible(problem, derivation, r, ecf), *chosen, *_too_few_digits(r))
+        found[r.key] = (*implausible(problem, derivation, r, ecf), *chosen)
     return found
+
+
+def _contradicts(judge: Judge, r: AnswerResult, world: World, ecf: World) -> bool:
+    """The variant changes a number the student got right (or consistently)."""
+    value = world.get(r.key)
+    if value is None:
+        return False
+    return not judge.same(r.key, r.given, value, world) or not judge.same(r.key, value, ecf.get(r.key), world)
 
 
 def _explains(judge: Judge, r: AnswerResult, world: World, ecf: World) -> bool:
@@ -343,7 +354,8 @@ def _is_sigmoid(derivation: Derivation, name: str | None) -> bool:
 
 
 def _too_few_digits(r: AnswerResult) -> tuple[Diagnosis, ...]:
-    """Right to every digit written, but those digits cannot meet the tolerance."""
+    """Right to every digit written, but those digits cannot meet the tolerance (said
+    only when no slip explains the number: rounding too early also looks like this)."""
     if r.expected is None or not same_as_written(r.given, r.expected):
         return ()
     what = ("the step θ_new − θ_old is smaller than the last digit you wrote can show"

@@ -27,8 +27,10 @@ SLACK = 1e-9
 @dataclass(frozen=True)
 class Tolerance:
     """``rel``: the relative error allowed. ``abs``: the floor for a value that is
-    zero or negligible (default: rel × the problem's scale of that quantity).
-    ``digits``: instead, the value must round to the expected one at that many decimals."""
+    zero or negligible (default: NEGLIGIBLE × the problem's scale of that quantity).
+    ``digits``: instead, the value must round to the expected one at that many decimals.
+    A zero is judged by how small the given value is against the problem's scale:
+    a value the check would judge relatively when expected cannot pass for zero."""
 
     rel: float = 1e-3
     abs: float | None = None
@@ -42,22 +44,23 @@ class Tolerance:
     def describe(self) -> str:
         if self.digits is not None:
             return f"the solution rounded to {self.digits} decimals"
-        floor = f"{self.abs:g}" if self.abs is not None else f"{self.rel:g} × the problem's scale"
+        floor = f"{self.abs:g}" if self.abs is not None else f"{NEGLIGIBLE:g} × the problem's scale"
         return f"rel {self.rel:g} of each value's own size (zero values: within {floor})"
 
-    def matches(self, given: float, expected: float | None, scale: float = 0.0, size: float | None = None) -> bool:
-        """Whether ``given`` is ``expected``. ``size`` is what the relative error is taken
-        of (default |expected|; an update passes the size of its step); ``scale`` is the
-        largest size of this kind of quantity in the problem (for the zero floor)."""
+    def matches(self, given: float, expected: float | None, scale: float = 0.0) -> bool:
+        """Whether ``given`` is ``expected``; ``scale`` is the largest size of this kind of
+        quantity in the problem (what "negligible" is measured against)."""
         if expected is None or given is None or not math.isfinite(expected) or not math.isfinite(given):
             return False
-        size = abs(expected) if size is None else abs(size)
+        size = abs(expected)
+        negligible = NEGLIGIBLE * scale
+        if _opposite(given, expected, negligible):
+            return False
         if self.digits is not None:
-            return _rounds_to(given, expected, self.digits) and not _opposite(given, expected, _half(self.digits))
-        if size <= NEGLIGIBLE * scale or size == 0:
-            floor = self.abs if self.abs is not None else self.rel * scale
-            return abs(given - expected) <= floor
-        return abs(given - expected) <= self.rel * size * (1 + SLACK) and not _opposite(given, expected, 0.0)
+            return _rounds_to(given, expected, self.digits)
+        if size <= negligible or size == 0:
+            return abs(given - expected) <= (self.abs if self.abs is not None else negligible)
+        return abs(given - expected) <= self.rel * size * (1 + SLACK)
 
 
 def _half(digits: int) -> float:
