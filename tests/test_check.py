@@ -474,3 +474,33 @@ def test_a_slip_already_made_is_preferred():
     grad, update = report.results
     assert [d.rule for d in grad.diagnoses] == ["factor_2"]
     assert [d.rule for d in update.diagnoses] == ["factor_2"]
+
+
+def test_template_has_the_new_slots_and_reads_back():
+    p = problem("quadratic-momentum")
+    text = template_yaml(p)
+    assert "  - {step: 1, state: {v: {w1: , w2: , w3: , b: }}}\n" in text
+    assert "  - {step: 1, sample: 2, gradient: {w1: , w2: , w3: , b: }}\n" in text
+    assert "  - {step: 1, sample: 1, partials: {E/yhat: }}\n" in text
+    filled = text.replace("{step: 1, state: {v: {w1: , w2: , w3: , b: }}}",
+                          "{step: 1, state: {v: {w1: -40, w2: -8, w3: 8, b: -16}}}")
+    report = check(p, parse_answers(filled, p))
+    assert verdicts(report, "state") == {"v:w1": "correct", "v:w2": "correct", "v:w3": "correct", "v:b": "correct"}
+    mazur = template_yaml(problem("mazur-2-2-2"))
+    assert "deltas: {o2: , o1: , net_o2: , net_o1: , h2: , h1: , net_h2: , net_h1: }" in mazur
+
+
+def test_command_line_tolerance(tmp_path):
+    from typer.testing import CliRunner
+
+    from tutor.cli import app
+
+    problem_path = str(PROBLEMS / "mazur-2-2-2.yaml")
+    answers = str(HERE / "mazur-published.yaml")
+    runner = CliRunner()
+    assert runner.invoke(app, ["check", problem_path, answers]).exit_code == 0
+    strict = runner.invoke(app, ["check", problem_path, answers, "--tolerance", "digits: 9"])
+    assert strict.exit_code == 1 and "rounded to 9 decimals" in strict.stdout
+    bad = runner.invoke(app, ["check", problem_path, answers, "--tolerance", "rel: 2"])
+    assert bad.exit_code == 2 and bad.stderr.startswith("--tolerance:1:6: error: expected rel in [0, 1)")
+    assert check_command(problem_path, answers, "text", Tolerance(digits=9))[1] == 1

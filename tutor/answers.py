@@ -253,10 +253,10 @@ def template_yaml(problem: Problem, derivation: Derivation | None = None) -> str
         if "loss" in words:
             lines.append(f"  - {{step: {step}, loss: }}")
         if "gradient" in words and gradient_names:
-            for sample in batch:
-                lines.append(f"  - {{step: {step}, sample: {sample}, deltas: {blanks(nodes)}}}")
+            for sample in batch:  # as the backward sweep meets them: from the loss down
+                lines.append(f"  - {{step: {step}, sample: {sample}, deltas: {blanks(reversed(nodes))}}}")
                 lines.append(f"  - {{step: {step}, sample: {sample}, partials: "
-                             f"{blanks(partial_name(e) for e in hand_partials(derivation))}}}")
+                             f"{blanks(partial_name(e) for e in reversed(hand_partials(derivation)))}}}")
                 if len(batch) > 1:
                     lines.append(f"  - {{step: {step}, sample: {sample}, gradient: {blanks(gradient_names)}}}")
             lines.append(f"  - {{step: {step}, gradient: {blanks(gradient_names)}}}")
