@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from .answers import Answers, Key, label, load_answers, partial_name
+from .answers import Answers, Key, load_answers, partial_name
 from .arith import make_domain
 from .derive import Derivation, derive
 from .graph import build_graph
@@ -413,6 +413,3 @@ def check_command(problem_path: str | Path, answers_path: str | Path, fmt: str =
     text = render_check_json(report) if fmt == "json" else render_check_text(report)
     return text, report.exit_code
 
-
-__all__ = ["AnswerResult", "CheckReport", "Diagnosis", "Finding", "Judge", "check", "check_command", "label",
-           "replay", "tolerance_option", "variant_world", "world_of_run"]
