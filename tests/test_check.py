@@ -302,6 +302,9 @@ def test_mazur_sequential_update_hidden_gradients_are_wrong():
     (finding,) = report.findings
     assert finding.rule == "sequential_update"
     assert [r.name for r in finding.results] == ["w1", "w2", "w3", "w4"]
+    # Mazur's post: w5 = 0.40 before the step, 0.35891648 after; w7 = 0.50, 0.511301270.
+    (diagnosis,) = finding.results[0].diagnoses
+    assert diagnosis.detail == "the chain rule uses w5 = 0.4 (not the updated 0.3589), w7 = 0.5 (not the updated 0.5113)"
 
 
 def test_all_zero_gradients_and_no_update_are_wrong():

@@ -270,7 +270,29 @@ def _sequential(problem: Problem, der: Derivation):
         return
     yield Variant("updated weights used too early: the gradients of earlier layers were computed with the "
                   "already-updated later weights (sequential update)",
-                  problem=replace(problem, training=replace(problem.training, update="sequential")))
+                  problem=replace(problem, training=replace(problem.training, update="sequential")),
+                  detail=_used_updated(problem, der))
+
+
+def _used_updated(problem: Problem, der: Derivation) -> Callable[[tuple, dict], str]:
+    """Names the later weights on the chain to this gradient, with the values the
+    student should have used (before the step) and the updated ones."""
+    trainable = set(der.graph.params) - set(problem.frozen)
+
+    def detail(key: tuple, reference: dict) -> str:
+        step, kind, _, name = key
+        if kind != "gradient" or step == "final":
+            return ""
+        edges = {(a, b) for path in der.paths(name) or [] for a, b in zip(path, path[1:])}
+        used = sorted({sym.name for edge in edges if edge[1] != name for sym in der.partials[edge].free_symbols
+                       if sym.name in trainable}, key=list(problem.params).index)
+        words = []
+        for w in used:
+            before, after = reference.get((step, "before", None, w)), reference.get((step, "parameters", None, w))
+            if before is not None and after is not None and before != after:
+                words.append(f"{w} = {before:.4g} (not the updated {after:.4g})")
+        return "the chain rule uses " + ", ".join(words) if words else ""
+    return detail
 
 
 def _learning_rate(problem: Problem, der: Derivation):

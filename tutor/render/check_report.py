@@ -93,23 +93,40 @@ def render_check_text(report: CheckReport, width: int = 80, color: bool = False)
                                     f"{quantity_label(first)} (line {first.line}): you gave {number(first.given)}, "
                                     f"expected {number(first.expected)}."))
     for finding in report.findings:
-        console.print(f"• [{finding.rule}] {finding.explanation}:")
+        _bullet(console, f"[{finding.rule}] {finding.explanation}:")
         for r in finding.results:
             detail = next((d.detail for d in r.diagnoses if d.rule == finding.rule and d.detail), "")
-            console.print(f"    {quantity_label(r)}: you gave {number(r.given)}, expected {number(r.expected)}"
-                          + (f"; {detail}" if detail else ""))
+            _item(console, f"{quantity_label(r)}: you gave {number(r.given)}, expected {number(r.expected)}"
+                           + (f"; {detail}" if detail else ""))
     unexplained = [r for r in report.results if r.verdict == "wrong" and not r.diagnoses]
     if unexplained:
-        console.print("• no common slip reproduces:")
+        _bullet(console, "no common slip reproduces:")
         for r in unexplained:
             recomputed = (f"; from your earlier answers it would be {number(r.recomputed)}"
                           if r.recomputed is not None and r.recomputed != r.expected else "")
-            console.print(f"    {quantity_label(r)}: you gave {number(r.given)}, expected "
-                          f"{number(r.expected)}{recomputed}")
+            _item(console, f"{quantity_label(r)}: you gave {number(r.given)}, expected "
+                           f"{number(r.expected)}{recomputed}")
     consistent = [r for r in report.results if r.verdict == "consistent"]
     if consistent:
-        console.print("• wrong, but consistent with your earlier answers (no new mistake here):")
+        _bullet(console, "wrong, but consistent with your earlier answers (no new mistake here):")
         for r in consistent:
-            console.print(f"    {quantity_label(r)}: {number(r.given)} (expected {number(r.expected)})")
+            _item(console, f"{quantity_label(r)}: {number(r.given)} (expected {number(r.expected)})")
     # Cells are padded to the column width: trailing spaces are noise in a file or a pipe.
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+
+
+def _bullet(console: Console, text: str) -> None:
+    _hanging(console, "• ", text)
+
+
+def _item(console: Console, text: str) -> None:
+    _hanging(console, "    ", text)
+
+
+def _hanging(console: Console, lead: str, text: str) -> None:
+    """``lead`` then ``text``, whose wrapped lines stay indented under it."""
+    grid = Table.grid()
+    grid.add_column(width=len(lead), no_wrap=True)
+    grid.add_column(overflow="fold")
+    grid.add_row(lead, Text(text))
+    console.print(grid)
