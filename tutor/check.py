@@ -301,16 +301,19 @@ def diagnose(problem: Problem, derivation: Derivation, given: dict[Key, Number],
     found: dict[Key, tuple[Diagnosis, ...]] = {}
     made: set[str] = set()
     for r in wrong:  # in the solution's order: "earlier" is well defined
-        by_rule = candidates[r.key]
-        top = min((score for score, _ in by_rule.values()), default=0)
-        chosen = [d for score, d in by_rule.values() if score == top]
-        repeated = [d for d in chosen if d.rule in made]
-        chosen = repeated or chosen
-        if not chosen or top == CONTRADICTED:  # a slip the other answers rule out explains less
-            chosen = list(_too_few_digits(r)) or chosen
+        chosen = _choose(candidates[r.key], made)
+        if not chosen or min(score for score, _ in candidates[r.key].values()) == CONTRADICTED:
+            chosen = list(_too_few_digits(r)) or chosen  # a slip the other answers rule out explains less
         made.update(d.rule for d in chosen)
         found[r.key] = (*implausible(problem, derivation, r, ecf), *chosen)
     return found
+
+
+def _choose(by_rule: dict[str, tuple[int, Diagnosis]], made: set[str]) -> list[Diagnosis]:
+    """The best-scoring slips for one number; among them, those already made earlier."""
+    top = min((score for score, _ in by_rule.values()), default=COHERENT)
+    chosen = [d for score, d in by_rule.values() if score == top]
+    return [d for d in chosen if d.rule in made] or chosen
 
 
 def _contradicts(judge: Judge, r: AnswerResult, world: World, ecf: World) -> bool:
