@@ -25,7 +25,7 @@ h3 { font-size: 1.08rem; margin-top: 1.4rem; }
 h4 { font-size: 1rem; }
 math { font-family: "Latin Modern Math", "STIX Two Math", "Cambria Math", math; font-size: 1.1em;
        direction: ltr; }
-[lang="fa"] { font-family: "Amiri", "Vazirmatn", "Noto Naskh Arabic", "DejaVu Sans", serif; }
+[lang="fa"] { font-family: "Vazirmatn", "Noto Naskh Arabic", "DejaVu Sans", sans-serif; }
 table.data { border-collapse: collapse; margin: .6rem 0; }
 table.data th { text-align: left; border-bottom: 1.5px solid #333; padding: .2rem .9rem .2rem 0; font-weight: 600; }
 table.data td { padding: .25rem .9rem .25rem 0; border-bottom: 1px solid #e3e3e3; vertical-align: middle; }

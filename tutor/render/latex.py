@@ -28,7 +28,7 @@ from ..solution import (Diverged, LogRow, Answer, Backward, Calc, Evaluation, Fi
                         StepLog, StepPart, Update, attach_shadows, build_solution, solution_answers)
 from ..train import Run
 from .records import RecordPrinter
-from .usertext import is_rtl, one_line, printable, rtl_language
+from .usertext import REPLACEMENT, is_rtl, one_line, printable, rtl_language
 from .notation import (LATEX_OPTIMIZER_NAMES, OPTIMIZER_NAMES, LatexMathPrinter,
                        MathPrinter, format_value, latex_identifier, latex_loss_formula, latex_number, latex_value,
                        same_at, to_float)
@@ -420,17 +420,22 @@ def _join(items: list, sep: str = ", ") -> list:
 # LaTeX, and pdflatex is several times faster); any other character in a title or
 # statement (naïve, Persian, Greek ο) makes it a LuaLaTeX document, with fonts for
 # any script and Persian set right to left.
-DOCUMENT_CLASS = "\\documentclass[11pt,a4paper]{article}\n"
+# T1 Latin Modern: vector fonts, and _ < > | as glyphs that copy and search as text.
+PDFLATEX_HEAD = r"""\documentclass[11pt,a4paper]{article}
+\usepackage[T1]{fontenc}
+\usepackage{lmodern}
+"""
 LUALATEX_HEAD = r"""% !TEX program = lualatex
 \documentclass[11pt,a4paper]{article}
-% Latin Modern; DejaVu for the characters it lacks (Greek, Cyrillic, symbols); Amiri,
-% shaped by HarfBuzz, for Arabic script, which babel sets right to left as Persian.
+% Latin Modern; DejaVu for the characters it lacks (Greek, Cyrillic, symbols). Arabic
+% script is set right to left as Persian, in DejaVu Sans shaped by HarfBuzz (Amiri,
+% though handsomer, leaves gaps inside words that pdftotext and copying read as spaces).
 \directlua{luaotfload.add_fallback("tutorfallback", {"DejaVuSerif:mode=harf;", "DejaVuSans:mode=harf;"})}
 \usepackage[bidi=basic]{babel}
 \babelprovide[import,main]{english}
 \babelprovide[import,onchar=ids fonts]{persian}
 \babelfont{rm}[RawFeature={fallback=tutorfallback}]{Latin Modern Roman}
-\babelfont[persian]{rm}[Renderer=HarfBuzz,RawFeature={fallback=tutorfallback}]{Amiri}
+\babelfont[persian]{rm}[Renderer=HarfBuzz,RawFeature={fallback=tutorfallback}]{DejaVu Sans}
 """
 PREAMBLE = r"""\usepackage[margin=2.2cm]{geometry}
 \usepackage{amsmath,amssymb}
@@ -464,6 +469,7 @@ TEXT_UNICODE = {
     "é": r"\'e", "è": r"\`e", "ö": r"\"o", "ü": r"\"u", "ä": r"\"a",
     "\u0302": "", "\u0303": "", "⌊": r"\ensuremath{\lfloor}", "⌋": r"\ensuremath{\rfloor}",
     "⌈": r"\ensuremath{\lceil}", "⌉": r"\ensuremath{\rceil}", "Γ": r"\ensuremath{\Gamma}",
+    REPLACEMENT: r"\fbox{?}",   # a control character (usertext.printable); LuaTeX refuses U+FFFD itself
 }
 # The Greek letters with a command of their own in LaTeX's mathematics (ο and ς have none).
 GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "varepsilon", "ζ": "zeta", "η": "eta",
@@ -473,6 +479,7 @@ SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ᵗⁿ", "012345
 SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ₖ", "0123456789k"))
 SPECIAL = {"\\": r"\ensuremath{\backslash}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#", "%": r"\%",
            "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}", "<": r"\ensuremath{<}",
+           "`": r"\textasciigrave{}",
            ">": r"\ensuremath{>}", "|": r"\ensuremath{|}", "\n": " ", "\r": " ", "\t": " "}
 
 
@@ -496,6 +503,8 @@ def latex_text(text: str) -> str:
             continue
         if ch in SPECIAL:
             out.append(SPECIAL[ch])
+        elif ch in "-'," and text[i + 1:i + 2] == ch:   # no ligature: -- '' ,, stay as typed
+            out.append(ch + "{}")
         elif ch in TEXT_UNICODE:
             out.append(TEXT_UNICODE[ch])
         elif ch in GREEK:
@@ -727,7 +736,7 @@ class LatexPrinter(DocumentPrinter):
         """The document; `source_lines` then holds (line, problem file) where each problem's part begins."""
         start = f"\\title{{{latex_text(one_line(title))}}}\n\\date{{}}\n\\begin{{document}}\n"
         body = "\n".join(self.out) + "\n\\end{document}\n"
-        head = (DOCUMENT_CLASS if latex_engine(start + body) == "pdflatex" else LUALATEX_HEAD) + PREAMBLE + start
+        head = (PDFLATEX_HEAD if latex_engine(start + body) == "pdflatex" else LUALATEX_HEAD) + PREAMBLE + start
         starts = dict(self.sources)
         line = head.count("\n") + 1
         self.source_lines = []
@@ -751,9 +760,8 @@ def render_latex(run: Run, *, show_all: bool = False, steps: list[int] | None = 
 
 # ---------------------------------------------------------------- PDF
 
-ENGINE_PACKAGES = {"pdflatex": "texlive-latex-base texlive-latex-recommended",
-                   "lualatex": "texlive-luatex texlive-latex-recommended fonts-lmodern fonts-dejavu-core "
-                               "fonts-hosny-amiri"}
+ENGINE_PACKAGES = {"pdflatex": "texlive-latex-base texlive-latex-recommended lmodern",
+                   "lualatex": "texlive-luatex texlive-latex-recommended fonts-lmodern fonts-dejavu-core"}
 _RERUN = re.compile(r"Rerun LaTeX|Rerun to get")
 _LOCATED = re.compile(r"^\./tutor\.tex:(\d+): (.*)$", re.M)
 
