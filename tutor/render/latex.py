@@ -13,6 +13,7 @@ printer never computes: it joins what the records hold.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import re
 import shutil
@@ -664,34 +665,36 @@ class LatexPrinter(DocumentPrinter):
         """What follows comes from the problem file ``path`` (named when TeX fails on it)."""
         self.sources.append((len(self.out), str(path)))
 
-    def inline(self, content: Inline, breakable: bool = False) -> str:
+    def inline(self, content: Inline, breakable: bool = False, persian: bool = False) -> str:
+        """Text escaped, maths in $…$ (``breakable``: with parentheses it may break
+        inside); a piece in Arabic script, in a block that is not ``persian``, set as Persian."""
         out = []
         for c in content:
             if isinstance(c, M):
                 out.append(f"${_fixed_size(c.tex) if breakable else c.tex}$")
-            elif rtl_language(c):
+            elif rtl_language(c) and not persian:
                 out.append(f"\\foreignlanguage{{{PERSIAN}}}{{{latex_text(c)}}}")
             else:
                 out.append(latex_text(c))
         return "".join(out)
 
-    @staticmethod
-    def in_direction(content: Inline, block: str) -> str:
-        """``block`` set right to left when its text starts in Arabic script."""
+    def block(self, content: Inline, before: str, after: str) -> str:
+        """``content`` between ``before`` and ``after``: right to left, in Persian, when its text starts in Arabic script."""
         words = next((c for c in content if isinstance(c, str) and (is_rtl(c) or c.strip())), "")
         if rtl_language(words):
-            return f"\\begin{{otherlanguage}}{{{PERSIAN}}}\n{block}\\end{{otherlanguage}}\n"
-        return block
+            body = before + self.inline(content, persian=True) + after
+            return f"\\begin{{otherlanguage}}{{{PERSIAN}}}\n{body}\\end{{otherlanguage}}\n"
+        return before + self.inline(content) + after
 
     def text(self, raw: str) -> list[str]:
         return [" ".join(p.split()) for p in re.split(r"\n\s*\n", raw.strip()) if p.strip()]
 
     def heading(self, level: int, content: Inline) -> None:
         command = self.SECTIONS[min(level, len(self.SECTIONS) - 1)]
-        self.out.append(self.in_direction(content, f"\\{command}{{{self.inline(content)}}}\n"))
+        self.out.append(self.block(content, f"\\{command}{{", "}\n"))
 
     def paragraph(self, content: Inline) -> None:
-        self.out.append(self.in_direction(content, self.inline(content) + "\n"))
+        self.out.append(self.block(content, "", "\n"))
 
     def bullets(self, items: list[Inline]) -> None:
         body = "".join(f"  \\item {self.inline(item)}\n" for item in items)
@@ -782,11 +785,16 @@ def compile_pdf(tex: str, sources: Sequence[tuple[int, str]] = ()) -> bytes:
     with tempfile.TemporaryDirectory(prefix="tutor-latex-") as tmp:
         with open(os.path.join(tmp, "tutor.tex"), "w", encoding="utf-8") as handle:
             handle.write(tex)
+        source = "tutor.tex"
+        if engine == "lualatex":   # LuaTeX's file ID hashes the temporary directory's path: give it one
+            digest = hashlib.md5(tex.encode("utf-8")).hexdigest().upper()
+            source = f"\\pdfvariable trailerid{{[<{digest}> <{digest}>]}}\\input{{tutor.tex}}"
         for _ in range(3):
             try:
                 done = subprocess.run([program, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
-                                       "-file-line-error", "tutor.tex"], cwd=tmp, env=env, stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+                                       "-file-line-error", "-jobname=tutor", source], cwd=tmp, env=env,
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      timeout=300)
             except subprocess.TimeoutExpired:
                 raise ExportError(f"error: {engine} did not finish the PDF within 300 seconds") from None
             log = _read(os.path.join(tmp, "tutor.log")) or done.stdout.decode("utf-8", "replace")
