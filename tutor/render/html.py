@@ -14,7 +14,7 @@ import re
 from ..solution import solution_answers
 from ..train import Run
 from .latex import LINE, DocumentPrinter, EqRow, ExportError, Inline, M, break_math, math_width, solution_of
-from .usertext import is_rtl, one_line, printable, rtl_language
+from .usertext import is_rtl, leading_text, one_line, printable, rtl_language
 
 STYLE = """
 body { font-family: "DejaVu Serif", Georgia, "Times New Roman", serif; max-width: 60rem; margin: 2rem auto;
@@ -76,8 +76,7 @@ def _direction(text: str) -> str:
 
 
 def _words(content: Inline) -> str:
-    """The text that decides a block's direction: its first piece of words."""
-    return next((c for c in content if isinstance(c, str) and (is_rtl(c) or c.strip())), "")
+    return leading_text(c for c in content if isinstance(c, str))
 
 
 class HtmlPrinter(DocumentPrinter):

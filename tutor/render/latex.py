@@ -29,7 +29,7 @@ from ..solution import (Diverged, LogRow, Answer, Backward, Calc, Evaluation, Fi
                         StepLog, StepPart, Update, attach_shadows, build_solution, solution_answers)
 from ..train import Run
 from .records import RecordPrinter
-from .usertext import REPLACEMENT, is_rtl, one_line, printable, rtl_language
+from .usertext import REPLACEMENT, arabic_runs, leading_text, one_line, printable, rtl_language
 from .notation import (LATEX_OPTIMIZER_NAMES, OPTIMIZER_NAMES, LatexMathPrinter,
                        MathPrinter, format_value, latex_identifier, latex_loss_formula, latex_number, latex_value,
                        same_at, to_float)
@@ -672,16 +672,18 @@ class LatexPrinter(DocumentPrinter):
         for c in content:
             if isinstance(c, M):
                 out.append(f"${_fixed_size(c.tex) if breakable else c.tex}$")
-            elif rtl_language(c) and not persian:
-                out.append(f"\\foreignlanguage{{{PERSIAN}}}{{{latex_text(c)}}}")
-            else:
+            elif persian:
                 out.append(latex_text(c))
+            elif rtl_language(c):   # right-to-left text (a title after "Problem 1: ")
+                out.append(f"\\foreignlanguage{{{PERSIAN}}}{{{latex_text(c)}}}")
+            else:               # left-to-right text, perhaps with Persian words in it
+                out += [f"\\foreignlanguage{{{PERSIAN}}}{{{latex_text(run)}}}" if arabic else latex_text(run)
+                        for run, arabic in arabic_runs(c)]
         return "".join(out)
 
     def block(self, content: Inline, before: str, after: str) -> str:
         """``content`` between ``before`` and ``after``: right to left, in Persian, when its text starts in Arabic script."""
-        words = next((c for c in content if isinstance(c, str) and (is_rtl(c) or c.strip())), "")
-        if rtl_language(words):
+        if rtl_language(leading_text(c for c in content if isinstance(c, str))):
             body = before + self.inline(content, persian=True) + after
             return f"\\begin{{otherlanguage}}{{{PERSIAN}}}\n{body}\\end{{otherlanguage}}\n"
         return before + self.inline(content) + after
