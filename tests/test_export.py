@@ -448,8 +448,9 @@ def test_a_unit_with_hundreds_of_inputs_exports(tmp_path):
     tex = export_bytes(run, "tex").decode()
     model = tex.split("\\subsection*{The model}")[1].split("\\end{align*}")[0]
     assert model.count("\\\\\n&\\quad {}+ w_{") > 20                   # the model's sum, on many lines
+    assert "&\\text{formula: } w_{1} \\cdot x_{1} + " in tex                # the forward table, row by row
     log = _compile(tex, tmp_path)
-    assert "Dimension too large" not in log
+    assert "Dimension too large" not in log and "Overfull \\vbox" not in log   # nothing cut off at a page's foot
     assert export_bytes(run, "md") and export_bytes(run, "html")
     sheet = key_bytes([run], "tex", sheet=True).decode()
     assert sheet.count("\\toprule\nsample & ") == 28                # the data, 8 names a table

@@ -518,32 +518,41 @@ def latex_text(text: str) -> str:
 
 # ---------------------------------------------------------------- long formulas
 
-LINE = 72   # a part of a line of working wider than this (estimated characters) is broken into lines
+LINE = 70   # a part of a line of working wider than this (estimated characters) is broken into lines
 _TOKEN = re.compile(r"\\(?:[A-Za-z]+|.)|.", re.S)
-_SIZELESS = {r"\left", r"\right", r"\bigl", r"\bigr", r"\mathit", r"\mathrm", r"\operatorname", "{", "}", "_",
-             "^", " "}
+_SIZELESS = {r"\left", r"\right", r"\bigl", r"\bigr", r"\mathit", r"\mathrm", r"\operatorname", "{", "}", " "}
+# Widths, in letters, of what takes more or less room than a letter: operators with
+# their spaces, points and parentheses; scripts are set smaller. (Measured against
+# TeX's own widths of the shipped problems' lines: 4.8 to 6.1 pt a unit at 11pt.)
+_OPERATORS = {"+": 2.2, "-": 2.2, r"\times": 2.2, r"\cdot": 1.3, "=": 2.4, "<": 2.4, ">": 2.4,
+              r"\leftarrow": 2.8, r"\approx": 2.4, r"\to": 2.8, ".": 0.5, ",": 0.5, "(": 0.8, ")": 0.8}
+SCRIPT = 0.9
 # \left( … \right) must close on the line it opens; \bigl( … \bigr) may not.
 _FIXED_SIZE = {r"\left(": r"\bigl(", r"\right)": r"\bigr)", r"\left[": r"\bigl[", r"\right]": r"\bigr]",
                r"\left\lvert": r"\bigl\lvert", r"\right\rvert": r"\bigr\rvert"}
 
 
-def math_width(tex: str) -> int:
-    """About how many characters wide ``tex`` prints: a command is one glyph, a
-    fraction as wide as its wider half; braces, scripts and sizes take no room."""
+def math_width(tex: str) -> float:
+    """About how many letters wide ``tex`` prints: a command is one glyph, an
+    operator with its spaces about two, a script 0.9 of its width, a fraction as
+    wide as its wider half; braces and sizes take no room. An estimate for layout."""
     return _width_of(_TOKEN.findall(tex))
 
 
-def _width_of(tokens: list[str]) -> int:
-    width, i = 0, 0
+def _width_of(tokens: list[str]) -> float:
+    width, i = 0.0, 0
     while i < len(tokens):
         token = tokens[i]
         if token == r"\frac":
             top, i = _group(tokens, i + 1)
             bottom, i = _group(tokens, i)
-            width += max(_width_of(top), _width_of(bottom))
-            continue
-        width += token not in _SIZELESS
-        i += 1
+            width += max(_width_of(top), _width_of(bottom)) + 0.8   # and the space around the bar
+        elif token in ("_", "^"):
+            script, i = _group(tokens, i + 1)
+            width += SCRIPT * _width_of(script)
+        else:
+            width += _OPERATORS.get(token, 0 if token in _SIZELESS else 1)
+            i += 1
     return width
 
 
@@ -642,7 +651,7 @@ def aligned(rows: list[EqRow]) -> str:
     return " \\\\\n".join(lines)
 
 
-TABLE_LINE = 240   # a table row wider than this (estimated characters) is set in columns that wrap
+TABLE_LINE = 240   # a table row wider than this (estimated characters) is set row by row
 TALL = 40          # a table with more rows than this runs over pages
 
 
@@ -665,13 +674,12 @@ class LatexPrinter(DocumentPrinter):
         """What follows comes from the problem file ``path`` (named when TeX fails on it)."""
         self.sources.append((len(self.out), str(path)))
 
-    def inline(self, content: Inline, breakable: bool = False, persian: bool = False) -> str:
-        """Text escaped, maths in $…$ (``breakable``: with parentheses it may break
-        inside); a piece in Arabic script, in a block that is not ``persian``, set as Persian."""
+    def inline(self, content: Inline, persian: bool = False) -> str:
+        """Text escaped, maths in $…$; a piece in Arabic script, in a block that is not ``persian``, set as Persian."""
         out = []
         for c in content:
             if isinstance(c, M):
-                out.append(f"${_fixed_size(c.tex) if breakable else c.tex}$")
+                out.append(f"${c.tex}$")
             elif persian:
                 out.append(latex_text(c))
             elif rtl_language(c):   # right-to-left text (a title after "Problem 1: ")
@@ -703,19 +711,16 @@ class LatexPrinter(DocumentPrinter):
         self.out.append("\\begin{itemize}\n" + body + "\\end{itemize}\n")
 
     def table(self, headers: list[str], rows: list[list[Inline]], long: bool = False) -> None:
-        """A table: scaled down to the line if a little too wide; in columns whose
-        maths wraps if much too wide; over pages (its header repeated) if long or tall."""
+        """A table: scaled down to the line if a little too wide; over pages (its
+        header repeated) if long or tall; row by row if far too wide (`wide_table`)."""
         columns = [max([len(header)] + [_width(row[j]) for row in rows]) for j, header in enumerate(headers)]
-        wrap = sum(columns) > TABLE_LINE
+        if sum(columns) > TABLE_LINE:
+            self.wide_table(headers, rows)
+            return
+        spec = "l" * len(headers)
         head = " & ".join(latex_text(h) for h in headers) + r" \\"
-        body = [" & ".join(self.inline(c, breakable=wrap) for c in row) + r" \\" for row in rows]
-        if wrap:
-            shares = [max(c, 6) for c in columns]
-            spec = "".join(f"p{{\\dimexpr {share / sum(shares):.3f}\\linewidth-2\\tabcolsep\\relax}}"
-                           for share in shares)
-        else:
-            spec = "l" * len(headers)
-        if long or wrap or len(rows) > TALL:
+        body = [" & ".join(self.inline(c) for c in row) + r" \\" for row in rows]
+        if long or len(rows) > TALL:
             lines = [f"\\begin{{longtable}}{{{spec}}}", "\\toprule", head, "\\midrule", "\\endhead",
                      "\\bottomrule", "\\endfoot"]
             self.out.append("\n".join(lines + body) + "\n\\end{longtable}\n")
@@ -723,6 +728,24 @@ class LatexPrinter(DocumentPrinter):
         lines = [f"\\begin{{tabular}}{{@{{}}{spec}@{{}}}}", "\\toprule", head, "\\midrule", *body,
                  "\\bottomrule", "\\end{tabular}"]
         self.out.append("\\begin{center}\\small\n\\tutorfit{" + "\n".join(lines) + "}\n\\end{center}\n")
+
+    def wide_table(self, headers: list[str], rows: list[list[Inline]]) -> None:
+        """A table far too wide for the page (a unit with hundreds of inputs) as lines
+        of working: each cell on lines of its own after its column's name, long
+        formulas broken over lines; a display that may run over pages, as no table row can."""
+        lines: list[str] = []
+        for row in rows:
+            first = True
+            for header, cell in zip(headers, row):
+                if not cell:
+                    continue
+                tex = "".join(c.tex if isinstance(c, M) else rf"\text{{{latex_text(c)}}}" for c in cell)
+                head, *rest = break_math(tex)
+                gap = "[0.6em]" if first and lines else ""
+                lines.append(f"{gap}\n&\\text{{{latex_text(header)}: }} {head}")
+                lines += [f"\n&\\quad {{}}{line}" for line in rest]
+                first = False
+        self.out.append("\\begin{align*}" + " \\\\".join(lines) + "\n\\end{align*}\n")
 
     def equations(self, rows: list[EqRow]) -> None:
         if rows:
