@@ -472,3 +472,18 @@ def test_a_tex_failure_names_the_problem_and_the_line(tmp_path, monkeypatch):
     assert result.exit_code == 2 and not out.exists()
     assert result.stderr.startswith(f"{RELU}: error: pdflatex could not make the PDF: Undefined control sequence.")
     assert "internal error" not in result.stderr
+
+
+@pdflatex
+def test_a_tex_failure_in_a_key_names_its_problem(monkeypatch):
+    import tutor.render.latex as latex
+    spell = latex.latex_text
+    monkeypatch.setattr(latex, "latex_text", lambda text: spell(text) + ("\\undefinedcommand" if text == "Problem 2: "
+                                                                        else ""))
+    second = ROOT / "problems" / "relu-forward-only.yaml"
+    with pytest.raises(ExportError) as failure:
+        key_bytes([run_of(RELU), run_of(second)], "pdf")
+    assert str(failure.value).startswith(f"{second}: error: pdflatex could not make the PDF: Undefined control "
+                                         "sequence. (line ")
+    assert str(failure.value).endswith(": \\section*{Problem 2: \\undefinedcommandForward pass of a 2-2-2-1 "
+                                       "ReLU network})")

@@ -487,7 +487,7 @@ SPECIAL = {"\\": r"\ensuremath{\backslash}", "{": r"\{", "}": r"\}", "$": r"\$",
 def latex_text(text: str) -> str:
     """Text (not mathematics) in LaTeX: special characters escaped, the solution's
     Unicode spelled out in ASCII; any other character is kept as it is (a document
-    holding one is set by LuaLaTeX), control characters become U+FFFD."""
+    holding one is set by LuaLaTeX), a control character a boxed "?"."""
     text = printable(text)
     out = []
     i = 0
