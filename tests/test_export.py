@@ -451,7 +451,9 @@ def test_a_unit_with_hundreds_of_inputs_exports(tmp_path):
     assert "&\\text{formula: } w_{1} \\cdot x_{1} + " in tex                # the forward table, row by row
     log = _compile(tex, tmp_path)
     assert "Dimension too large" not in log and "Overfull \\vbox" not in log   # nothing cut off at a page's foot
-    assert export_bytes(run, "md") and export_bytes(run, "html")
+    page = export_bytes(run, "html").decode()
+    assert '<td class="lhs">formula:</td>' in page and "<br>" in page   # HTML too: the forward pass row by row
+    assert export_bytes(run, "md")
     sheet = key_bytes([run], "tex", sheet=True).decode()
     assert sheet.count("\\toprule\nsample & ") == 28                # the data, 8 names a table
     _compile(sheet, tmp_path)

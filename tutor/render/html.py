@@ -13,7 +13,8 @@ import re
 
 from ..solution import solution_answers
 from ..train import Run
-from .latex import LINE, DocumentPrinter, EqRow, ExportError, Inline, M, break_math, math_width, solution_of
+from .latex import (LINE, DocumentPrinter, EqRow, ExportError, Inline, M, break_math, math_width, solution_of,
+                    too_wide)
 from .usertext import is_rtl, leading_text, one_line, printable, rtl_language
 
 STYLE = """
@@ -107,9 +108,20 @@ class HtmlPrinter(DocumentPrinter):
         self.out.append("<ul>\n" + "\n".join(f"<li>{self.inline(i)}</li>" for i in items) + "\n</ul>")
 
     def table(self, headers: list[str], rows: list[list[Inline]], long: bool = False) -> None:
+        if too_wide(headers, rows):   # row by row: each cell after its column's name, formulas over lines
+            out = [f'<tr><td class="lhs">{html.escape(header)}:</td><td>{self.broken(cell)}</td></tr>'
+                   for row in rows for header, cell in zip(headers, row) if cell]
+            self.out.append('<table class="eq">\n' + "\n".join(out) + "\n</table>")
+            return
         head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
         body = "\n".join("<tr>" + "".join(f"<td>{self.inline(c)}</td>" for c in row) + "</tr>" for row in rows)
         self.out.append(f'<table class="data">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>')
+
+    def broken(self, content: Inline) -> str:
+        """``content`` with each formula too wide for a line over several lines."""
+        return "".join(html.escape(printable(c), quote=False) if isinstance(c, str) else
+                       "<br>".join(mathml(line if j == 0 else "{}" + line) for j, line in enumerate(break_math(c.tex)))
+                       for c in content)
 
     def equations(self, rows: list[EqRow]) -> None:
         if not rows:

@@ -405,6 +405,17 @@ class DocumentPrinter(RecordPrinter):
         self.blank_lines([(latex_identifier(a.label), self.answer_where(a)) for a in answers])
 
 
+TABLE_LINE = 240   # a table row wider than this (estimated letters) is set row by row
+
+
+def too_wide(headers: list[str], rows: list[list[Inline]]) -> bool:
+    """Whether a table is far too wide for a page (a formula over hundreds of inputs in
+    a cell): each format then sets it row by row, a cell's formula over lines."""
+    def width(content: Inline) -> float:
+        return sum(len(c) if isinstance(c, str) else math_width(c.tex) for c in content)
+    return sum(max([len(header)] + [width(row[j]) for row in rows]) for j, header in enumerate(headers)) > TABLE_LINE
+
+
 def _join(items: list, sep: str = ", ") -> list:
     out: list = []
     for i, item in enumerate(items):
@@ -651,12 +662,7 @@ def aligned(rows: list[EqRow]) -> str:
     return " \\\\\n".join(lines)
 
 
-TABLE_LINE = 240   # a table row wider than this (estimated characters) is set row by row
 TALL = 40          # a table with more rows than this runs over pages
-
-
-def _width(content: Inline) -> int:
-    return sum(len(c) if isinstance(c, str) else math_width(c.tex) for c in content)
 
 
 class LatexPrinter(DocumentPrinter):
@@ -713,8 +719,7 @@ class LatexPrinter(DocumentPrinter):
     def table(self, headers: list[str], rows: list[list[Inline]], long: bool = False) -> None:
         """A table: scaled down to the line if a little too wide; over pages (its
         header repeated) if long or tall; row by row if far too wide (`wide_table`)."""
-        columns = [max([len(header)] + [_width(row[j]) for row in rows]) for j, header in enumerate(headers)]
-        if sum(columns) > TABLE_LINE:
+        if too_wide(headers, rows):
             self.wide_table(headers, rows)
             return
         spec = "l" * len(headers)
