@@ -489,3 +489,13 @@ def test_a_tex_failure_in_a_key_names_its_problem(monkeypatch):
                                          "sequence. (line ")
     assert str(failure.value).endswith(": \\section*{Problem 2: \\undefinedcommandForward pass of a 2-2-2-1 "
                                        "ReLU network})")
+
+
+def test_a_missing_tex_engine_is_an_error_not_a_crash(monkeypatch):
+    import tutor.render.latex as latex
+    monkeypatch.setattr(latex.shutil, "which", lambda name: None)
+    with pytest.raises(ExportError, match=r"^error: the PDF needs lualatex \(the text is not all ASCII\), which is "
+                                          r"not installed; install it \(Debian: apt-get install texlive-luatex"):
+        compile_pdf("\\documentclass{article}\\begin{document}naïve\\end{document}")
+    with pytest.raises(ExportError, match=r"^error: the PDF needs pdflatex, which is not installed"):
+        compile_pdf("\\documentclass{article}\\begin{document}plain\\end{document}")
