@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# What the export tests need besides Python packages: pdflatex with amsmath and
-# booktabs (TeX Live base + recommended), poppler-utils (pdftoppm), headless
-# Chromium and a MathML font, and KaTeX (npm, into tests/js/node_modules).
+# What the export tests need besides Python packages: pdflatex with amsmath, booktabs
+# and T1 Latin Modern (TeX Live base + recommended, lmodern) for ASCII documents;
+# LuaLaTeX (texlive-luatex: luaotfload; fontspec and babel's Persian come with the
+# two above) with the OpenType Latin Modern and DejaVu fonts for any other text,
+# Persian right to left; poppler-utils (pdftoppm, pdftotext); headless Chromium and
+# a MathML font; and KaTeX (npm, into tests/js/node_modules).
 # Idempotent: installs only what is missing. Called from .ci/run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(texlive-latex-base texlive-latex-recommended poppler-utils chromium fonts-lmodern fonts-dejavu-core)
+packages=(texlive-latex-base texlive-latex-recommended lmodern texlive-luatex fonts-lmodern fonts-dejavu-core
+          poppler-utils chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,12 +2,16 @@
 renders, HTML that a browser shows, the CLI.
 
 Regenerate the goldens with ``TUTOR_UPDATE_GOLDEN=1 pytest tests/test_export.py``
-and read the diff before accepting it. The pdflatex, KaTeX and Chromium tests
-skip when the tool is missing locally; .ci/install-export-deps.sh installs them.
+and read the diff before accepting it. The pdflatex, LuaLaTeX, KaTeX and Chromium
+tests skip when the tool is missing locally; .ci/install-export-deps.sh installs them.
+The problems in tests/export/ (a Persian one, one whose text is all special
+characters, one using every odd identifier the format allows) are exported to
+every format beside the shipped ones.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -21,8 +25,9 @@ import pytest
 from typer.testing import CliRunner
 
 from tutor.api import solve_problem
+from tutor.errors import TutorError
 from tutor.key import export_bytes, format_of, key_bytes
-from tutor.render.latex import M, latex_text, solution_of
+from tutor.render.latex import ExportError, M, break_math, compile_pdf, latex_engine, latex_text, solution_of
 from tutor.render.markdown import render_markdown, markdown_text
 from tutor.render.notation import latex_identifier, latex_number_text
 from tutor.solution import solution_answers
@@ -34,6 +39,13 @@ GOLDEN = Path(__file__).resolve().parent / "golden"
 UPDATE = os.environ.get("TUTOR_UPDATE_GOLDEN") == "1"
 KATEX_DIR = Path(__file__).resolve().parent / "js"
 RELU = ROOT / "problems" / "relu-2-2-2-one-step.yaml"
+CASES = Path(__file__).resolve().parent / "export"
+PERSIAN = CASES / "persian.yaml"
+SPECIAL = CASES / "special-text.yaml"
+IDENTIFIERS = CASES / "identifiers.yaml"
+EXTRA = [PERSIAN, SPECIAL, IDENTIFIERS]
+PERSIAN_TITLE = "یک گام گرادیان کاهشی روی نورون سیگموید"
+SPECIAL_TITLE = r"naïve <b>&amp; \textbf{x} $y$ %"
 
 
 @lru_cache(maxsize=None)
@@ -173,11 +185,16 @@ def test_format_of():
 
 pdflatex = pytest.mark.skipif(shutil.which("pdflatex") is None,
                               reason="pdflatex not installed (.ci/install-export-deps.sh installs it)")
+lualatex = pytest.mark.skipif(shutil.which("lualatex") is None or shutil.which("pdftotext") is None,
+                              reason="lualatex or pdftotext not installed (.ci/install-export-deps.sh installs them)")
 
 
 def _compile(tex: str, tmp: Path) -> str:
+    engine = latex_engine(tex)
+    if shutil.which(engine) is None:
+        pytest.skip(f"{engine} not installed (.ci/install-export-deps.sh installs it)")
     (tmp / "doc.tex").write_text(tex, encoding="utf-8")
-    done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp,
+    done = subprocess.run([engine, "-interaction=nonstopmode", "-halt-on-error", "doc.tex"], cwd=tmp,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, timeout=300)
     log = (tmp / "doc.log").read_text(encoding="latin-1") if (tmp / "doc.log").exists() else done.stdout.decode()
     errors = [line for line in log.splitlines() if line.startswith("!")]
@@ -190,7 +207,7 @@ def _overfull(log: str) -> list[float]:
 
 
 @pdflatex
-@pytest.mark.parametrize("path", PROBLEMS, ids=IDS)
+@pytest.mark.parametrize("path", PROBLEMS + EXTRA, ids=IDS + [p.stem for p in EXTRA])
 def test_latex_compiles(path: Path, tmp_path):
     log = _compile(export_of(path, "tex"), tmp_path)
     assert len([x for x in _overfull(log) if x > 5]) <= 1, _overfull(log)
@@ -228,8 +245,8 @@ def test_math_spans_are_found():
 @pytest.mark.skipif(shutil.which("node") is None or not (KATEX_DIR / "node_modules" / "katex").is_dir(),
                     reason="node or katex missing (.ci/install-export-deps.sh runs npm ci in tests/js)")
 def test_markdown_math_renders_with_katex():
-    documents = {p.stem: export_of(p, "md") for p in PROBLEMS}
-    runs = [run_of(p) for p in PROBLEMS]
+    documents = {p.stem: export_of(p, "md") for p in PROBLEMS + EXTRA}
+    runs = [run_of(p) for p in PROBLEMS + EXTRA]
     documents["key"] = key_bytes(runs, "md").decode()
     documents["sheet"] = key_bytes(runs, "md", sheet=True).decode()
     spans, where = [], []
@@ -278,3 +295,207 @@ def test_html_renders_in_chromium(tmp_path):
     assert data.startswith(b"\x89PNG")
     # Not blank: a white page compresses to a few kilobytes; count the distinct byte values too.
     assert len(data) > 20_000 and len(set(data[1000:50_000])) > 200
+
+
+# ---------------------------------------------------------------- any text, any name, any size
+
+def _pdf_text(pdf: bytes, tmp: Path) -> str:
+    """The PDF's text layer, without the bidi marks pdftotext wraps right-to-left runs in."""
+    (tmp / "out.pdf").write_bytes(pdf)
+    done = subprocess.run(["pdftotext", "-enc", "UTF-8", str(tmp / "out.pdf"), "-"], stdout=subprocess.PIPE,
+                          check=True, timeout=60)
+    return re.sub("[\u202a-\u202e]", "", done.stdout.decode("utf-8"))
+
+
+def test_persian_is_right_to_left_in_html():
+    page = export_of(PERSIAN, "html")
+    assert f'<h1 dir="rtl" lang="fa">{PERSIAN_TITLE}</h1>' in page
+    assert '<p dir="rtl" lang="fa">یک نورون سیگموید با دو ورودی و نرخ یادگیری 0.5؛' in page
+    assert '<p dir="rtl" lang="fa">خطای مربعی را حساب کنید.</p>' in page
+    assert "<h2>Conventions</h2>" in page                        # the solution itself stays left to right
+    assert re.search(r"math \{[^}]*direction: ltr", page)         # and so does every formula
+    key = key_bytes([run_of(RELU), run_of(PERSIAN)], "html").decode()
+    assert f'<h1>Problem 2: <span dir="rtl" lang="fa">{PERSIAN_TITLE}</span></h1>' in key
+
+
+def test_persian_is_right_to_left_in_latex():
+    tex = export_of(PERSIAN, "tex")
+    assert latex_engine(tex) == "lualatex" and tex.startswith("% !TEX program = lualatex\n")
+    assert f"\\foreignlanguage{{persian}}{{{PERSIAN_TITLE}}}" in tex
+    assert "\\begin{otherlanguage}{persian}\nیک نورون سیگموید با دو ورودی" in tex
+    assert tex.count("\\begin{otherlanguage}{persian}") == 2      # the statement's paragraphs; the rest is LTR
+    assert export_of(PERSIAN, "md").startswith(f"# {PERSIAN_TITLE}\n\n")
+
+
+@lualatex
+def test_persian_pdf_holds_the_title(tmp_path):
+    pdf = export_bytes(run_of(PERSIAN), "pdf")
+    assert pdf.startswith(b"%PDF") and pdf == export_bytes(run_of(PERSIAN), "pdf")   # deterministic
+    text = _pdf_text(pdf, tmp_path)
+    assert PERSIAN_TITLE in text and "خطای مربعی را حساب کنید" in text
+
+
+@lualatex
+def test_key_and_sheet_pdf_of_any_text_and_names(tmp_path):
+    runs = [run_of(p) for p in EXTRA]
+    text = _pdf_text(key_bytes(runs, "pdf"), tmp_path)
+    assert PERSIAN_TITLE in text and f"Problem 2: {SPECIAL_TITLE}" in text
+    assert "w__1" in text and "_bias" in text and "u1_0" in text
+    sheet = _pdf_text(key_bytes(runs, "pdf", sheet=True), tmp_path)
+    assert PERSIAN_TITLE in sheet and SPECIAL_TITLE in sheet
+
+
+def test_special_characters_come_out_literally():
+    md = export_of(SPECIAL, "md")
+    assert md.startswith("# naïve \\<b\\>\\&amp; \\\\textbf{x} \\$y\\$ %\n")
+    assert "\\<script\\>alert(1)\\</script\\>" in md and "\\[link\\](http://example.com) \\*em\\* \\`code\\`" in md
+    page = export_of(SPECIAL, "html")
+    assert "<h1>naïve &lt;b&gt;&amp;amp; \\textbf{x} $y$ %</h1>" in page
+    assert "<script" not in page and "<b>" not in page
+    tex = export_of(SPECIAL, "tex")
+    assert latex_text(SPECIAL_TITLE) in tex and "\\textbf{x}" not in tex and "$y$" not in tex
+    for doc in (md, page):   # a control character (DEL) shows as U+FFFD; Greek ο is kept
+        assert "a DEL \ufffd and" in doc and "Greek ο (omicron)" in doc
+    assert "a DEL \\fbox{?} and" in tex and "Greek ο (omicron)" in tex
+
+
+@lualatex
+def test_special_text_pdf_holds_the_title_literally(tmp_path):
+    text = _pdf_text(export_bytes(run_of(SPECIAL), "pdf"), tmp_path)
+    assert SPECIAL_TITLE in text
+    assert "Greek ο (omicron), a DEL ? and" in text and "<script>alert(1)</script>" in text
+
+
+def test_latex_text_escapes_every_special_character():
+    assert latex_text("\\ { } $ & # ^ _ % ~") == (r"\ensuremath{\backslash} \{ \} \$ \& \# \textasciicircum{} "
+                                                  r"\_ \% \textasciitilde{}")
+    assert latex_text("a\x7fb\x00c\nd") == r"a\fbox{?}b\fbox{?}c d"
+    assert latex_text("-- '' ,, `") == r"-{}- '{}' ,{}, \textasciigrave{}"
+    assert latex_text("naïve ο") == "naïve ο"
+    assert latex_engine(latex_text("a_b")) == "pdflatex" and latex_engine(latex_text("naïve")) == "lualatex"
+
+
+def test_every_identifier_has_a_latex_spelling():
+    spelled = {name: latex_identifier(name) for name in
+               ["w1a", "_bias", "w__1", "u1_0", "w_21", "w21", "w2_1", "x_", "net_o1", "b_h2", "h_1x"]}
+    assert spelled["w1a"] == r"\mathit{w1a}"
+    assert spelled["_bias"] == r"\mathit{\_bias}"
+    assert spelled["w__1"] == r"\mathit{w\_\_1}"
+    assert spelled["u1_0"] == r"\mathit{u1\_0}"
+    assert spelled["w21"] == "w_{21}" and spelled["net_o1"] == r"\mathit{net}_{o_{1}}"
+    assert len(set(spelled.values())) == len(spelled)        # no two names look alike
+    assert latex_identifier("w__1~") == r"\tilde{\mathit{w\_\_1}}"
+    assert latex_identifier("∂E⁽²⁾/∂_bias") == r"\frac{\partial E^{(2)}}{\partial \mathit{\_bias}}"
+
+
+def test_identifiers_export_to_every_format():
+    run = run_of(IDENTIFIERS)
+    for fmt in ("md", "tex", "html", "json"):
+        assert export_bytes(run, fmt)
+    for fmt in ("md", "tex", "html"):
+        assert key_bytes([run], fmt) and key_bytes([run], fmt, sheet=True)
+    md = export_of(IDENTIFIERS, "md")
+    assert r"\boxed{\frac{\partial E}{\partial \mathit{w\_\_1}} = " in md
+    assert r"\mathit{h\_1x} &= \operatorname{relu}\left(\mathit{w1a} \cdot \mathit{w\_21}" in md
+
+
+def test_a_multi_line_title_cannot_change_the_structure():
+    run = run_of(RELU)
+    title = "One step\n# Injected heading\n\n- injected item\n1. numbered"
+    run = dataclasses.replace(run, problem=dataclasses.replace(run.problem, title=title))
+    md = export_bytes(run, "md").decode()
+    assert md.startswith("# One step # Injected heading - injected item 1. numbered\n")
+    lines = md.splitlines()
+    assert [line for line in lines if line.startswith("# ")] == [lines[0]]
+    assert not any(line.startswith(("- injected", "1. numbered", "# Injected")) for line in lines)
+    key = key_bytes([run], "md").decode()
+    assert "# Problem 1: One step # Injected heading - injected item 1. numbered\n" in key
+    html_page = export_bytes(run, "html").decode()
+    assert "<h1>One step # Injected heading - injected item 1. numbered</h1>" in html_page
+    assert "\\begin{center}{\\LARGE\\bfseries One step \\# Injected heading - injected item 1. numbered}" in \
+        export_bytes(run, "tex").decode()
+    from tutor.render.markdown import markdown_text
+    assert markdown_text("# a") == "\\# a" and markdown_text("1. a") == "1\\. a" and markdown_text("---") == "\\---"
+
+
+def _wide_problem(tmp: Path, n: int = 220) -> Path:
+    xs = [f"x{i}" for i in range(1, n + 1)]
+    path = tmp / "wide.yaml"
+    path.write_text("\n".join([
+        f"title: One unit with {n} inputs",
+        f"inputs: [{', '.join(xs)}]",
+        "params: {" + ", ".join(f"w{i}: 0.01" for i in range(1, n + 1)) + ", b: 0}",
+        "model:",
+        "  z: " + " + ".join(f"w{i}*x{i}" for i in range(1, n + 1)) + " + b",
+        "  yhat: sigmoid(z)",
+        "outputs: [yhat]", "targets: [y]",
+        "data: {" + ", ".join(f"{x}: 1" for x in xs) + ", y: 0}",
+        "loss: sse", "optimizer: {name: sgd, lr: 0.5}"]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_long_sums_break_across_lines():
+    terms = " + ".join(f"w_{{{i}}} \\cdot x_{{{i}}}" for i in range(1, 60))
+    lines = break_math(rf"\sigma\left({terms}\right)")
+    assert len(lines) > 5 and lines[0].startswith(r"\sigma\bigl(w_{1}") and lines[-1].endswith(r"\bigr)")
+    assert all(line.startswith("+ ") for line in lines[1:])
+    assert break_math(terms[:40]) == [terms[:40]]
+
+
+@pdflatex
+def test_a_unit_with_hundreds_of_inputs_exports(tmp_path):
+    run = solve_problem(_wide_problem(tmp_path))
+    tex = export_bytes(run, "tex").decode()
+    model = tex.split("\\subsection*{The model}")[1].split("\\end{align*}")[0]
+    assert model.count("\\\\\n&\\quad {}+ w_{") > 20                   # the model's sum, on many lines
+    assert "&\\text{formula: } w_{1} \\cdot x_{1} + " in tex                # the forward table, row by row
+    log = _compile(tex, tmp_path)
+    assert "Dimension too large" not in log and "Overfull \\vbox" not in log   # nothing cut off at a page's foot
+    page = export_bytes(run, "html").decode()
+    assert '<td class="lhs">formula:</td>' in page and "<br>" in page   # HTML too: the forward pass row by row
+    assert export_bytes(run, "md")
+    sheet = key_bytes([run], "tex", sheet=True).decode()
+    assert sheet.count("\\toprule\nsample & ") == 28                # the data, 8 names a table
+    _compile(sheet, tmp_path)
+
+
+@pdflatex
+def test_a_tex_failure_names_the_problem_and_the_line(tmp_path, monkeypatch):
+    tex = "\\documentclass{article}\n\\begin{document}\nfine\n\n\\undefinedcommand{here}\n\\end{document}\n"
+    with pytest.raises(ExportError) as failure:
+        compile_pdf(tex, [(1, "a.yaml"), (4, "b.yaml")])
+    assert isinstance(failure.value, TutorError)
+    assert str(failure.value) == ("b.yaml: error: pdflatex could not make the PDF: Undefined control sequence. "
+                                  "(line 5 of the LaTeX: \\undefinedcommand{here})")
+    import tutor.render.latex as latex
+    monkeypatch.setattr(latex, "PREAMBLE", latex.PREAMBLE + "\\undefinedcommand\n")
+    out = tmp_path / "relu.pdf"
+    result = CliRunner().invoke(_app(), ["export", str(RELU), "-o", str(out)])
+    assert result.exit_code == 2 and not out.exists()
+    assert result.stderr.startswith(f"{RELU}: error: pdflatex could not make the PDF: Undefined control sequence.")
+    assert "internal error" not in result.stderr
+
+
+@pdflatex
+def test_a_tex_failure_in_a_key_names_its_problem(monkeypatch):
+    import tutor.render.latex as latex
+    spell = latex.latex_text
+    monkeypatch.setattr(latex, "latex_text", lambda text: spell(text) + ("\\undefinedcommand" if text == "Problem 2: "
+                                                                        else ""))
+    second = ROOT / "problems" / "relu-forward-only.yaml"
+    with pytest.raises(ExportError) as failure:
+        key_bytes([run_of(RELU), run_of(second)], "pdf")
+    assert str(failure.value).startswith(f"{second}: error: pdflatex could not make the PDF: Undefined control "
+                                         "sequence. (line ")
+    assert str(failure.value).endswith(": \\section*{Problem 2: \\undefinedcommandForward pass of a 2-2-2-1 "
+                                       "ReLU network})")
+
+
+def test_a_missing_tex_engine_is_an_error_not_a_crash(monkeypatch):
+    import tutor.render.latex as latex
+    monkeypatch.setattr(latex.shutil, "which", lambda name: None)
+    with pytest.raises(ExportError, match=r"^error: the PDF needs lualatex \(the text is not all ASCII\), which is "
+                                          r"not installed; install it \(Debian: apt-get install texlive-luatex"):
+        compile_pdf("\\documentclass{article}\\begin{document}naïve\\end{document}")
+    with pytest.raises(ExportError, match=r"^error: the PDF needs pdflatex, which is not installed"):
+        compile_pdf("\\documentclass{article}\\begin{document}plain\\end{document}")

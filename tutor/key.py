@@ -17,6 +17,7 @@ from typing import Sequence
 from .errors import TutorError
 from .render.latex import M, ExportError, LatexPrinter, compile_pdf, latex_text, solution_of
 from .render.notation import latex_identifier, latex_value
+from .render.usertext import one_line
 from .solution import Answer, Solution, solution_answers
 from .train import Run
 
@@ -58,7 +59,7 @@ def _finish(printer, fmt: str, title: str) -> bytes:
         return printer.document().encode("utf-8")
     text = printer.document(title)
     if fmt == "pdf":
-        return compile_pdf(text)
+        return compile_pdf(text, printer.source_lines)
     return text.encode("utf-8")
 
 
@@ -76,7 +77,7 @@ def export_bytes(run: Run, fmt: str, *, show_all: bool = False, steps: list[int]
         return render_html(run, show_all=show_all, steps=steps, digits=digits).encode("utf-8")
     from .render.latex import render_latex
     text = render_latex(run, show_all=show_all, steps=steps, digits=digits)
-    return compile_pdf(text) if fmt == "pdf" else text.encode("utf-8")
+    return compile_pdf(text, [(1, str(run.problem.path))]) if fmt == "pdf" else text.encode("utf-8")
 
 
 def key_bytes(runs: Sequence[Run], fmt: str, *, answers_only: bool = False, sheet: bool = False,
@@ -111,9 +112,11 @@ def key_bytes(runs: Sequence[Run], fmt: str, *, answers_only: bool = False, shee
 
 
 def _section(printer, fmt: str, number: int, run: Run, solution: Solution, answers, sheet: bool) -> None:
-    title = f"Problem {number}: {solution.header.title}"
-    if fmt in ("tex", "pdf") and number > 1:
-        printer.out.append("\\clearpage\n")
+    title = [f"Problem {number}: ", one_line(solution.header.title)]
+    if fmt in ("tex", "pdf"):
+        if number > 1:
+            printer.out.append("\\clearpage\n")
+        printer.source(run.problem.path)
     if fmt == "html":
         printer.raw(f'<section class="problem" id="problem-{number}">')
     printer.h(0, title)

@@ -13,7 +13,9 @@ import re
 
 from ..solution import solution_answers
 from ..train import Run
-from .latex import DocumentPrinter, EqRow, ExportError, Inline, M, solution_of
+from .latex import (LINE, DocumentPrinter, EqRow, ExportError, Inline, M, break_math, math_width, solution_of,
+                    too_wide)
+from .usertext import is_rtl, leading_text, one_line, printable, rtl_language
 
 STYLE = """
 body { font-family: "DejaVu Serif", Georgia, "Times New Roman", serif; max-width: 60rem; margin: 2rem auto;
@@ -22,7 +24,9 @@ h1 { font-size: 1.7rem; border-bottom: 2px solid #333; padding-bottom: .3rem; }
 h2 { font-size: 1.3rem; margin-top: 2rem; border-bottom: 1px solid #bbb; }
 h3 { font-size: 1.08rem; margin-top: 1.4rem; }
 h4 { font-size: 1rem; }
-math { font-family: "Latin Modern Math", "STIX Two Math", "Cambria Math", math; font-size: 1.1em; }
+math { font-family: "Latin Modern Math", "STIX Two Math", "Cambria Math", math; font-size: 1.1em;
+       direction: ltr; }
+[lang="fa"] { font-family: "Vazirmatn", "Noto Naskh Arabic", "DejaVu Sans", sans-serif; }
 table.data { border-collapse: collapse; margin: .6rem 0; }
 table.data th { text-align: left; border-bottom: 1.5px solid #333; padding: .2rem .9rem .2rem 0; font-weight: 600; }
 table.data td { padding: .25rem .9rem .25rem 0; border-bottom: 1px solid #e3e3e3; vertical-align: middle; }
@@ -64,27 +68,60 @@ def mathml(tex: str, display: bool = False) -> str:
     return _PREFIX_MINUS.sub(r'\1<mo form="prefix">&#x02212;</mo>', out)
 
 
+def _direction(text: str) -> str:
+    """The attributes of an element holding ``text`` that runs right to left (see usertext)."""
+    if not is_rtl(text):
+        return ""
+    language = rtl_language(text)
+    return ' dir="rtl"' + (f' lang="{language}"' if language else "")
+
+
+def _words(content: Inline) -> str:
+    return leading_text(c for c in content if isinstance(c, str))
+
+
 class HtmlPrinter(DocumentPrinter):
     def inline(self, content: Inline) -> str:
-        return "".join(html.escape(c, quote=False) if isinstance(c, str) else mathml(c.tex) for c in content)
+        """Text escaped, maths as MathML; a right-to-left piece in a left-to-right block in a span of its own."""
+        block = _direction(_words(content))
+        out = []
+        for c in content:
+            if isinstance(c, M):
+                out.append(mathml(c.tex))
+                continue
+            text = html.escape(printable(c), quote=False)
+            own = _direction(c)
+            out.append(f"<span{own}>{text}</span>" if own and own != block else text)
+        return "".join(out)
 
     def text(self, raw: str) -> list[str]:
         return [" ".join(p.split()) for p in re.split(r"\n\s*\n", raw.strip()) if p.strip()]
 
     def heading(self, level: int, content: Inline) -> None:
         n = min(level, 6)
-        self.out.append(f"<h{n}>{self.inline(content)}</h{n}>")
+        self.out.append(f"<h{n}{_direction(_words(content))}>{self.inline(content)}</h{n}>")
 
     def paragraph(self, content: Inline) -> None:
-        self.out.append(f"<p>{self.inline(content)}</p>")
+        self.out.append(f"<p{_direction(_words(content))}>{self.inline(content)}</p>")
 
     def bullets(self, items: list[Inline]) -> None:
         self.out.append("<ul>\n" + "\n".join(f"<li>{self.inline(i)}</li>" for i in items) + "\n</ul>")
 
     def table(self, headers: list[str], rows: list[list[Inline]], long: bool = False) -> None:
+        if too_wide(headers, rows):   # row by row: each cell after its column's name, formulas over lines
+            out = [f'<tr><td class="lhs">{html.escape(header)}:</td><td>{self.broken(cell)}</td></tr>'
+                   for row in rows for header, cell in zip(headers, row) if cell]
+            self.out.append('<table class="eq">\n' + "\n".join(out) + "\n</table>")
+            return
         head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
         body = "\n".join("<tr>" + "".join(f"<td>{self.inline(c)}</td>" for c in row) + "</tr>" for row in rows)
         self.out.append(f'<table class="data">\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>')
+
+    def broken(self, content: Inline) -> str:
+        """``content`` with each formula too wide for a line over several lines."""
+        return "".join(html.escape(printable(c), quote=False) if isinstance(c, str) else
+                       "<br>".join(mathml(line if j == 0 else "{}" + line) for j, line in enumerate(break_math(c.tex)))
+                       for c in content)
 
     def equations(self, rows: list[EqRow]) -> None:
         if not rows:
@@ -92,15 +129,18 @@ class HtmlPrinter(DocumentPrinter):
         out = []
         for r in rows:
             note = f'<td class="note">{mathml(r.note)}</td>' if r.note else ""
-            if r.one_line:
+            if r.one_line and math_width(" = ".join(r.parts)) <= 2 * LINE:
                 out.append(f'<tr><td class="lhs">{mathml(r.lhs)}</td><td>{mathml(r.rel)}</td>'
                            f'<td>{mathml(" = ".join(r.parts))}</td>{note}</tr>')
-            else:
-                for i, part in enumerate(r.parts):
-                    last = i == len(r.parts) - 1
-                    out.append(f'<tr><td class="lhs">{mathml(r.lhs) if i == 0 else ""}</td>'
-                               f'<td>{mathml(r.rel if i == 0 else "=")}</td><td>{mathml(part)}</td>'
-                               f'{note if last else ""}</tr>')
+                continue
+            for i, part in enumerate(r.parts):
+                lines = break_math(part)   # a part too wide for a line continues on the next rows
+                for j, line in enumerate(lines):
+                    first = i == 0 and j == 0
+                    rel = mathml(r.rel if first else "=") if j == 0 else ""
+                    last = i == len(r.parts) - 1 and j == len(lines) - 1
+                    out.append(f'<tr><td class="lhs">{mathml(r.lhs) if first else ""}</td><td>{rel}</td>'
+                               f'<td>{mathml(line if j == 0 else "{}" + line)}</td>{note if last else ""}</tr>')
         self.out.append('<table class="eq">\n' + "\n".join(out) + "\n</table>")
 
     def boxed(self, items: list[tuple[str, str]]) -> None:
@@ -118,7 +158,7 @@ class HtmlPrinter(DocumentPrinter):
     def document(self, title: str) -> str:
         return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
                 "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-                f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
+                f"<title>{html.escape(printable(one_line(title)))}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n"
                 + "\n".join(self.out) + "\n</body>\n</html>\n")
 
 

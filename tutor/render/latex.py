@@ -13,12 +13,12 @@ printer never computes: it joins what the records hold.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import re
 import shutil
 import subprocess
 import tempfile
-import unicodedata
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -29,11 +29,13 @@ from ..solution import (Diverged, LogRow, Answer, Backward, Calc, Evaluation, Fi
                         StepLog, StepPart, Update, attach_shadows, build_solution, solution_answers)
 from ..train import Run
 from .records import RecordPrinter
+from .usertext import REPLACEMENT, arabic_runs, leading_text, one_line, printable, rtl_language
 from .notation import (LATEX_OPTIMIZER_NAMES, OPTIMIZER_NAMES, LatexMathPrinter,
                        MathPrinter, format_value, latex_identifier, latex_loss_formula, latex_number, latex_value,
                        same_at, to_float)
 
 ONE_LINE = 72   # an equation longer than this (in Unicode characters) gets one line per part
+DATA_COLUMNS = 8   # the sheet's data table shows at most this many names beside the sample number
 
 
 # ---------------------------------------------------------------- inline content
@@ -205,7 +207,7 @@ class DocumentPrinter(RecordPrinter):
 
     def _print_Header(self, h: Header) -> None:
         if self.show_title:
-            self.h(0, h.title)
+            self.h(0, one_line(h.title))
         if h.statement:
             for para in self.text(h.statement):
                 self.paragraph([para])
@@ -394,11 +396,24 @@ class DocumentPrinter(RecordPrinter):
         problem = run.problem
         names = [*problem.inputs, *problem.targets]
         self.h(2, "Data")
-        self.table(["sample", *names],
-                   [[[str(i)]] + [[M(latex_value(run.domain.number(sample[n]), self.digits))] for n in names]
-                    for i, sample in enumerate(problem.samples, 1)])
+        for first in range(0, len(names), DATA_COLUMNS):   # hundreds of inputs: several tables
+            chunk = names[first:first + DATA_COLUMNS]
+            self.table(["sample", *chunk],
+                       [[[str(i)]] + [[M(latex_value(run.domain.number(sample[n]), self.digits))] for n in chunk]
+                        for i, sample in enumerate(problem.samples, 1)])
         self.h(1, "Answers")
         self.blank_lines([(latex_identifier(a.label), self.answer_where(a)) for a in answers])
+
+
+TABLE_LINE = 240   # a table row wider than this (estimated letters) is set row by row
+
+
+def too_wide(headers: list[str], rows: list[list[Inline]]) -> bool:
+    """Whether a table is far too wide for a page (a formula over hundreds of inputs in
+    a cell): each format then sets it row by row, a cell's formula over lines."""
+    def width(content: Inline) -> float:
+        return sum(len(c) if isinstance(c, str) else math_width(c.tex) for c in content)
+    return sum(max([len(header)] + [width(row[j]) for row in rows]) for j, header in enumerate(headers)) > TABLE_LINE
 
 
 def _join(items: list, sep: str = ", ") -> list:
@@ -412,8 +427,29 @@ def _join(items: list, sep: str = ", ") -> list:
 
 # ---------------------------------------------------------------- LaTeX
 
-PREAMBLE = r"""\documentclass[11pt,a4paper]{article}
-\usepackage[margin=2.2cm]{geometry}
+# The engine, decided once (`latex_engine`): pdflatex sets a document whose source is
+# ASCII (every shipped problem: the solution's own symbols are spelled in ASCII
+# LaTeX, and pdflatex is several times faster); any other character in a title or
+# statement (naïve, Persian, Greek ο) makes it a LuaLaTeX document, with fonts for
+# any script and Persian set right to left.
+# T1 Latin Modern: vector fonts, and _ < > | as glyphs that copy and search as text.
+PDFLATEX_HEAD = r"""\documentclass[11pt,a4paper]{article}
+\usepackage[T1]{fontenc}
+\usepackage{lmodern}
+"""
+LUALATEX_HEAD = r"""% !TEX program = lualatex
+\documentclass[11pt,a4paper]{article}
+% Latin Modern; DejaVu for the characters it lacks (Greek, Cyrillic, symbols). Arabic
+% script is set right to left as Persian, in DejaVu Sans shaped by HarfBuzz (Amiri,
+% though handsomer, leaves gaps inside words that pdftotext and copying read as spaces).
+\directlua{luaotfload.add_fallback("tutorfallback", {"DejaVuSerif:mode=harf;", "DejaVuSans:mode=harf;"})}
+\usepackage[bidi=basic]{babel}
+\babelprovide[import,main]{english}
+\babelprovide[import,onchar=ids fonts]{persian}
+\babelfont{rm}[RawFeature={fallback=tutorfallback}]{Latin Modern Roman}
+\babelfont[persian]{rm}[Renderer=HarfBuzz,RawFeature={fallback=tutorfallback}]{DejaVu Sans}
+"""
+PREAMBLE = r"""\usepackage[margin=2.2cm]{geometry}
 \usepackage{amsmath,amssymb}
 \usepackage{booktabs}
 \usepackage{longtable}
@@ -427,6 +463,13 @@ PREAMBLE = r"""\documentclass[11pt,a4paper]{article}
 \newcommand{\tutorfit}[1]{\sbox{\tutorbox}{#1}\ifdim\wd\tutorbox>\linewidth
   \resizebox{\linewidth}{!}{\usebox{\tutorbox}}\else\usebox{\tutorbox}\fi}
 """
+PERSIAN = "persian"   # the babel language of right-to-left text in Arabic script (usertext.rtl_language)
+
+
+def latex_engine(tex: str) -> str:
+    """The TeX engine that sets ``tex`` (a document, or the body of one): pdflatex for ASCII, else lualatex."""
+    return "pdflatex" if tex.isascii() else "lualatex"
+
 
 # Characters of the solution's text (notes, titles, statements) that are not ASCII.
 TEXT_UNICODE = {
@@ -438,18 +481,25 @@ TEXT_UNICODE = {
     "é": r"\'e", "è": r"\`e", "ö": r"\"o", "ü": r"\"u", "ä": r"\"a",
     "\u0302": "", "\u0303": "", "⌊": r"\ensuremath{\lfloor}", "⌋": r"\ensuremath{\rfloor}",
     "⌈": r"\ensuremath{\lceil}", "⌉": r"\ensuremath{\rceil}", "Γ": r"\ensuremath{\Gamma}",
+    REPLACEMENT: r"\fbox{?}",   # a control character (usertext.printable); LuaTeX refuses U+FFFD itself
 }
-GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "varepsilon", "η": "eta", "θ": "theta",
-         "λ": "lambda", "μ": "mu", "ρ": "rho", "σ": "sigma", "τ": "tau", "φ": "phi", "ω": "omega"}
+# The Greek letters with a command of their own in LaTeX's mathematics (ο and ς have none).
+GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "varepsilon", "ζ": "zeta", "η": "eta",
+         "θ": "theta", "ι": "iota", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi", "π": "pi",
+         "ρ": "rho", "σ": "sigma", "τ": "tau", "υ": "upsilon", "φ": "phi", "χ": "chi", "ψ": "psi", "ω": "omega"}
 SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ᵗⁿ", "0123456789-+()tn"))
 SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉ₖ", "0123456789k"))
 SPECIAL = {"\\": r"\ensuremath{\backslash}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#", "%": r"\%",
            "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}", "<": r"\ensuremath{<}",
-           ">": r"\ensuremath{>}", "|": r"\ensuremath{|}"}
+           "`": r"\textasciigrave{}",
+           ">": r"\ensuremath{>}", "|": r"\ensuremath{|}", "\n": " ", "\r": " ", "\t": " "}
 
 
 def latex_text(text: str) -> str:
-    """Text (not mathematics) in LaTeX: special characters escaped, the solution's Unicode spelled out."""
+    """Text (not mathematics) in LaTeX: special characters escaped, the solution's
+    Unicode spelled out in ASCII; any other character is kept as it is (a document
+    holding one is set by LuaLaTeX), a control character a boxed "?"."""
+    text = printable(text)
     out = []
     i = 0
     while i < len(text):
@@ -465,71 +515,242 @@ def latex_text(text: str) -> str:
             continue
         if ch in SPECIAL:
             out.append(SPECIAL[ch])
+        elif ch in "-'," and text[i + 1:i + 2] == ch:   # no ligature: -- '' ,, stay as typed
+            out.append(ch + "{}")
         elif ch in TEXT_UNICODE:
             out.append(TEXT_UNICODE[ch])
         elif ch in GREEK:
             out.append(rf"\ensuremath{{\{GREEK[ch]}}}")
-        elif unicodedata.name(ch, "").startswith("GREEK SMALL LETTER "):
-            out.append(rf"\ensuremath{{\{unicodedata.name(ch)[19:].lower()}}}")
-        elif ord(ch) < 128:
-            out.append(ch)
         else:
-            raise ValueError(f"no LaTeX spelling for the character {ch!r} (U+{ord(ch):04X}) in {text!r}")
+            out.append(ch)
         i += 1
     return "".join(out)
 
 
+# ---------------------------------------------------------------- long formulas
+
+LINE = 70   # a part of a line of working wider than this (estimated characters) is broken into lines
+_TOKEN = re.compile(r"\\(?:[A-Za-z]+|.)|.", re.S)
+_SIZELESS = {r"\left", r"\right", r"\bigl", r"\bigr", r"\mathit", r"\mathrm", r"\operatorname", "{", "}", " "}
+# Widths, in letters, of what takes more or less room than a letter: operators with
+# their spaces, points and parentheses; scripts are set smaller. (Measured against
+# TeX's own widths of the shipped problems' lines: 4.8 to 6.1 pt a unit at 11pt.)
+_OPERATORS = {"+": 2.2, "-": 2.2, r"\times": 2.2, r"\cdot": 1.3, "=": 2.4, "<": 2.4, ">": 2.4,
+              r"\leftarrow": 2.8, r"\approx": 2.4, r"\to": 2.8, ".": 0.5, ",": 0.5, "(": 0.8, ")": 0.8}
+SCRIPT = 0.9
+# \left( … \right) must close on the line it opens; \bigl( … \bigr) may not.
+_FIXED_SIZE = {r"\left(": r"\bigl(", r"\right)": r"\bigr)", r"\left[": r"\bigl[", r"\right]": r"\bigr]",
+               r"\left\lvert": r"\bigl\lvert", r"\right\rvert": r"\bigr\rvert"}
+
+
+def math_width(tex: str) -> float:
+    """About how many letters wide ``tex`` prints: a command is one glyph, an
+    operator with its spaces about two, a script 0.9 of its width, a fraction as
+    wide as its wider half; braces and sizes take no room. An estimate for layout."""
+    return _width_of(_TOKEN.findall(tex))
+
+
+def _width_of(tokens: list[str]) -> float:
+    width, i = 0.0, 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token == r"\frac":
+            top, i = _group(tokens, i + 1)
+            bottom, i = _group(tokens, i)
+            width += max(_width_of(top), _width_of(bottom)) + 0.8   # and the space around the bar
+        elif token in ("_", "^"):
+            script, i = _group(tokens, i + 1)
+            width += SCRIPT * _width_of(script)
+        else:
+            width += _OPERATORS.get(token, 0 if token in _SIZELESS else 1)
+            i += 1
+    return width
+
+
+def _group(tokens: list[str], i: int) -> tuple[list[str], int]:
+    """The tokens of the argument starting at ``tokens[i]`` (a braced group or one token), and the index after it."""
+    while i < len(tokens) and tokens[i] == " ":
+        i += 1
+    if i >= len(tokens) or tokens[i] != "{":
+        return tokens[i:i + 1], i + 1
+    depth = 0
+    for j in range(i, len(tokens)):
+        depth += (tokens[j] == "{") - (tokens[j] == "}")
+        if depth == 0:
+            return tokens[i + 1:j], j + 1
+    return tokens[i + 1:], len(tokens)
+
+
+def break_math(tex: str, width: int = LINE) -> list[str]:
+    """``tex`` as lines about ``width`` characters wide at most, broken before a +, −
+    or = and after a comma outside braces and parentheses: the sums over a unit with
+    hundreds of inputs. When that is not enough, inside parentheses too, whose
+    \\left…\\right sizes then become fixed. A formula that fits is one line, unchanged."""
+    if math_width(tex) <= width:
+        return [tex]
+    lines = _fill(_pieces(tex), width)
+    if any(math_width(line) > width for line in lines):
+        lines = _fill(_pieces(_fixed_size(tex)), width)
+    return lines
+
+
+def _fixed_size(tex: str) -> str:
+    """``tex`` with \\left…\\right made \\bigl…\\bigr: maths that may break inside parentheses."""
+    for sized, fixed in _FIXED_SIZE.items():
+        tex = tex.replace(sized, fixed)
+    return tex
+
+
+def _fill(pieces: list[str], width: int) -> list[str]:
+    lines: list[str] = []
+    line = ""
+    for piece in pieces:
+        if line.strip() and math_width(line + piece) > width:
+            lines.append(line.strip())
+            line = ""
+        line += piece
+    lines.append(line.strip())
+    return lines
+
+
+_SIZED = re.compile(r"\\(left|right)(?![A-Za-z])")
+
+
+def _pieces(tex: str) -> list[str]:
+    """``tex`` cut before each " + ", " - ", " = " and after each ", " outside braces and \\left…\\right."""
+    pieces, depth, start, i = [], 0, 0, 0
+    while i < len(tex):
+        sized = _SIZED.match(tex, i)
+        if sized:
+            depth += 1 if sized.group(1) == "left" else -1
+            i = sized.end()
+            continue
+        ch = tex[i]
+        if ch == "\\":
+            i += 2
+            continue
+        depth += (ch == "{") - (ch == "}")
+        if depth == 0 and i > start:
+            if tex.startswith((" + ", " - ", " = "), i):
+                pieces.append(tex[start:i])
+                start = i
+            elif tex.startswith(", ", i):
+                pieces.append(tex[start:i + 2])
+                start = i + 2
+        i += 1
+    pieces.append(tex[start:])
+    return [p for p in pieces if p]
+
+
 def aligned(rows: list[EqRow]) -> str:
     """Lines of working as the body of an align*/aligned block: the relation signs
-    under each other, a long line's parts on lines of their own."""
+    under each other, a long line's parts on lines of their own, and a part too wide
+    for a line broken over several."""
     lines = []
     for r in rows:
         note = rf" \quad {r.note}" if r.note else ""
-        if r.one_line:
+        if r.one_line and math_width(" = ".join(r.parts)) <= 2 * LINE:
             lines.append(f"{r.lhs} &{r.rel} " + " = ".join(r.parts) + note)
-        else:
-            parts = [f"{r.lhs} &{r.rel} {r.parts[0]}"] + [f"&= {p}" for p in r.parts[1:]]
-            parts[-1] += note
-            lines.append(" \\\\\n".join(parts))
+            continue
+        parts = []
+        for i, part in enumerate(r.parts):
+            first, *rest = break_math(part)
+            parts.append(f"{r.lhs if i == 0 else ''} &{r.rel if i == 0 else '='} {first}".lstrip())
+            parts += [rf"&\quad {{}}{line}" for line in rest]
+        parts[-1] += note
+        lines.append(" \\\\\n".join(parts))
     return " \\\\\n".join(lines)
 
 
+TALL = 40          # a table with more rows than this runs over pages
+
+
 class LatexPrinter(DocumentPrinter):
-    """A complete LaTeX document (article, amsmath, booktabs) that pdflatex compiles."""
+    """A complete LaTeX document (article, amsmath, booktabs) that pdflatex, or for
+    text beyond ASCII LuaLaTeX, compiles."""
 
     SECTIONS = ["section*", "section*", "subsection*", "subsubsection*", "paragraph*", "paragraph*"]
 
-    def inline(self, content: Inline) -> str:
-        return "".join(latex_text(c) if isinstance(c, str) else f"${c.tex}$" for c in content)
+    def __init__(self, *, digits: int = 4, level: int = 1):
+        super().__init__(digits=digits, level=level)
+        self.sources: list[tuple[int, str]] = []   # (index in out, problem file) where each problem begins
+        self.source_lines: list[tuple[int, str]] = []
+
+    def source(self, path: str) -> None:
+        """What follows comes from the problem file ``path`` (named when TeX fails on it)."""
+        self.sources.append((len(self.out), str(path)))
+
+    def inline(self, content: Inline, persian: bool = False) -> str:
+        """Text escaped, maths in $…$; a piece in Arabic script, in a block that is not ``persian``, set as Persian."""
+        out = []
+        for c in content:
+            if isinstance(c, M):
+                out.append(f"${c.tex}$")
+            elif persian:
+                out.append(latex_text(c))
+            elif rtl_language(c):   # right-to-left text (a title after "Problem 1: ")
+                out.append(f"\\foreignlanguage{{{PERSIAN}}}{{{latex_text(c)}}}")
+            else:               # left-to-right text, perhaps with Persian words in it
+                out += [f"\\foreignlanguage{{{PERSIAN}}}{{{latex_text(run)}}}" if arabic else latex_text(run)
+                        for run, arabic in arabic_runs(c)]
+        return "".join(out)
+
+    def block(self, content: Inline, before: str, after: str) -> str:
+        """``content`` between ``before`` and ``after``: right to left, in Persian, when its text starts in Arabic script."""
+        if rtl_language(leading_text(c for c in content if isinstance(c, str))):
+            body = before + self.inline(content, persian=True) + after
+            return f"\\begin{{otherlanguage}}{{{PERSIAN}}}\n{body}\\end{{otherlanguage}}\n"
+        return before + self.inline(content) + after
 
     def text(self, raw: str) -> list[str]:
         return [" ".join(p.split()) for p in re.split(r"\n\s*\n", raw.strip()) if p.strip()]
 
     def heading(self, level: int, content: Inline) -> None:
         command = self.SECTIONS[min(level, len(self.SECTIONS) - 1)]
-        self.out.append(f"\\{command}{{{self.inline(content)}}}\n")
+        self.out.append(self.block(content, f"\\{command}{{", "}\n"))
 
     def paragraph(self, content: Inline) -> None:
-        self.out.append(self.inline(content) + "\n")
+        self.out.append(self.block(content, "", "\n"))
 
     def bullets(self, items: list[Inline]) -> None:
         body = "".join(f"  \\item {self.inline(item)}\n" for item in items)
         self.out.append("\\begin{itemize}\n" + body + "\\end{itemize}\n")
 
     def table(self, headers: list[str], rows: list[list[Inline]], long: bool = False) -> None:
+        """A table: scaled down to the line if a little too wide; over pages (its
+        header repeated) if long or tall; row by row if far too wide (`wide_table`)."""
+        if too_wide(headers, rows):
+            self.wide_table(headers, rows)
+            return
         spec = "l" * len(headers)
-        if long:   # may run over pages: the header repeats
-            head = " & ".join(latex_text(h) for h in headers) + r" \\"
+        head = " & ".join(latex_text(h) for h in headers) + r" \\"
+        body = [" & ".join(self.inline(c) for c in row) + r" \\" for row in rows]
+        if long or len(rows) > TALL:
             lines = [f"\\begin{{longtable}}{{{spec}}}", "\\toprule", head, "\\midrule", "\\endhead",
                      "\\bottomrule", "\\endfoot"]
-            lines += [" & ".join(self.inline(c) for c in row) + r" \\" for row in rows]
-            self.out.append("\n".join(lines) + "\n\\end{longtable}\n")
+            self.out.append("\n".join(lines + body) + "\n\\end{longtable}\n")
             return
-        lines = [f"\\begin{{tabular}}{{@{{}}{spec}@{{}}}}", "\\toprule",
-                 " & ".join(latex_text(h) for h in headers) + r" \\", "\\midrule"]
-        lines += [" & ".join(self.inline(c) for c in row) + r" \\" for row in rows]
-        lines += ["\\bottomrule", "\\end{tabular}"]
+        lines = [f"\\begin{{tabular}}{{@{{}}{spec}@{{}}}}", "\\toprule", head, "\\midrule", *body,
+                 "\\bottomrule", "\\end{tabular}"]
         self.out.append("\\begin{center}\\small\n\\tutorfit{" + "\n".join(lines) + "}\n\\end{center}\n")
+
+    def wide_table(self, headers: list[str], rows: list[list[Inline]]) -> None:
+        """A table far too wide for the page (a unit with hundreds of inputs) as lines
+        of working: each cell on lines of its own after its column's name, long
+        formulas broken over lines; a display that may run over pages, as no table row can."""
+        lines: list[str] = []
+        for row in rows:
+            first = True
+            for header, cell in zip(headers, row):
+                if not cell:
+                    continue
+                tex = "".join(c.tex if isinstance(c, M) else rf"\text{{{latex_text(c)}}}" for c in cell)
+                head, *rest = break_math(tex)
+                gap = "[0.6em]" if first and lines else ""
+                lines.append(f"{gap}\n&\\text{{{latex_text(header)}: }} {head}")
+                lines += [f"\n&\\quad {{}}{line}" for line in rest]
+                first = False
+        self.out.append("\\begin{align*}" + " \\\\".join(lines) + "\n\\end{align*}\n")
 
     def equations(self, rows: list[EqRow]) -> None:
         if rows:
@@ -545,15 +766,26 @@ class LatexPrinter(DocumentPrinter):
         self.out.append("\\begin{enumerate}\\setlength{\\itemsep}{1.2em}\n" + body + "\\end{enumerate}\n")
 
     def document(self, title: str) -> str:
-        head = PREAMBLE + f"\\title{{{latex_text(title)}}}\n\\date{{}}\n\\begin{{document}}\n"
-        return head + "\n".join(self.out) + "\n\\end{document}\n"
+        """The document; `source_lines` then holds (line, problem file) where each problem's part begins."""
+        start = f"\\title{{{latex_text(one_line(title))}}}\n\\date{{}}\n\\begin{{document}}\n"
+        body = "\n".join(self.out) + "\n\\end{document}\n"
+        head = (PDFLATEX_HEAD if latex_engine(start + body) == "pdflatex" else LUALATEX_HEAD) + PREAMBLE + start
+        starts = dict(self.sources)
+        line = head.count("\n") + 1
+        self.source_lines = []
+        for i, chunk in enumerate(self.out):
+            if i in starts:
+                self.source_lines.append((line, starts[i]))
+            line += chunk.count("\n") + 1
+        return head + body
 
 
 def render_latex(run: Run, *, show_all: bool = False, steps: list[int] | None = None, digits: int = 4) -> str:
     """The worked solution of ``run`` as a complete LaTeX document."""
     solution = solution_of(run, show_all=show_all, steps=steps, digits=digits)
     printer = LatexPrinter(digits=digits)
-    printer.out.append(f"\\begin{{center}}{{\\LARGE\\bfseries {latex_text(solution.header.title)}}}\\end{{center}}\n")
+    title = [one_line(solution.header.title)]
+    printer.out.append(f"\\begin{{center}}{{\\LARGE\\bfseries {printer.inline(title)}}}\\end{{center}}\n")
     printer.solution(solution, solution_answers(solution, run.problem.outputs, run.problem.ask is not None),
                      title=False)
     return printer.document(solution.header.title)
@@ -561,24 +793,71 @@ def render_latex(run: Run, *, show_all: bool = False, steps: list[int] | None = 
 
 # ---------------------------------------------------------------- PDF
 
-def compile_pdf(tex: str, runs: int = 2) -> bytes:
-    """pdflatex ``tex`` in a temporary directory; the PDF's bytes. Deterministic:
-    the dates and the file ID come from SOURCE_DATE_EPOCH, fixed here."""
-    pdflatex = shutil.which("pdflatex")
-    if pdflatex is None:
-        raise ExportError("error: pdflatex is not installed; install TeX Live (Debian: apt-get install "
-                          "texlive-latex-base texlive-latex-recommended) or export .tex and compile it yourself")
+ENGINE_PACKAGES = {"pdflatex": "texlive-latex-base texlive-latex-recommended lmodern",
+                   "lualatex": "texlive-luatex texlive-latex-recommended fonts-lmodern fonts-dejavu-core"}
+_RERUN = re.compile(r"Rerun LaTeX|Rerun to get")
+_LOCATED = re.compile(r"^\./tutor\.tex:(\d+): (.*)$", re.M)
+
+
+def compile_pdf(tex: str, sources: Sequence[tuple[int, str]] = ()) -> bytes:
+    """``tex`` typeset by its engine (`latex_engine`) in a temporary directory, without
+    shell escape; the PDF's bytes. ``sources`` are (first line, problem file) of the
+    document's parts, to say whose text TeX failed on. Run again while LaTeX asks
+    (longtable's column widths). Deterministic: the dates and the file ID come from
+    SOURCE_DATE_EPOCH, fixed here."""
+    engine = latex_engine(tex)
+    program = shutil.which(engine)
+    if program is None:
+        need = "" if engine == "pdflatex" else " (the text is not all ASCII)"
+        raise ExportError(f"error: the PDF needs {engine}{need}, which is not installed; install it (Debian: "
+                          f"apt-get install {ENGINE_PACKAGES[engine]}) or export .tex and compile it yourself")
     env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
     with tempfile.TemporaryDirectory(prefix="tutor-latex-") as tmp:
         with open(os.path.join(tmp, "tutor.tex"), "w", encoding="utf-8") as handle:
             handle.write(tex)
-        for _ in range(runs):
-            done = subprocess.run([pdflatex, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
-                                   "tutor.tex"], cwd=tmp, env=env, stdin=subprocess.DEVNULL,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+        source = "tutor.tex"
+        if engine == "lualatex":   # LuaTeX's file ID hashes the temporary directory's path: give it one
+            digest = hashlib.md5(tex.encode("utf-8")).hexdigest().upper()
+            source = f"\\pdfvariable trailerid{{[<{digest}> <{digest}>]}}\\input{{tutor.tex}}"
+        for _ in range(3):
+            try:
+                done = subprocess.run([program, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+                                       "-file-line-error", "-jobname=tutor", source], cwd=tmp, env=env,
+                                      stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                      timeout=300)
+            except subprocess.TimeoutExpired:
+                raise ExportError(f"error: {engine} did not finish the PDF within 300 seconds") from None
+            log = _read(os.path.join(tmp, "tutor.log")) or done.stdout.decode("utf-8", "replace")
             if done.returncode != 0:
-                log = done.stdout.decode("utf-8", "replace")
-                errors = [line for line in log.splitlines() if line.startswith("!")]
-                raise ExportError("error: pdflatex failed: " + ("; ".join(errors[:3]) or log[-500:]))
+                raise tex_failure(engine, tex, log, sources)
+            if not _RERUN.search(log):
+                break
         with open(os.path.join(tmp, "tutor.pdf"), "rb") as handle:
             return handle.read()
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return ""
+
+
+def tex_failure(engine: str, tex: str, log: str, sources: Sequence[tuple[int, str]] = ()) -> ExportError:
+    """TeX's first error as one line: the problem file whose text it is in (if known),
+    TeX's message, and the line of the LaTeX it stopped at."""
+    located = _LOCATED.search(log)
+    if located is None:
+        bangs = [line[1:].strip() for line in log.splitlines() if line.startswith("!")]
+        message = bangs[0] if bangs else (log.strip().splitlines() or ["no log"])[-1]
+        return ExportError(f"error: {engine} could not make the PDF: {message}")
+    number, message = int(located.group(1)), located.group(2).strip()
+    source = [path for first, path in sources if first <= number][-1:]
+    lines = tex.splitlines()
+    text = lines[number - 1].strip() if 0 < number <= len(lines) else ""
+    if len(text) > 80:
+        text = text[:77] + "..."
+    where = f"{source[0]}: " if source else ""
+    return ExportError(f"{where}error: {engine} could not make the PDF: {message} "
+                       f"(line {number} of the LaTeX: {text})")

@@ -14,16 +14,19 @@ import re
 from ..solution import solution_answers
 from ..train import Run
 from .latex import M, DocumentPrinter, EqRow, Inline, aligned, solution_of
+from .usertext import printable
 
-# Characters that Markdown would read as markup (emphasis, links, tables, maths, HTML).
-_ESCAPE = re.compile(r"([\\`*_\[\]<>$|~])")
+# Characters that Markdown would read as markup (emphasis, links, tables, maths, HTML, entities).
+_ESCAPE = re.compile(r"([\\`*_\[\]<>$|~&])")
+# A line break would end a heading, a table row or a list item: text stays on its line.
+_LINE_BREAK = re.compile(r"\s*[\n\r\u2028\u2029]\s*")
 
 
 def markdown_text(text: str) -> str:
-    text = _ESCAPE.sub(r"\\\1", text)
-    if re.match(r"[#+\-]|\d+[.)]", text):   # would start a heading or a list
-        text = "\\" + text
-    return text
+    text = _ESCAPE.sub(r"\\\1", _LINE_BREAK.sub(" ", printable(text)))
+    if re.match(r"[#+\-=]", text):   # would start a heading, a list or a rule
+        return "\\" + text
+    return re.sub(r"\A(\d+)([.)])", r"\1\\\2", text)   # "1." would start a numbered list: "1\."
 
 
 class MarkdownPrinter(DocumentPrinter):

@@ -424,12 +424,18 @@ LATEX_LOSS_FORMULAS = {
 _LATEX_FUNCTIONS = {"sigmoid": r"\sigma", "exp": r"\exp", "log": r"\log", "tanh": r"\tanh", "max": r"\max",
                     "min": r"\min", "H": "H"}
 _SUPERSCRIPT_BACK = {v: k for k, v in zip("0123456789-+()tn", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ᵗⁿ")}
-_IDENT_RE = _re.compile(r"([A-Za-z]+)([0-9]*)\Z")
+# A name the subscript convention reads: letters, then digits, then optionally "_" and
+# such a name again (w21, net_o1, b_h2). Any other identifier the format allows
+# (w1a, _bias, w__1, u1_0, w_21) is written whole, so that no two names look alike.
+_CONVENTIONAL_NAME = _re.compile(r"[A-Za-z]+[0-9]*(?:_[A-Za-z]+[0-9]*)*\Z")
+_HEAD = _re.compile(r"([A-Za-z]+)([0-9]*)(?:_(.*))?\Z")
+_GREEK_NAMES = ("theta", "mu", "eps", "alpha", "rho")
 
 
 def latex_identifier(name: str) -> str:
     """A name or a label of the solution in LaTeX: w21 -> w_{21}, net_o1 -> \\mathit{net}_{o_{1}},
-    ∂E/∂o1 -> \\frac{\\partial E}{\\partial o_{1}}, δ_h1 -> \\delta_{h_{1}}, E⁽²⁾ -> E^{(2)}, w21~ -> \\tilde{w}_{21}."""
+    ∂E/∂o1 -> \\frac{\\partial E}{\\partial o_{1}}, δ_h1 -> \\delta_{h_{1}}, E⁽²⁾ -> E^{(2)}, w21~ -> \\tilde{w}_{21},
+    w1a -> \\mathit{w1a}, w__1 -> \\mathit{w\\_\\_1}."""
     if name.startswith("∂") and "/∂" in name:
         top, bottom = name[1:].split("/∂", 1)
         return rf"\frac{{\partial {latex_identifier(top)}}}{{\partial {latex_identifier(bottom)}}}"
@@ -442,21 +448,25 @@ def latex_identifier(name: str) -> str:
     if mark:
         return f"{latex_identifier(name)}^{{{mark}}}"
     if name.endswith("~"):
-        base = latex_identifier(name[:-1])
-        head, sep, sub = base.partition("_")
-        return rf"\tilde{{{head}}}{sep}{sub}"
-    if name in LATEX_OPTIMIZER_NAMES and name in ("theta", "mu", "eps", "alpha", "rho"):
-        return LATEX_OPTIMIZER_NAMES[name]
-    head, _, rest = name.partition("_")
-    m = _IDENT_RE.match(head)
-    if m is None:
-        raise ValueError(f"no LaTeX spelling for the name {name!r}")
-    letters, digits = m.groups()
-    base = letters if len(letters) == 1 else rf"\mathit{{{letters}}}"
+        kernel, sub = _kernel_and_subscript(name[:-1])
+        return rf"\tilde{{{kernel}}}" + (f"_{{{sub}}}" if sub else "")
+    kernel, sub = _kernel_and_subscript(name)
+    return kernel + (f"_{{{sub}}}" if sub else "")
+
+
+def _kernel_and_subscript(name: str) -> tuple[str, str]:
+    if name in _GREEK_NAMES:
+        return LATEX_OPTIMIZER_NAMES[name], ""
+    if not _CONVENTIONAL_NAME.match(name):
+        if not _re.fullmatch(r"[A-Za-z0-9_]+", name):
+            raise ValueError(f"no LaTeX spelling for the name {name!r}")
+        return r"\mathit{" + name.replace("_", r"\_") + "}", ""
+    letters, digits, rest = _HEAD.match(name).groups()
+    kernel = letters if len(letters) == 1 else rf"\mathit{{{letters}}}"
     subs = [digits] if digits else []
     if rest:
         subs.append(latex_identifier(rest))
-    return base + (f"_{{{','.join(subs)}}}" if subs else "")
+    return kernel, ",".join(subs)
 
 
 def latex_number_text(text: str) -> str:
