@@ -241,6 +241,29 @@ def check(
 
 
 @app.command()
+def vary(
+    file: Path = PROBLEM,
+    count: int | None = typer.Option(None, "-n", "--count", min=1, help="How many variants (v01, v02, ...)."),
+    seed: int = typer.Option(0, "--seed", help="The random seed: the same seed gives the same variants."),
+    output: Path = typer.Option(..., "--output", "-o", help="The directory for the variant files."),
+    ids: Path | None = typer.Option(None, "--ids", help="A file of student ids, one a line: one variant each, "
+                                    "named by the id."),
+    force: bool = FORCE,
+) -> None:
+    """Write variants of a problem (its vary: section says what varies and the rules they meet)."""
+
+    def action() -> int:
+        from .vary import make_variants, read_ids, variant_ids, write_variants
+
+        chosen = variant_ids(count, read_ids(ids) if ids is not None else None)
+        paths = write_variants(make_variants(file, chosen, seed), output, force)
+        print(f"{len(paths)} variants of {file} in {output}/ (seed {seed})", file=sys.stderr)
+        return 0
+
+    _guarded(action)
+
+
+@app.command()
 def validate(file: Path = PROBLEM) -> None:
     """Check a problem file without solving it."""
 
