@@ -45,6 +45,7 @@ RULE_KEYS = ("relu_alive", "sigmoid_net", "min_gradient", "distinct", "digits")
 DEFAULT_ATTEMPTS = 1000
 MAX_GRID = 100_000          # values in one range: a bigger grid is a typo, not a plan
 MAX_DIGITS = 15
+PLAIN_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "y", "n"}   # YAML would read these as data
 ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
 
@@ -269,9 +270,9 @@ def _scalar_end(text: str, start: int, node: Node) -> int:
 
 
 def _section(root: Node, key: str) -> tuple[int, int]:
-    """The character span of a top-level key's section: its key line up to the
-    next top-level key (comment and blank lines after the section's last line
-    belong to what follows)."""
+    """The character span of a top-level key's section: the comment lines just
+    above its key, up to the next top-level key (comment and blank lines after
+    the section's last line belong to what follows)."""
     source = root.source
     lines = source.text.splitlines(keepends=True)
     line = root.key_pos[key][0]
@@ -279,6 +280,8 @@ def _section(root: Node, key: str) -> tuple[int, int]:
     stop = min(later) if later else len(lines) + 1      # the first line after the section
     while stop - 1 > line and _loose(lines[stop - 2]):
         stop -= 1
+    while line > 1 and lines[line - 2].startswith("#"):   # the comment lines just above it are its own
+        line -= 1
     return source.index(line, 1), source.index(stop, 1) if stop <= len(lines) else len(source.text)
 
 
@@ -290,10 +293,15 @@ def _loose(line: str) -> bool:
 def _yaml_value(value: Any) -> str:
     """A plain value (from meta) as YAML flow text: JSON is YAML, and exact for text."""
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{_yaml_value(str(k))}: {_yaml_value(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{_yaml_key(str(k))}: {_yaml_value(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list):
         return "[" + ", ".join(_yaml_value(v) for v in value) + "]"
     return json.dumps(value, ensure_ascii=False)
+
+
+def _yaml_key(key: str) -> str:
+    plain = re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key) and key.lower() not in PLAIN_WORDS
+    return key if plain else json.dumps(key, ensure_ascii=False)
 
 
 def variant_text(root: Node, problem: Problem, spec: VarySpec, picks: Sequence[int], variant_id: str) -> str:
