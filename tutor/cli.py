@@ -197,8 +197,10 @@ def key(
 
 @app.command()
 def check(
-    problem: Path = PROBLEM,
-    answers: Path | None = typer.Argument(None, help="The student's answers (YAML); see --template."),
+    problem: Path = typer.Argument(..., help="The problem file (YAML); with --gradebook, also a directory of "
+                                   "variants (tutor vary)."),
+    answers: list[Path] | None = typer.Argument(None, help="The student's answers (YAML); see --template. With "
+                                                "--gradebook, every student's."),
     format: Format = typer.Option(Format.text, "--format", "-f", help="text: a graded report; json: machine-readable."),
     template: bool = typer.Option(False, "--template", help="Write an answers file to fill in, instead of checking."),
     output: str | None = typer.Option(None, "--output", "-o", help="With --template: the file to write (default: "
@@ -206,12 +208,28 @@ def check(
     force: bool = FORCE,
     tolerance: str | None = typer.Option(None, "--tolerance", help="The grading tolerance, e.g. 'rel: 1e-4' or "
                                          "'digits: 3' (overrides the problem's check: tolerance)."),
+    gradebook: str | None = typer.Option(None, "--gradebook", help="Grade every answers file into this CSV (one row "
+                                         "per student), or - for stdout."),
+    credit: str = typer.Option("correct=1,consistent=0.5", "--credit", help="With --gradebook: what each verdict "
+                               "earns, e.g. correct=1,consistent=0.5,wrong=0."),
 ) -> None:
     """Check a student's numbers: correct, consistent with their earlier answers, or wrong (and why)."""
-    if answers is None and not template:
+    answers = answers or []
+    if not answers and not template:
         raise typer.BadParameter("give the answers file, or --template to write one", param_hint="ANSWERS")
+    if len(answers) > 1 and gradebook is None:
+        raise typer.BadParameter("several answers files are graded with --gradebook FILE.csv", param_hint="ANSWERS")
 
     def action() -> int:
+        from .check import tolerance_option
+
+        chosen = tolerance_option(tolerance) if tolerance is not None else None
+        if gradebook is not None:
+            from .gradebook import grade, gradebook_csv, load_problems, parse_credit
+
+            columns, rows = grade(load_problems(problem), answers, parse_credit(credit), chosen)
+            _emit(gradebook_csv(columns, rows), gradebook, force)
+            return 0
         from .problem import load_problem
 
         loaded = load_problem(problem)
@@ -222,10 +240,8 @@ def check(
             return 0
         from .answers import load_answers
         from .check import check as check_answers
-        from .check import tolerance_option
 
-        chosen = tolerance_option(tolerance) if tolerance is not None else None
-        report = check_answers(loaded, load_answers(answers, loaded), chosen)
+        report = check_answers(loaded, load_answers(answers[0], loaded), chosen)
         if format is Format.json:
             from .render.check_report import render_check_json
 
