@@ -242,3 +242,18 @@ def test_existing_variants_are_not_overwritten_without_force(tmp_path):
 def test_a_problem_without_vary_is_refused():
     with pytest.raises(ProblemError, match="no vary: section"):
         make_variants(SHIPPED, variant_ids(2, None), 1)
+
+
+def test_keys_and_sheets_carry_the_variant_id(tmp_path):
+    out = tmp_path / "v"
+    assert run("vary", str(RELU), "-n", "2", "--seed", "7", "-o", str(out))[0] == 0
+    files = sorted(map(str, out.glob("*.yaml")))
+    code, tex, err = run("key", *files, "-o", "-", "--format", "tex")
+    assert code == 0, err
+    # in the running header of every page of each variant's section, and in its heading
+    assert tex.count("\\pagestyle{myheadings}\\markright{variant v01}") == 1
+    assert tex.index("\\markright{variant v01}") < tex.index("Problem 1: One SGD step on a 2-2-2 ReLU network "
+                                                              "(variant v01)")
+    assert tex.index("\\clearpage\n\\pagestyle{myheadings}\\markright{variant v02}") < tex.index("(variant v02)")
+    code, md, _ = run("key", *files, "-o", "-", "--format", "md", "--sheet")
+    assert code == 0 and "Problem 2: One SGD step on a 2-2-2 ReLU network (variant v02)" in md

@@ -196,6 +196,37 @@ def key(
 
 
 @app.command()
+def lms(
+    files: list[Path] = typer.Argument(..., help="The problem files (YAML), in the order of the quiz."),
+    output: str = typer.Option(..., "--output", "-o", help="The quiz file: .xml (Moodle XML) or .zip (Canvas "
+                               "QTI 1.2), or - for stdout (with --format)."),
+    format: str | None = typer.Option(None, "--format", "-f", help="moodle or qti (default: the output file's "
+                                      "suffix)."),
+    cloze: bool = typer.Option(False, "--cloze", help="Moodle: one cloze question per problem, instead of one "
+                               "numerical question per answer."),
+    digits: int = DIGITS,
+    force: bool = FORCE,
+    max_steps: int | None = MAX_STEPS,
+    yes: bool = YES,
+) -> None:
+    """Write a quiz for a course's LMS: the key's answers as numerical questions with their tolerance."""
+
+    def action() -> int:
+        from . import api
+        from .lms import lms_bytes, lms_format
+
+        fmt = lms_format(None if output == "-" else output, format)
+        runs = [api.solve_problem(f, max_steps=max_steps, yes=yes) for f in files]
+        diverged = [(f, r.diverged) for f, r in zip(files, runs) if r.diverged is not None]
+        if diverged:
+            return _report_divergence(diverged)
+        _emit(lms_bytes(runs, fmt, cloze=cloze, digits=digits), output, force)
+        return 0
+
+    _guarded(action)
+
+
+@app.command()
 def check(
     problem: Path = typer.Argument(..., help="The problem file (YAML); with --gradebook, also a directory of "
                                    "variants (tutor vary)."),
