@@ -187,3 +187,11 @@ def test_gradebook_is_not_overwritten_without_force(klass):
     out.write_text("keep\n", encoding="utf-8")
     code, _, err = run("check", str(variants), str(files[0]), "--gradebook", str(out))
     assert code == 2 and "file exists" in err and out.read_text(encoding="utf-8") == "keep\n"
+
+
+def test_a_missing_answers_file_is_a_note(klass):
+    base, variants, _, files, *_ = klass
+    missing = base / "answers" / "frank.yaml"
+    rows = rows_of(run("check", str(variants), str(files[0]), str(missing), "--gradebook", "-")[1])
+    assert rows[1]["student"] == "frank" and rows[1]["score"] == ""
+    assert rows[1]["notes"] == f"{missing}:1:1: error: cannot read file"

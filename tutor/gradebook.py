@@ -110,8 +110,11 @@ def grade(problems: Sequence[Problem], answers_paths: Sequence[str | Path], cred
     rows = []
     for path in answers_paths:
         path = str(path)
-        problem, variant, note = match_problem(problems, path)
         fallback = Path(path).stem
+        if not Path(path).is_file():
+            rows.append(Row(fallback, "", path, None, len(columns), {}, "", f"{path}:1:1: error: cannot read file"))
+            continue
+        problem, variant, note = match_problem(problems, path)
         if problem is None:
             rows.append(Row(fallback, variant, path, None, len(columns), {}, "", note))
             continue
