@@ -259,3 +259,22 @@ def test_keys_and_sheets_carry_the_variant_id(tmp_path):
     assert second and second.start() < tex.index("(variant v02)")
     code, md, _ = run("key", *files, "-o", "-", "--format", "md", "--sheet")
     assert code == 0 and "Problem 2: One SGD step on a 2-2-2 ReLU network (variant v02)" in md
+
+
+@pytest.mark.parametrize("n, ids, message", [
+    (None, None, "say how many variants (-n N) or list their ids (--ids FILE)"),
+    (None, [], "the ids file lists no id"),
+    (3, ["a", "b"], "-n 3 but 2 ids are listed"),
+    (None, ["a", "a"], "the id 'a' is listed twice"),
+    (None, ["a/b"], "'a/b' cannot be a variant id"),
+])
+def test_variant_ids_refused(n, ids, message):
+    from tutor.vary import VaryError
+
+    with pytest.raises(VaryError, match=re.escape(message)):
+        variant_ids(n, ids)
+
+
+def test_ids_are_padded_to_sort():
+    assert variant_ids(3, None) == ["v01", "v02", "v03"] and variant_ids(200, None)[-1] == "v200"
+    assert variant_ids(200, None)[0] == "v001"

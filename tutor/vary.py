@@ -344,6 +344,8 @@ class VaryError(TutorError):
 def variant_ids(n: int | None, ids: Sequence[str] | None) -> list[str]:
     """v01, v02, ... (or the instructor's list of student ids)."""
     if ids is not None:
+        if not ids:
+            raise VaryError("error: the ids file lists no id (one a line)")
         for i in ids:
             if not ID_RE.match(i):
                 raise VaryError(f"error: {i!r} cannot be a variant id (letters, digits, '.', '_', '-')")
