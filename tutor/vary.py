@@ -37,7 +37,7 @@ import sympy
 from .errors import DivergenceError, ProblemError, TutorError
 from .ops import OPS
 from .problem import (Number, Problem, check_keys, need_bool, need_list, need_mapping, need_number,
-                      need_number_in, need_whole, parse_problem)
+                      need_number_in, need_whole, load_problem, parse_problem)
 from .source import Node, did_you_mean, load_yaml
 
 VARY_KEYS = ("values", "rules", "attempts")
@@ -372,8 +372,8 @@ def make_variants(path: str | Path, ids: Sequence[str], seed: int) -> list[Varia
     from .graph import build_graph
 
     path = str(path)
+    problem = load_problem(path)   # a file that cannot be read is a located error there
     text = Path(path).read_bytes().decode("utf-8")
-    problem = parse_problem(text, path)
     root = load_yaml(text, path)
     if "vary" not in root.value:
         raise root.error("this problem has no vary: section saying what varies (see docs/instructors.md)")
