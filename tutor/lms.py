@@ -87,8 +87,9 @@ def quiz_problem(run: Run, digits: int = 4) -> QuizProblem:
         before = _before(run, a)
         if before is not None and tolerance.digits is None:
             width = tolerance.half_width(value - before, judge.scale.get("step", 0.0))
-        else:
-            width = tolerance.half_width(value, judge.scale.get(_KIND.get(a.kind, a.kind), 0.0))
+        else:  # a final answer that is not a parameter is the final loss
+            kind = "loss" if a.kind == "final" else _KIND.get(a.kind, a.kind)
+            width = tolerance.half_width(value, judge.scale.get(kind, 0.0))
         blanks.append(Blank(a.label, HtmlPrinter.answer_where(a), value, width))
 
     sheet = _SheetPrinter(digits=digits)
@@ -100,7 +101,7 @@ def quiz_problem(run: Run, digits: int = 4) -> QuizProblem:
                        "\n".join(worked.out))
 
 
-_KIND = {"forward": "values", "update": "step", "final": "step"}
+_KIND = {"forward": "values", "update": "step", "final": "step"}   # the key's kinds, as check.Judge scales them
 
 
 def _before(run: Run, answer) -> float | None:
