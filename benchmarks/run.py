@@ -127,6 +127,22 @@ def bench_key(repeat: int) -> list[str]:
             row("tutor key, 30 problems, one process", *result["key"], thirty, "≤ 0.25×")]
 
 
+def bench_class(repeat: int) -> list[str]:
+    """Issue 17: 200 variants of one problem, then their answer key, in under a minute."""
+    problem = str(ROOT / "problems" / "vary" / "relu-2-2-2-one-step.yaml")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "variants"
+        vary = [TUTOR, "vary", problem, "-n", "200", "--seed", "7", "-o", str(out), "--force"]
+        run_once(vary)
+        key = [TUTOR, "key", *sorted(map(str, out.glob("*.yaml"))), "-o", str(Path(tmp) / "key.tex"), "--force"]
+        result = side_by_side({"vary": vary, "key": key}, repeat)
+    total = result["vary"][0] + result["key"][0]
+    return ["5. a class: 200 variants of relu-2-2-2-one-step (vary/), then their key (.tex)",
+            row("tutor vary -n 200", *result["vary"]),
+            row("tutor key over the 200 variants", *result["key"]),
+            row("both", total, max(result["vary"][1], result["key"][1]), None, "< 60 s")]
+
+
 def machine() -> str:
     cpu = ""
     if Path("/proc/cpuinfo").exists():
@@ -145,7 +161,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"medians of {args.repeat} runs; memory is the peak resident set (target ≤ 200 MiB each)\n")
     print(f"  {'command':<44} {'time':>10} {'ratio':>7} {'target':>8} {'memory':>12}")
-    for bench in (bench_start_up, bench_long_training, bench_depth, bench_key):
+    for bench in (bench_start_up, bench_long_training, bench_depth, bench_key, bench_class):
         for line in bench(args.repeat):
             print(line)
         print()

@@ -196,9 +196,42 @@ def key(
 
 
 @app.command()
+def lms(
+    files: list[Path] = typer.Argument(..., help="The problem files (YAML), in the order of the quiz."),
+    output: str = typer.Option(..., "--output", "-o", help="The quiz file: .xml (Moodle XML) or .zip (Canvas "
+                               "QTI 1.2), or - for stdout (with --format)."),
+    format: str | None = typer.Option(None, "--format", "-f", help="moodle or qti (default: the output file's "
+                                      "suffix)."),
+    cloze: bool = typer.Option(False, "--cloze", help="Moodle: one cloze question per problem, instead of one "
+                               "numerical question per answer."),
+    digits: int = DIGITS,
+    force: bool = FORCE,
+    max_steps: int | None = MAX_STEPS,
+    yes: bool = YES,
+) -> None:
+    """Write a quiz for a course's LMS: the key's answers as numerical questions with their tolerance."""
+
+    def action() -> int:
+        from . import api
+        from .lms import lms_bytes, lms_format
+
+        fmt = lms_format(None if output == "-" else output, format)
+        runs = [api.solve_problem(f, max_steps=max_steps, yes=yes) for f in files]
+        diverged = [(f, r.diverged) for f, r in zip(files, runs) if r.diverged is not None]
+        if diverged:
+            return _report_divergence(diverged)
+        _emit(lms_bytes(runs, fmt, cloze=cloze, digits=digits), output, force)
+        return 0
+
+    _guarded(action)
+
+
+@app.command()
 def check(
-    problem: Path = PROBLEM,
-    answers: Path | None = typer.Argument(None, help="The student's answers (YAML); see --template."),
+    problem: Path = typer.Argument(..., help="The problem file (YAML); with --gradebook, also a directory of "
+                                   "variants (tutor vary)."),
+    answers: list[Path] | None = typer.Argument(None, help="The student's answers (YAML); see --template. With "
+                                                "--gradebook, every student's."),
     format: Format = typer.Option(Format.text, "--format", "-f", help="text: a graded report; json: machine-readable."),
     template: bool = typer.Option(False, "--template", help="Write an answers file to fill in, instead of checking."),
     output: str | None = typer.Option(None, "--output", "-o", help="With --template: the file to write (default: "
@@ -206,12 +239,28 @@ def check(
     force: bool = FORCE,
     tolerance: str | None = typer.Option(None, "--tolerance", help="The grading tolerance, e.g. 'rel: 1e-4' or "
                                          "'digits: 3' (overrides the problem's check: tolerance)."),
+    gradebook: str | None = typer.Option(None, "--gradebook", help="Grade every answers file into this CSV (one row "
+                                         "per student), or - for stdout."),
+    credit: str = typer.Option("correct=1,consistent=0.5", "--credit", help="With --gradebook: what each verdict "
+                               "earns, e.g. correct=1,consistent=0.5,wrong=0."),
 ) -> None:
     """Check a student's numbers: correct, consistent with their earlier answers, or wrong (and why)."""
-    if answers is None and not template:
+    answers = answers or []
+    if not answers and not template:
         raise typer.BadParameter("give the answers file, or --template to write one", param_hint="ANSWERS")
+    if len(answers) > 1 and gradebook is None:
+        raise typer.BadParameter("several answers files are graded with --gradebook FILE.csv", param_hint="ANSWERS")
 
     def action() -> int:
+        from .check import tolerance_option
+
+        chosen = tolerance_option(tolerance) if tolerance is not None else None
+        if gradebook is not None:
+            from .gradebook import grade, gradebook_csv, load_problems, parse_credit
+
+            columns, rows = grade(load_problems(problem), answers, parse_credit(credit), chosen)
+            _emit(gradebook_csv(columns, rows), gradebook, force)
+            return 0
         from .problem import load_problem
 
         loaded = load_problem(problem)
@@ -222,10 +271,8 @@ def check(
             return 0
         from .answers import load_answers
         from .check import check as check_answers
-        from .check import tolerance_option
 
-        chosen = tolerance_option(tolerance) if tolerance is not None else None
-        report = check_answers(loaded, load_answers(answers, loaded), chosen)
+        report = check_answers(loaded, load_answers(answers[0], loaded), chosen)
         if format is Format.json:
             from .render.check_report import render_check_json
 
@@ -236,6 +283,29 @@ def check(
             width, color = _terminal()
             _emit(render_check_text(report, width=width, color=color), None, False)
         return report.exit_code
+
+    _guarded(action)
+
+
+@app.command()
+def vary(
+    file: Path = PROBLEM,
+    count: int | None = typer.Option(None, "-n", "--count", min=1, help="How many variants (v01, v02, ...)."),
+    seed: int = typer.Option(0, "--seed", help="The random seed: the same seed gives the same variants."),
+    output: Path = typer.Option(..., "--output", "-o", help="The directory for the variant files."),
+    ids: Path | None = typer.Option(None, "--ids", help="A file of student ids, one a line: one variant each, "
+                                    "named by the id."),
+    force: bool = FORCE,
+) -> None:
+    """Write variants of a problem (its vary: section says what varies and the rules they meet)."""
+
+    def action() -> int:
+        from .vary import make_variants, read_ids, variant_ids, write_variants
+
+        chosen = variant_ids(count, read_ids(ids) if ids is not None else None)
+        paths = write_variants(make_variants(file, chosen, seed), output, force)
+        print(f"{len(paths)} variants of {file} in {output}/ (seed {seed})", file=sys.stderr)
+        return 0
 
     _guarded(action)
 

@@ -322,7 +322,7 @@ def _parse_equation(node: Node, names: NameTable, allowed_kinds: tuple[str, ...]
 # ---------------------------------------------------------------- top level
 
 TOP_KEYS = ("title", "statement", "meta", "network", "model", "inputs", "params", "constants", "outputs",
-            "targets", "data", "loss", "optimizer", "training", "frozen", "ask", "arithmetic", "check")
+            "targets", "data", "loss", "optimizer", "training", "frozen", "ask", "arithmetic", "check", "vary")
 MODEL_ONLY = ("inputs", "params", "outputs")
 
 
@@ -397,7 +397,7 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
     arithmetic, decimals = _arithmetic(top.get("arithmetic"))
     _check_combinations(top, optimizer, training, layers)
     ask = _ask(top["ask"], names, total_steps(len(samples), training)) if "ask" in top else None
-    return Problem(
+    problem = Problem(
         path=path, title=title, statement=statement, meta=meta, inputs=inputs, params=params,
         constants=constants, equations=equations, layers=layers, outputs=outputs, targets=targets,
         samples=samples, loss=loss, optimizer=optimizer, training=training, frozen=frozen, ask=ask,
@@ -405,6 +405,17 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         check_tolerance=_check(top["check"]) if "check" in top else None,
         name_lines={n: node.line for n, node in names.where.items()},
     )
+    if "vary" in top:
+        _vary(root, problem)
+    return problem
+
+
+def _vary(root: Node, problem: Problem) -> None:
+    """tutor's ``vary:`` section (how `tutor vary` makes variants): checked here so that
+    `tutor validate` reports its mistakes; read and used by vary.py."""
+    from .vary import parse_vary
+
+    parse_vary(root, problem)
 
 
 def _check_combinations(top: dict[str, Node], optimizer: OptimizerSpec, training: Training, layers) -> None:
