@@ -89,6 +89,10 @@ OBVIOUS_ERRORS = {
     "round as text": (MAZUR, lambda d: d.update(arithmetic={"round": "3"})),
     "round over 15": (MAZUR, lambda d: d.update(arithmetic={"round": 16})),
     "frozen not a list": (MAZUR, lambda d: d.update(frozen="w1")),
+    "check without a tolerance": (MAZUR, lambda d: d.update(check={})),
+    "digits and rel": (MAZUR, lambda d: d.update(check={"tolerance": {"digits": 3, "rel": 0.1}})),
+    "rel of 1": (MAZUR, lambda d: d.update(check={"tolerance": {"rel": 1}})),
+    "unknown tolerance key": (MAZUR, lambda d: d.update(check={"tolerance": {"relative": 0.1}})),
 }
 
 
@@ -145,6 +149,7 @@ def test_the_guide_names_every_key_and_value():
     words = {word for text in code for word in re.findall(r"[A-Za-z_]+", text)}
     expected = set(TOP_KEYS) | set(LAYER_KEYS) | set(LOSSES) | set(LAYER_ACTIVATIONS) | set(ASK_WORDS)
     expected |= set(DEFS["training"]["properties"]) | {"reduction", "mean", "sum", "expr", "slope", "alpha"}
+    expected |= {"tolerance", *DEFS["tolerance"]["oneOf"][0]["properties"], *DEFS["tolerance"]["oneOf"][1]["properties"]}
     for name, spec in OPTIMIZERS.items():
         expected |= {name, *(h.key for h in spec.hypers), *spec.forms} | ({spec.form_key} if spec.form_key else set())
     expected.discard("plain")  # the form of the optimizers that have only one: never written in a file
