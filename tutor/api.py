@@ -3,21 +3,42 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from pathlib import Path
 from typing import Any
 
+from .errors import ProblemError
 from .limits import apply_limits
-from .problem import load_problem, parse_problem
+from .problem import Problem, load_problem, parse_problem
 from .render.json import solution_dict
 from .train import Run, train
 
 
+STDIN = "-"            # the problem-file argument that means "read standard input"
+STDIN_NAME = "<stdin>"  # how messages name it
+
+
+def read_problem(path: str | Path) -> Problem:
+    """A problem file, or with ``-`` the problem's YAML read from standard input."""
+    if str(path) != STDIN:
+        return load_problem(path)
+    raw = sys.stdin.buffer.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:  # the same message as problem.load_problem gives for a file
+        line = raw[: exc.start].count(b"\n") + 1
+        col = len(raw[raw.rfind(b"\n", 0, exc.start) + 1: exc.start].decode("utf-8")) + 1
+        raise ProblemError(STDIN_NAME, line, col, f"expected UTF-8 text, found the byte 0x{raw[exc.start]:02X}, "
+                                                  f"which UTF-8 does not allow here; save the file as UTF-8") from None
+    return parse_problem(text, STDIN_NAME)
+
+
 def solve_problem(path: str | Path, *, max_steps: int | None = None, yes: bool = True,
                   arithmetic: str | None = None, details: bool = True) -> Run:
-    """Load and solve a problem file. ``max_steps`` caps the training; unless ``yes``,
+    """Load and solve a problem file (``-``: standard input). ``max_steps`` caps the training; unless ``yes``,
     a problem estimated to take over a minute is refused (limits.TooLongError);
     ``arithmetic`` overrides the problem's own ("exact", "float"); ``details``: see train."""
-    problem = load_problem(path)
+    problem = read_problem(path)
     if arithmetic is not None:
         problem = dataclasses.replace(problem, arithmetic=arithmetic, round_decimals=None)
     return train(apply_limits(problem, max_steps, yes), details=details)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_UP, Context, Decimal
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import sympy
 
@@ -35,6 +35,16 @@ def _fpow(a: float, b: float) -> float:
     if isinstance(result, complex):
         raise NotFinite(f"{a!r} to the power {b!r} is not a real number")
     return result
+
+
+def ordered_sum(values: Iterable[Any], start: Any = 0) -> Any:
+    """Left to right, one rounding per addition, as written out by hand. Not the
+    builtin sum(): from Python 3.12 it compensates float rounding errors, so its
+    last bits, and the solution JSON, would depend on the Python version."""
+    total = start
+    for value in values:
+        total = total + value
+    return total
 
 
 class FloatDomain:
@@ -237,7 +247,7 @@ def compile_expr(expr: sympy.Expr, slots: dict[sympy.Symbol, int], domain) -> Co
         if len(parts) == 2:
             a, b = parts
             return lambda env: a(env) + b(env)
-        return lambda env: sum(p(env) for p in parts)
+        return lambda env: ordered_sum(p(env) for p in parts)
     if isinstance(expr, sympy.Mul):
         return _compile_mul(expr, slots, domain)
     if isinstance(expr, sympy.Pow):

@@ -70,6 +70,22 @@ def _guarded(action: Callable[[], int]) -> None:
     raise typer.Exit(code)
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from . import __version__
+
+        print(f"tutor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print tutor's version and exit."),
+) -> None:
+    """Options before the command name; the help text is the app's."""
+
+
 # Options several commands share: one definition each.
 MAX_STEPS = typer.Option(None, "--max-steps", min=0, help="Solve only the first N update steps.")
 YES = typer.Option(False, "--yes", "-y", help="Solve even a problem estimated to take over a minute.")
@@ -77,7 +93,7 @@ SHOW_ALL = typer.Option(False, "--all", help="Show everything, not only what the
 DIGITS = typer.Option(4, "--digits", min=1, max=17, help="Decimals shown (the numbers stay exact).")
 STEPS = typer.Option(None, "--steps", help="Steps to show in full, e.g. 1,2,10.")
 FORCE = typer.Option(False, "--force", help="Overwrite an existing output file.")
-PROBLEM = typer.Argument(..., help="The problem file (YAML).")
+PROBLEM = typer.Argument(..., help="The problem file (YAML); - reads it from standard input.")
 
 
 def _emit(data: str | bytes, output: str | None, force: bool) -> None:
@@ -164,7 +180,8 @@ def export(
 
 @app.command()
 def key(
-    files: list[Path] = typer.Argument(..., help="The problem files (YAML), in the order of the key."),
+    files: list[Path] = typer.Argument(..., help="The problem files (YAML), in the order of the key; - reads "
+                                       "one from standard input."),
     output: str = typer.Option(..., "--output", "-o", help="The output file (.pdf, .tex, .md, .html), "
                                "or - for stdout (with --format)."),
     format: str | None = typer.Option(None, "--format", "-f", help="md, tex, pdf or html (default: the "
@@ -261,9 +278,9 @@ def check(
             columns, rows = grade(load_problems(problem), answers, parse_credit(credit), chosen)
             _emit(gradebook_csv(columns, rows), gradebook, force)
             return 0
-        from .problem import load_problem
+        from .api import read_problem
 
-        loaded = load_problem(problem)
+        loaded = read_problem(problem)
         if template:
             from .answers import template_yaml
 
@@ -311,21 +328,29 @@ def vary(
 
 
 @app.command()
-def validate(file: Path = PROBLEM) -> None:
-    """Check a problem file without solving it."""
+def validate(files: list[Path] = typer.Argument(..., help="The problem files (YAML); - reads one from "
+                                                "standard input.")) -> None:
+    """Check problem files without solving them: one line each, exit 2 if any is invalid."""
 
     def action() -> int:
-        from .problem import load_problem
+        from .api import STDIN, STDIN_NAME, read_problem
 
-        problem = load_problem(file)
-        print(f"{file}: ok ({problem.title})")
-        return 0
+        code = 0
+        for file in files:
+            try:
+                problem = read_problem(file)
+            except TutorError as exc:  # report it and go on: every file gets its line
+                print(str(exc), file=sys.stderr)
+                code = max(code, exc.exit_code)
+                continue
+            print(f"{STDIN_NAME if str(file) == STDIN else file}: ok ({problem.title})")
+        return code
 
     _guarded(action)
 
 
 def main() -> None:
-    app()
+    app(prog_name="tutor")  # also under `python -m tutor`
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .arith import NotFinite, compile_expr
+from .arith import NotFinite, compile_expr, ordered_sum
 from .derive import Derivation, Edge
 from .errors import DivergenceError
 
@@ -172,7 +172,7 @@ class Evaluator:
             for p in node.completes:
                 for trace, grad in zip(traces, grads):
                     trace.gradients[p] = rnd(self._finite(grad[p], ("grad", p, trace.index), step))
-                total = self._finite(sum((t.gradients[p] for t in traces), zero), ("grad", p, None), step)
+                total = self._finite(ordered_sum((t.gradients[p] for t in traces), zero), ("grad", p, None), step)
                 batch[p] = rnd(total if reduction == "sum" else total / len(traces))
             if on_complete and node.completes:
                 updated = on_complete({p: batch[p] for p in node.completes})
@@ -197,5 +197,5 @@ class Evaluator:
 
     def batch_loss(self, traces: list[SampleTrace], reduction: str, step: int | None = None):
         d = self.domain
-        total = self._finite(sum((t.loss for t in traces), d.const(0)), ("loss", None, None), step)
+        total = self._finite(ordered_sum((t.loss for t in traces), d.const(0)), ("loss", None, None), step)
         return d.round(total if reduction == "sum" else total / len(traces))

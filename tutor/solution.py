@@ -17,7 +17,7 @@ from typing import Any
 
 import sympy
 
-from .arith import Exact
+from .arith import Exact, ordered_sum
 from .derive import Derivation
 from .ops import LOSSES, elu_prime, leaky_relu_prime, relu_prime
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES
@@ -179,7 +179,7 @@ def epoch_rows(steps) -> list[LogRow]:
         epochs.setdefault(s.epoch, []).append(s)
     return [LogRow(f"{group[0].step}–{group[-1].step}" if len(group) > 1 else str(group[0].step), epoch,
                    f"{len(group)} step{'s' * (len(group) > 1)}", group[-1].lr,
-                   sum((g.loss for g in group[1:]), group[0].loss) / len(group))
+                   ordered_sum((g.loss for g in group[1:]), group[0].loss) / len(group))
             for epoch, group in epochs.items()]
 
 

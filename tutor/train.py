@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import sympy
 
-from .arith import compile_expr, make_domain
+from .arith import compile_expr, make_domain, ordered_sum
 from .derive import Derivation, derive
 from .errors import DivergenceError
 from .evaluate import ARITHMETIC_ERRORS, Evaluator, Observe, SampleTrace
@@ -282,7 +282,7 @@ def centralize(graph: Graph, grads: dict[str, Any], domain) -> dict[str, Any]:
     over that unit's inputs; biases untouched."""
     out = dict(grads)
     for row in graph.unit_weights:
-        mean = domain.round(sum((grads[w] for w in row), domain.const(0)) / len(row))
+        mean = domain.round(ordered_sum((grads[w] for w in row), domain.const(0)) / len(row))
         for w in row:
             out[w] = domain.round(grads[w] - mean)
     return out
