@@ -16,6 +16,7 @@ from typing import Callable
 import typer
 
 from .errors import TutorError
+from .visible import visible, visible_keeping_colours
 
 app = typer.Typer(
     add_completion=False,
@@ -60,12 +61,12 @@ def _guarded(action: Callable[[], int]) -> None:
     try:
         code = action()
     except TutorError as exc:
-        print(str(exc), file=sys.stderr)
+        print(visible(str(exc), one_line=True), file=sys.stderr)
         code = exc.exit_code
     except KeyboardInterrupt:
         code = 130
     except Exception as exc:  # noqa: BLE001 - the one place a bug is turned into a message
-        print(BUG_REPORT.format(type(exc).__name__, exc), file=sys.stderr)
+        print(visible(BUG_REPORT.format(type(exc).__name__, exc), one_line=True), file=sys.stderr)
         code = 1
     raise typer.Exit(code)
 
@@ -97,9 +98,10 @@ PROBLEM = typer.Argument(..., help="The problem file (YAML); - reads it from sta
 
 
 def _emit(data: str | bytes, output: str | None, force: bool) -> None:
-    """Command output to stdout (no output, or "-"), or atomically to a file."""
+    """Command output to stdout (no output, or "-"), or atomically to a file. Text
+    on stdout goes through `visible`: a problem's title must not drive the terminal."""
     if output is None or output == "-":
-        raw = data.encode("utf-8") if isinstance(data, str) else data
+        raw = visible_keeping_colours(data).encode("utf-8") if isinstance(data, str) else data
         sys.stdout.buffer.write(raw) if hasattr(sys.stdout, "buffer") else sys.stdout.write(raw.decode("utf-8"))
         sys.stdout.flush()
         return
@@ -110,7 +112,7 @@ def _emit(data: str | bytes, output: str | None, force: bool) -> None:
 
 def _report_divergence(diverged: list[tuple[Path, object]]) -> int:
     for file, error in diverged:
-        print(f"{file}: {error}", file=sys.stderr)
+        print(visible(f"{file}: {error}", one_line=True), file=sys.stderr)
     return 1 if diverged else 0
 
 
@@ -172,7 +174,8 @@ def export(
 
         fmt = format_of(output, format)
         run = api.solve_problem(file, max_steps=max_steps, yes=yes)
-        _emit(export_bytes(run, fmt, show_all=show_all, steps=chosen_steps, digits=digits), output, force)
+        data = export_bytes(run, fmt, show_all=show_all, steps=chosen_steps, digits=digits)
+        _emit(data if fmt == "pdf" else data.decode("utf-8"), output, force)
         return _report_divergence([(file, run.diverged)] if run.diverged else [])
 
     _guarded(action)
@@ -205,8 +208,9 @@ def key(
 
         fmt = format_of(output, format, KEY_FORMATS)
         runs = [api.solve_problem(f, max_steps=max_steps, yes=yes) for f in files]
-        _emit(key_bytes(runs, fmt, answers_only=answers_only, sheet=sheet, show_all=show_all,
-                        steps=chosen_steps, digits=digits), output, force)
+        data = key_bytes(runs, fmt, answers_only=answers_only, sheet=sheet, show_all=show_all,
+                         steps=chosen_steps, digits=digits)
+        _emit(data if fmt == "pdf" else data.decode("utf-8"), output, force)
         return _report_divergence([(f, r.diverged) for f, r in zip(files, runs) if r.diverged is not None])
 
     _guarded(action)
@@ -321,7 +325,7 @@ def vary(
 
         chosen = variant_ids(count, read_ids(ids) if ids is not None else None)
         paths = write_variants(make_variants(file, chosen, seed), output, force)
-        print(f"{len(paths)} variants of {file} in {output}/ (seed {seed})", file=sys.stderr)
+        print(visible(f"{len(paths)} variants of {file} in {output}/ (seed {seed})", one_line=True), file=sys.stderr)
         return 0
 
     _guarded(action)
@@ -340,10 +344,10 @@ def validate(files: list[Path] = typer.Argument(..., help="The problem files (YA
             try:
                 problem = read_problem(file)
             except TutorError as exc:  # report it and go on: every file gets its line
-                print(str(exc), file=sys.stderr)
+                print(visible(str(exc), one_line=True), file=sys.stderr)
                 code = max(code, exc.exit_code)
                 continue
-            print(f"{STDIN_NAME if str(file) == STDIN else file}: ok ({problem.title})")
+            print(visible(f"{STDIN_NAME if str(file) == STDIN else file}: ok ({problem.title})", one_line=True))
         return code
 
     _guarded(action)

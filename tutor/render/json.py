@@ -8,6 +8,7 @@ from typing import Any
 
 from ..evaluate import SampleTrace
 from ..train import Run
+from ..visible import json_visible
 
 
 def solution_dict(run: Run) -> dict[str, Any]:
@@ -73,4 +74,4 @@ def _plain_float(x: float | None) -> float | None:
 
 def render_json(run: Run) -> str:
     # No indent: the C encoder is many times faster on long trainings.
-    return json.dumps(solution_dict(run), ensure_ascii=False) + "\n"
+    return json_visible(json.dumps(solution_dict(run), ensure_ascii=False)) + "\n"

@@ -23,6 +23,7 @@ from rich.text import Text
 from ..solution import (Diverged, LogRow, Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution, StepPart,
                         StepLog, Update, attach_shadows, build_solution)
 from ..train import Run
+from ..visible import visible, visible_keeping_colours
 from .records import RecordPrinter
 from .notation import (OPTIMIZER_NAMES, MathPrinter, format_number,
                        format_value, same_at, to_float)
@@ -86,7 +87,7 @@ class TerminalPrinter(RecordPrinter):
         lines = [line.rstrip() for line in buffer.getvalue().splitlines()]
         while lines and not lines[-1]:
             lines.pop()
-        return "\n".join(lines) + "\n"
+        return visible_keeping_colours("\n".join(lines) + "\n")
 
     # ------------------------------------------------ building blocks
 
@@ -171,11 +172,12 @@ class TerminalPrinter(RecordPrinter):
         self.emit(Text(d.text), INDENT)
 
     def _print_Header(self, h: Header) -> None:
-        self.emit(Text(h.title, style="bold"))
-        self.emit(Text("=" * min(len(h.title), self.width), style="dim"))
+        title = visible(h.title, one_line=True)
+        self.emit(Text(title, style="bold"))
+        self.emit(Text("=" * min(len(title), self.width), style="dim"))
         if h.statement:
             self.blank()
-            self.emit(Text(reflow(h.statement)))
+            self.emit(Text(reflow(visible(h.statement))))
         self.heading("Conventions", "-")
         grid = Table.grid(padding=(0, 2, 0, 0))
         grid.add_column(no_wrap=True)
