@@ -112,3 +112,17 @@ def test_check_template_writes_a_file_and_refuses_to_overwrite(tmp_path):
 
 def test_check_without_answers_is_a_usage_error():
     assert invoke("check", str(PROBLEMS / "relu-2-2-2-one-step.yaml")).exit_code == 2
+
+
+def test_no_command_writes_onto_its_input(tmp_path):
+    problem = tmp_path / "p.yaml"
+    text = (PROBLEMS / "relu-2-2-2-one-step.yaml").read_text()
+    problem.write_text(text)
+    for args in (("check", "--template", str(problem), "-o", str(problem), "--force"),
+                 ("export", str(problem), "-o", str(problem), "-f", "md", "--force"),
+                 ("key", str(PROBLEMS / "mazur-2-2-2.yaml"), str(problem), "-o", str(problem), "-f", "md",
+                  "--force")):
+        result = invoke(*args)
+        assert result.exit_code == 2 and "is the input file" in result.stderr, result.stderr
+        assert result.stdout == ""
+    assert problem.read_text() == text

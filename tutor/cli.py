@@ -97,7 +97,7 @@ FORCE = typer.Option(False, "--force", help="Overwrite an existing output file."
 PROBLEM = typer.Argument(..., help="The problem file (YAML); - reads it from standard input.")
 
 
-def _emit(data: str | bytes, output: str | None, force: bool) -> None:
+def _emit(data: str | bytes, output: str | None, force: bool, inputs: tuple[Path, ...] = ()) -> None:
     """Command output to stdout (no output, or "-"), or atomically to a file. Text
     on stdout goes through `visible`: a problem's title must not drive the terminal."""
     if output is None or output == "-":
@@ -107,7 +107,7 @@ def _emit(data: str | bytes, output: str | None, force: bool) -> None:
         return
     from .files import write_output
 
-    write_output(output, data, force=force)
+    write_output(output, data, force=force, inputs=inputs)
 
 
 def _report_divergence(diverged: list[tuple[Path, object]]) -> int:
@@ -175,7 +175,7 @@ def export(
         fmt = format_of(output, format)
         run = api.solve_problem(file, max_steps=max_steps, yes=yes)
         data = export_bytes(run, fmt, show_all=show_all, steps=chosen_steps, digits=digits)
-        _emit(data if fmt == "pdf" else data.decode("utf-8"), output, force)
+        _emit(data if fmt == "pdf" else data.decode("utf-8"), output, force, (file,))
         return _report_divergence([(file, run.diverged)] if run.diverged else [])
 
     _guarded(action)
@@ -210,7 +210,7 @@ def key(
         runs = [api.solve_problem(f, max_steps=max_steps, yes=yes) for f in files]
         data = key_bytes(runs, fmt, answers_only=answers_only, sheet=sheet, show_all=show_all,
                          steps=chosen_steps, digits=digits)
-        _emit(data if fmt == "pdf" else data.decode("utf-8"), output, force)
+        _emit(data if fmt == "pdf" else data.decode("utf-8"), output, force, tuple(files))
         return _report_divergence([(f, r.diverged) for f, r in zip(files, runs) if r.diverged is not None])
 
     _guarded(action)
@@ -288,7 +288,7 @@ def check(
         if template:
             from .answers import template_yaml
 
-            _emit(template_yaml(loaded), output, force)
+            _emit(template_yaml(loaded), output, force, (problem,))
             return 0
         from .answers import load_answers
         from .check import check as check_answers
