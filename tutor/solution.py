@@ -23,7 +23,10 @@ from .ops import LOSSES, elu_prime, leaky_relu_prime, relu_prime
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES
 from .train import Run, Step, Updater
 
-MAX_PATHS = 4  # more chain-rule paths than this for some parameter: the δ form reads better
+# More chain-rule paths than this for some parameter: the δ form reads better. It also
+# bounds the work: the number of paths can double with every node (a chain of diamonds
+# has 2^n), so paths are counted first (linear in the edges) and listed only when few.
+MAX_PATHS = 4
 
 
 # ---------------------------------------------------------------- records
@@ -333,6 +336,17 @@ class _Builder:
                 self.alias[eq.name] = eq.expr.name
         self.aliased = {v: k for k, v in self.alias.items()}   # net_o1 -> o1
         self.trainable = [p for p in g.params if p not in self.problem.frozen]
+        self.path_counts = self._count_paths()
+
+    def _count_paths(self) -> dict[str, int]:
+        """How many chains lead from each node and parameter up to the loss (0: it does
+        not affect the loss), capped just above MAX_PATHS; one sweep from the loss down."""
+        g, consumers = self.graph, self.derivation.consumers
+        counts = {g.loss_name: 1}
+        for name in [*reversed(g.node_names), *g.params]:
+            if name != g.loss_name:
+                counts[name] = min(MAX_PATHS + 1, sum(counts.get(c, 0) for c in consumers.get(name, ())))
+        return counts
 
     # ------------------------------------------------ header and model
 
@@ -487,14 +501,25 @@ class _Builder:
         return (self.alias.get(top, top), bottom)
 
     def _paths(self, q: str):
-        found = self.derivation.paths(q, limit=MAX_PATHS)
-        if found is None or len(found) > MAX_PATHS:
+        """The chains from the loss down to ``q`` as lists of shown edges, or None when
+        there are more than MAX_PATHS. Only consumers that reach the loss are followed,
+        so a long unused branch costs nothing."""
+        if self.path_counts.get(q, 0) > MAX_PATHS:
             return None
         out = []
-        for path in found:
-            nodes = [n for n in path if n not in self.aliased]   # drop net_o1 under o1 = net_o1
+        for path in self._paths_up(q):
+            nodes = [n for n in reversed(path) if n not in self.aliased]   # drop net_o1 under o1 = net_o1
             out.append(tuple(zip(nodes, nodes[1:])))
         return out
+
+    def _paths_up(self, name: str):
+        if name == self.graph.loss_name:
+            yield [name]
+            return
+        for consumer in self.derivation.consumers.get(name, ()):
+            if self.path_counts.get(consumer, 0):
+                for rest in self._paths_up(consumer):
+                    yield [name, *rest]
 
     def _backward(self, st: Step, traces, grads: list[str], params) -> Backward:
         g = self.graph
