@@ -126,3 +126,14 @@ def test_no_command_writes_onto_its_input(tmp_path):
         assert result.exit_code == 2 and "is the input file" in result.stderr, result.stderr
         assert result.stdout == ""
     assert problem.read_text() == text
+
+
+def test_steps_past_the_end_is_an_error_not_an_empty_solution():
+    path = PROBLEMS / "relu-2-2-2-one-step.yaml"
+    result = invoke("solve", str(path), "--steps", "5")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == f"{path}: error: --steps 5: there is no such step; this problem has 1 update step\n"
+    forward_only = PROBLEMS / "relu-forward-only.yaml"
+    result = invoke("export", str(forward_only), "-o", "-", "-f", "md", "--steps", "1,2")
+    assert result.exit_code == 2
+    assert result.stderr.endswith("--steps 1, 2: there is no such step; this problem has no update steps\n")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ProblemError
-from .limits import apply_limits
+from .limits import JSON, Rendering, apply_limits
 from .problem import Problem, load_problem, parse_problem
 from .render.json import solution_dict
 from .train import Run, train
@@ -34,14 +34,15 @@ def read_problem(path: str | Path) -> Problem:
 
 
 def solve_problem(path: str | Path, *, max_steps: int | None = None, yes: bool = True,
-                  arithmetic: str | None = None, details: bool = True) -> Run:
-    """Load and solve a problem file (``-``: standard input). ``max_steps`` caps the training; unless ``yes``,
-    a problem estimated to take over a minute is refused (limits.TooLongError);
-    ``arithmetic`` overrides the problem's own ("exact", "float"); ``details``: see train."""
+                  arithmetic: str | None = None, details: bool = True, rendering: Rendering = JSON) -> Run:
+    """Load and solve a problem file (``-``: standard input). ``max_steps`` caps the
+    training; unless ``yes``, a problem estimated to take over a minute (solving, then
+    the ``rendering``) is refused (limits.TooLongError); ``arithmetic`` overrides the
+    problem's own ("exact", "float"); ``details``: see train."""
     problem = read_problem(path)
     if arithmetic is not None:
         problem = dataclasses.replace(problem, arithmetic=arithmetic, round_decimals=None)
-    return train(apply_limits(problem, max_steps, yes), details=details)
+    return train(apply_limits(problem, max_steps, yes, rendering), details=details)
 
 
 def solve_text(text: str, path: str = "problem.yaml") -> dict[str, Any]:

@@ -110,6 +110,11 @@ def _emit(data: str | bytes, output: str | None, force: bool, inputs: tuple[Path
     write_output(output, data, force=force, inputs=inputs)
 
 
+def _shown(show_all: bool, steps: list[int] | None):
+    """The steps a printer shows in full, for the estimate (limits.Rendering)."""
+    return "all" if show_all and steps is None else (tuple(steps) if steps is not None else None)
+
+
 def _report_divergence(diverged: list[tuple[Path, object]]) -> int:
     for file, error in diverged:
         print(visible(f"{file}: {error}", one_line=True), file=sys.stderr)
@@ -134,8 +139,11 @@ def solve(
     def action() -> int:
         from . import api
 
+        from .limits import JSON, Rendering
+
+        rendering = JSON if format is Format.json else Rendering("terminal", _shown(show_all, chosen_steps))
         run = api.solve_problem(file, max_steps=max_steps, yes=yes, arithmetic="exact" if exact else None,
-                                details=format is not Format.json)
+                                details=format is not Format.json, rendering=rendering)
         if format is Format.json:
             from .render.json import render_json
 
@@ -172,8 +180,11 @@ def export(
         from . import api
         from .key import export_bytes, format_of
 
+        from .limits import JSON, Rendering
+
         fmt = format_of(output, format)
-        run = api.solve_problem(file, max_steps=max_steps, yes=yes)
+        rendering = JSON if fmt == "json" else Rendering("export", _shown(show_all, chosen_steps))
+        run = api.solve_problem(file, max_steps=max_steps, yes=yes, rendering=rendering)
         data = export_bytes(run, fmt, show_all=show_all, steps=chosen_steps, digits=digits)
         _emit(data if fmt == "pdf" else data.decode("utf-8"), output, force, (file,))
         return _report_divergence([(file, run.diverged)] if run.diverged else [])
@@ -206,8 +217,11 @@ def key(
         from . import api
         from .key import KEY_FORMATS, format_of, key_bytes
 
+        from .limits import JSON, Rendering
+
         fmt = format_of(output, format, KEY_FORMATS)
-        runs = [api.solve_problem(f, max_steps=max_steps, yes=yes) for f in files]
+        rendering = JSON if answers_only or sheet else Rendering("export", _shown(show_all, chosen_steps))
+        runs = [api.solve_problem(f, max_steps=max_steps, yes=yes, rendering=rendering) for f in files]
         data = key_bytes(runs, fmt, answers_only=answers_only, sheet=sheet, show_all=show_all,
                          steps=chosen_steps, digits=digits)
         _emit(data if fmt == "pdf" else data.decode("utf-8"), output, force, tuple(files))
@@ -264,6 +278,7 @@ def check(
                                          "per student), or - for stdout."),
     credit: str = typer.Option("correct=1,consistent=0.5", "--credit", help="With --gradebook: what each verdict "
                                "earns, e.g. correct=1,consistent=0.5,wrong=0."),
+    yes: bool = YES,
 ) -> None:
     """Check a student's numbers: correct, consistent with their earlier answers, or wrong (and why)."""
     answers = answers or []
@@ -280,7 +295,7 @@ def check(
             from .gradebook import grade, gradebook_csv, load_problems, parse_credit
 
             columns, rows = grade(load_problems(problem), answers, parse_credit(credit), chosen)
-            _emit(gradebook_csv(columns, rows), gradebook, force)
+            _emit(gradebook_csv(columns, rows), gradebook, force, (problem, *answers))
             return 0
         from .api import read_problem
 
@@ -292,6 +307,9 @@ def check(
             return 0
         from .answers import load_answers
         from .check import check as check_answers
+        from .limits import CHECK, apply_limits
+
+        apply_limits(loaded, None, yes, CHECK)
 
         report = check_answers(loaded, load_answers(answers[0], loaded), chosen)
         if format is Format.json:

@@ -19,6 +19,7 @@ import sympy
 
 from .arith import Exact, ordered_sum
 from .derive import Derivation
+from .errors import TutorError
 from .ops import LOSSES, elu_prime, leaky_relu_prime, relu_prime
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES
 from .train import Run, Step, Updater
@@ -297,7 +298,8 @@ def build_solution(run: Run, *, show_all: bool = False, steps: list[int] | None 
             show = {"forward", "loss", "gradient", "update", "final"}
     n = len(run.steps)
     if steps is not None:
-        full = [s for s in steps if 1 <= s <= n]
+        _refuse_missing_steps(problem.path, steps, n, run.diverged is not None)
+        full = list(steps)
     elif asked_steps:
         full = list(asked_steps)
     elif show_all:
@@ -315,6 +317,19 @@ def build_solution(run: Run, *, show_all: bool = False, steps: list[int] | None 
     return Solution(b.header(), b.model(), frozenset(show), parts, summary, final,
                     str(run.diverged) if run.diverged else None, b.rank, frozenset(graph.params), digits,
                     problem.round_decimals if problem.arithmetic == "round" else None, evaluation)
+
+
+def _refuse_missing_steps(path: str, asked: list[int], n: int, diverged: bool) -> None:
+    """--steps naming a step the run does not have is an error, not an empty solution."""
+    missing = [s for s in asked if not 1 <= s <= n]
+    if not missing:
+        return
+    which = ", ".join(map(str, missing))
+    has = f"has {n} update step{'s' * (n != 1)}" if n else "has no update steps"
+    if diverged:
+        has = f"stopped after {n} update step{'s' * (n != 1)} (it diverged)"
+    raise TutorError(f"{path}: error: --steps {which}: there is no such step; this problem {has}"
+                     + (f", numbered 1 to {n}" if n > 1 else ""))
 
 
 class _Builder:
