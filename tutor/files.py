@@ -4,9 +4,10 @@ The rules, each for a way a file was lost:
 - Only regular files are written. A directory, device node (``-o /dev/null``
   as root would replace the device), FIFO or socket at the output path is
   refused, with or without --force.
-- A symbolic link is never written through, and never followed when dangling
-  (its target may be anything, anywhere): it is refused without --force, and
-  with --force the link itself is replaced by a regular file.
+- A symbolic link is refused, with or without --force: writing through it would
+  write wherever it points (a dangling link can point anywhere), and replacing it
+  would break a link someone made on purpose (``-o /dev/stdout --force`` as root
+  would replace /dev/stdout). The message names the target, to write there.
 - The output is never one of the command's input files (``tutor check
   --template p.yaml -o p.yaml --force`` would replace the problem with its
   template), whatever path names it.
@@ -51,11 +52,13 @@ def write_output(path: Path | str, data: str | bytes, *, force: bool = False,
     path = Path(path)
     _refuse_inputs(path, inputs)
     existing = _existing_kind(path)
-    if existing not in (None, "regular", "link"):
+    if existing == "link":
+        raise OutputError(path, f"is a symbolic link (to {os.readlink(path)}); tutor neither writes through "
+                                f"links nor replaces them: name the file itself")
+    if existing not in (None, "regular"):
         raise OutputError(path, f"is {existing}; tutor writes only regular files")
     if existing is not None and not force:
-        what = "file exists" if existing == "regular" else "is a symbolic link, not followed"
-        raise OutputError(path, f"{what} (use --force to replace it)")
+        raise OutputError(path, "file exists (use --force to replace it)")
     directory = path.parent
     if not directory.is_dir():
         raise OutputError(path, f"no such directory: {directory}")
