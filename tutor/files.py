@@ -185,8 +185,9 @@ def _umask() -> int:
 def scratch_directory(prefix: str) -> Iterator[str]:
     """A temporary directory for a tool's work (pdflatex), removed afterwards. A full or
     unwritable TMPDIR is a located error naming the directory, not a crash."""
-    base = tempfile.gettempdir()
+    base = os.environ.get("TMPDIR") or "TMPDIR"
     try:
+        base = tempfile.gettempdir()
         with tempfile.TemporaryDirectory(prefix=prefix) as directory:
             yield directory
     except OSError as exc:

@@ -134,11 +134,8 @@ def estimate(problem: Problem, rendering: Rendering = JSON) -> Estimate:
     steps = problem.step_count
     n_samples = len(problem.samples)
     batch = min(problem.training.batch_size, n_samples)
-    arithmetic = problem.arithmetic
-    evaluations = steps * batch + n_samples            # every step's batch, then the final pass
-    per_evaluation = (size.nodes + size.work) * SECONDS_PER_EVALUATED_NODE[arithmetic]
-    training = evaluations * per_evaluation + steps * size.params * SECONDS_PER_UPDATE[arithmetic]
-    if rendering.printer == "terminal" and arithmetic == "round":
+    training = training_seconds(problem, size)
+    if rendering.printer == "terminal" and problem.arithmetic == "round":
         training *= 2  # the terminal shows the unrounded values beside the rounded: a second run
     if rendering.printer == "check":
         replays = CHECK_REPLAYS + CHECK_REPLAYS_PER_DERIVATIVE * size.edges
@@ -153,6 +150,17 @@ def estimate(problem: Problem, rendering: Rendering = JSON) -> Estimate:
     per_step = (batch * size.values + size.params * (4 + size.state)) * BYTES_PER_VALUE
     per_step += batch * size.edges * BYTES_PER_PARTIAL if details else 0
     return Estimate(sum(costs.values()), steps * per_step, costs)
+
+
+def training_seconds(problem: Problem, size: Size) -> float:
+    """One run of the training: every step's batch evaluated (each equation and each
+    local derivative, by their sizes), then the final pass, and the updates. Per-node
+    constants by arithmetic; exact numbers also grow from step to step, a cost that a
+    finer model of exact arithmetic would add here."""
+    steps, n_samples = problem.step_count, len(problem.samples)
+    evaluations = steps * min(problem.training.batch_size, n_samples) + n_samples
+    per_evaluation = (size.nodes + size.work) * SECONDS_PER_EVALUATED_NODE[problem.arithmetic]
+    return evaluations * per_evaluation + steps * size.params * SECONDS_PER_UPDATE[problem.arithmetic]
 
 
 def _shown_steps(rendering: Rendering, steps: int) -> int:
