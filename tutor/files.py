@@ -56,7 +56,7 @@ def write_output(path: Path | str, data: str | bytes, *, force: bool = False,
         raise OutputError(path, f"is a symbolic link (to {os.readlink(path)}); tutor neither writes through "
                                 f"links nor replaces them: name the file itself")
     if existing not in (None, "regular"):
-        raise OutputError(path, f"is {existing}; tutor writes only regular files")
+        raise OutputError(path, f"is {existing}; tutor writes only regular files (-o - writes to stdout)")
     if existing is not None and not force:
         raise OutputError(path, "file exists (use --force to replace it)")
     directory = path.parent
