@@ -19,7 +19,7 @@ be read off the problem before any work is done:
 - the rendering: per step shown in full, every local derivative printed with its
   formula and its numbers (a key or an export prints each problem the same way);
 - the checker: it replays the training once per variant of its catalogue of
-  slips, and their number grows with the local derivatives.
+  slips, and their number grows with the local derivatives between nodes.
 
 Memory: each step of the run is kept (the worked solution shows any of them),
 with the values of its batch and, for the worked solution, its local derivatives.
@@ -59,10 +59,9 @@ SECONDS_PER_UPDATE = {"float": 2.5e-6, "round": 1e-5, "exact": 5e-4}
 # Printing, per step shown in full and sample of its batch: one node of a local derivative.
 SECONDS_PER_PRINTED_NODE = 1.5e-5
 # The checker replays the training once per variant of its catalogue of slips (when an
-# answer is wrong): about 17, plus one per local derivative (a path left out, a derivative
-# forgotten, ...); each replay compiles the local derivatives again.
+# answer is wrong): about 17, plus one per local derivative of a node by a node (a path
+# left out, ...); each replay compiles the local derivatives again.
 CHECK_REPLAYS = 17
-CHECK_REPLAYS_PER_DERIVATIVE = 0.85
 SECONDS_PER_RECOMPILED_DERIVATIVE = 1.0e-5
 # Memory kept per step: per value (of a node, a parameter, a state) and per local derivative.
 BYTES_PER_VALUE = 120
@@ -92,6 +91,7 @@ class Size:
     """The counts the costs grow with, read off the problem's graph."""
 
     edges: int        # Σ over equations of the parameters and nodes each uses: the local derivatives
+    node_edges: int   # those of a node by a node (not by a parameter)
     nodes: int        # Σ of the equations' tree sizes: forward evaluation per sample
     work: int         # Σ edges × tree size: the derivation, the derivatives' evaluation and printing
     values: int       # the numbers of one sample: inputs, targets, nodes
@@ -101,15 +101,17 @@ class Size:
     @staticmethod
     def of(problem: Problem) -> "Size":
         graph = build_graph(problem)
-        differentiable = {graph.symbol(n) for n in (*graph.params, *graph.node_names)}
-        edges = nodes = work = 0
+        node_symbols = {graph.symbol(n) for n in graph.node_names}
+        differentiable = node_symbols | {graph.symbol(n) for n in graph.params}
+        edges = node_edges = nodes = work = 0
         for eq in graph.equations:
             size = _tree_size(eq.expr)
             uses = len(eq.expr.free_symbols & differentiable)
             edges += uses
+            node_edges += len(eq.expr.free_symbols & node_symbols)
             nodes += size
             work += uses * size
-        return Size(edges, nodes, work, len(graph.symbols), len(problem.params),
+        return Size(edges, node_edges, nodes, work, len(graph.symbols), len(problem.params),
                     len(problem.optimizer.hypers) + 1)
 
 
@@ -138,7 +140,7 @@ def estimate(problem: Problem, rendering: Rendering = JSON) -> Estimate:
     if rendering.printer == "terminal" and problem.arithmetic == "round":
         training *= 2  # the terminal shows the unrounded values beside the rounded: a second run
     if rendering.printer == "check":
-        replays = CHECK_REPLAYS + CHECK_REPLAYS_PER_DERIVATIVE * size.edges
+        replays = CHECK_REPLAYS + size.node_edges
         training = replays * (training + size.edges * SECONDS_PER_RECOMPILED_DERIVATIVE)
     costs = {
         "start": STARTUP_SECONDS[rendering.command],
