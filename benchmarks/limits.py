@@ -61,7 +61,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="only the shipped problems")
     parser.add_argument("--grown", action="store_true", help="only the grown cases of tests/test_limits.py")
-    parser.add_argument("--only", help="only cases whose name contains this")
+    parser.add_argument("--only", help="only cases whose name contains one of these (comma-separated)")
+    parser.add_argument("--commands", default=",".join(COMMANDS), help="e.g. json,check (default: all)")
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="tutor-limits-"))
     cases = {} if options.grown else {p.stem: p for p in sorted((ROOT / "problems").glob("*.yaml"))}
@@ -76,10 +77,12 @@ def main() -> None:
     print(f"{'case':28} {'command':9} {'estimate':>9} {'cpu':>8} {'wall':>8} {'cpu/est':>8}")
     worst = 1.0
     for name, path in cases.items():
-        if options.only and options.only not in name:
+        if options.only and not any(part in name for part in options.only.split(",")):
             continue
         problem = load_problem(path)
         for command, (rendering, template) in COMMANDS.items():
+            if command not in options.commands.split(","):
+                continue
             args = [a.format(p=path, out=work / "out.md", answers=answers) for a in template]
             guess = estimate(problem, rendering).seconds
             cpu, wall, code = measure(args)
