@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from tutor.api import solve_problem
 from tutor.cli import app
 from tutor.errors import DivergenceError
-from tutor.limits import CHECK, JSON, LIMIT_SECONDS, STARTUP_SECONDS, Rendering, estimate
+from tutor.limits import CHECK, JSON, LIMIT_SECONDS, MEMORY_BUDGET, STARTUP_SECONDS, Rendering, estimate
 from tutor.problem import load_problem, parse_problem
 from tutor.render.terminal import condense, render_terminal
 
@@ -200,3 +200,14 @@ def test_the_estimate_grows_with_each_cost():
     assert seconds(text, Rendering("terminal", "all")) > seconds(text, Rendering("terminal")) > seconds(text)
     assert seconds(text, CHECK) > seconds(text)
     assert seconds(text.replace("loss: sse", "loss: sse\narithmetic: exact")) > seconds(text)
+
+
+def test_a_key_is_limited_by_its_problems_together(tmp_path):
+    paths = [write(tmp_path, f"long{i}.yaml", sigmoid_steps(40_000)) for i in range(5)]
+    assert all(estimate(load_problem(p)).memory < MEMORY_BUDGET for p in paths)
+    result = invoke("key", *map(str, paths), "-o", str(tmp_path / "key.md"), "--answers-only")
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.startswith(f"{paths[0]}: error: the 5 problems together are about ")
+    assert "GiB of memory" in result.stderr and not (tmp_path / "key.md").exists()
+    small = invoke("key", *map(str, paths), "-o", str(tmp_path / "key.md"), "--answers-only", "--max-steps", "3")
+    assert small.exit_code == 0, small.stderr

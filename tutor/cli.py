@@ -214,14 +214,15 @@ def key(
     chosen_steps = _parse_steps(steps)
 
     def action() -> int:
-        from . import api
         from .key import KEY_FORMATS, format_of, key_bytes
-
-        from .limits import JSON, Rendering
+        from .limits import JSON, Rendering, apply_limits_together
+        from .problem import load_problem
+        from .train import train
 
         fmt = format_of(output, format, KEY_FORMATS)
         rendering = JSON if answers_only or sheet else Rendering("export", _shown(show_all, chosen_steps))
-        runs = [api.solve_problem(f, max_steps=max_steps, yes=yes, rendering=rendering) for f in files]
+        problems = apply_limits_together([load_problem(f) for f in files], max_steps, yes, rendering)
+        runs = [train(p) for p in problems]
         data = key_bytes(runs, fmt, answers_only=answers_only, sheet=sheet, show_all=show_all,
                          steps=chosen_steps, digits=digits)
         _emit(data if fmt == "pdf" else data.decode("utf-8"), output, force, tuple(files))

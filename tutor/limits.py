@@ -39,7 +39,7 @@ from pathlib import Path
 
 import sympy
 
-from .errors import ProblemError
+from .errors import ProblemError, TutorError
 from .graph import build_graph
 from .problem import Problem
 
@@ -190,6 +190,26 @@ def apply_limits(problem: Problem, max_steps: int | None = None, yes: bool = Fal
     if not yes:
         refuse_if_too_big(problem, rendering)
     return problem
+
+
+def apply_limits_together(problems: list[Problem], max_steps: int | None = None, yes: bool = False,
+                          rendering: Rendering = JSON) -> list[Problem]:
+    """`apply_limits` for the problems of one command (an answer key): each on its
+    own, then all of them together, started once."""
+    capped = [apply_limits(p, max_steps, yes, rendering) for p in problems]
+    if yes or len(capped) < 2:
+        return capped
+    found = [estimate(p, rendering) for p in capped]
+    seconds = sum(e.seconds for e in found) - (len(found) - 1) * STARTUP_SECONDS[rendering.command]
+    memory = sum(e.memory for e in found)  # every run is kept until the key is written
+    if seconds > LIMIT_SECONDS or memory > MEMORY_BUDGET:
+        cost = (f"about {_bytes(memory)} of memory" if memory > MEMORY_BUDGET
+                else f"about {_duration(seconds)} of work")
+        biggest = max(range(len(found)), key=lambda i: found[i].seconds)
+        raise TutorError(f"{capped[biggest].path}: error: the {len(capped)} problems together are {cost} (this one "
+                         f"the most, about {_duration(found[biggest].seconds)}); pass --max-steps N to solve only "
+                         f"the first N steps of each, or --yes to go ahead")
+    return capped
 
 
 def refuse_if_too_big(problem: Problem, rendering: Rendering) -> None:
