@@ -28,7 +28,7 @@ A run that would need more than MEMORY_BUDGET is refused like a long one.
 The constants were measured on the reference machine (x86_64, 2 cores, Python
 3.11) in CPU seconds, by benchmarks/limits.py, which prints the estimate beside
 the measured time of every command on the problems in problems/ and the cases
-of tests/test_limits.py; the acceptance bound is a factor of 3 either way.
+of tests/test_limits.py (results: benchmarks/LIMITS.md); the bound is a factor of 3.
 """
 
 from __future__ import annotations
