@@ -21,7 +21,7 @@ PROBLEM = (f"title: {HOSTILE_TITLE}\nstatement: {HOSTILE_STATEMENT}\n"
            "inputs: [x]\nparams: {w: 1}\nmodel:\n  y: w*x\noutputs: [y]\ntargets: [t]\n"
            "data: {x: 1, t: 0}\nloss: mse\n")
 # Every character that must never reach the terminal raw (newline and tab are layout).
-RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+RAW_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def invoke(*args: str):
@@ -42,6 +42,7 @@ def assert_shown_escaped(text: str) -> None:
 def test_visible_escapes_controls_and_bidi_but_keeps_text():
     assert visible("a\x1b[2Jb\u202ec\x9bd\x7f") == "a\\x1b[2Jb\\u202ec\\x9bd\\x7f"
     assert visible("line\n\tnext, ÄΔ→ עברית") == "line\n\tnext, ÄΔ→ עברית"
+    assert visible("مسئله\u200f ۱\u200c") == "مسئله\u200f ۱\u200c"  # Persian's marks and ZWNJ are kept
     assert visible("two\nlines", one_line=True) == "two\\x0alines"
 
 

@@ -215,13 +215,13 @@ def key(
 
     def action() -> int:
         from .key import KEY_FORMATS, format_of, key_bytes
+        from .api import read_problem
         from .limits import JSON, Rendering, apply_limits_together
-        from .problem import load_problem
         from .train import train
 
         fmt = format_of(output, format, KEY_FORMATS)
         rendering = JSON if answers_only or sheet else Rendering("export", _shown(show_all, chosen_steps))
-        problems = apply_limits_together([load_problem(f) for f in files], max_steps, yes, rendering)
+        problems = apply_limits_together([read_problem(f) for f in files], max_steps, yes, rendering)
         runs = [train(p) for p in problems]
         data = key_bytes(runs, fmt, answers_only=answers_only, sheet=sheet, show_all=show_all,
                          steps=chosen_steps, digits=digits)

@@ -11,18 +11,19 @@ does nothing with it.
 
 Which characters: the C0 controls except newline and tab (which only lay out
 text), DEL, and the C1 controls U+0080-U+009F (some terminals read U+009B as
-CSI). Also the bidirectional overrides and isolates U+202A-U+202E and
-U+2066-U+2069, and the marks U+200E, U+200F, U+061C: they reorder how a line
-is displayed, so a title could show text in an order other than it was written
-("Trojan Source"). Right-to-left letters themselves are shown as written; only
-the invisible characters that force an order are escaped.
+CSI). Also the bidirectional embeddings, overrides and isolates U+202A-U+202E
+and U+2066-U+2069: they reorder how the rest of a line is displayed, so a title
+could show text in an order other than it was written ("Trojan Source").
+Right-to-left letters are shown as written (the course is taught in Persian),
+and so are the marks LRM, RLM and ALM (U+200E, U+200F, U+061C) that Persian
+text uses: a mark only sets the direction of the characters next to it.
 """
 
 from __future__ import annotations
 
 import re
 
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _CONTROL_OR_NEWLINE = re.compile(_CONTROL.pattern[:-1] + "\n\t]")
 
 
