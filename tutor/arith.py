@@ -261,7 +261,7 @@ def _compile_mul(expr: sympy.Mul, slots, domain) -> Compiled:
     for factor in expr.args:
         if isinstance(factor, sympy.Pow) and factor.exp.is_Number and factor.exp < 0:
             denom.append(compile_expr(factor.base ** -factor.exp, slots, domain))
-        elif factor.is_Rational and factor.q != 1 and not domain.exact:
+        elif factor.is_Rational and factor.q != 1 and not domain.exact and _exact_in_double(factor):
             numer.append(compile_expr(sympy.Integer(factor.p), slots, domain))
             denom.append(compile_expr(sympy.Integer(factor.q), slots, domain))
         else:
@@ -281,6 +281,12 @@ def _compile_mul(expr: sympy.Mul, slots, domain) -> Compiled:
         return top(env) / b
 
     return divide
+
+
+def _exact_in_double(r: sympy.Rational) -> bool:
+    """Whether a fraction's numerator and denominator are each exactly a double, so
+    that dividing them is one rounding (a 310-decimal constant's are not: inf/inf)."""
+    return abs(r.p) <= 2 ** 53 and r.q <= 2 ** 53
 
 
 def _product(parts: list[Compiled], domain) -> Compiled:

@@ -20,7 +20,7 @@ from .errors import ProblemError
 from .expr import parse_constant, parse_expression
 from .ops import ACTIVATION_PARAMETER, LAYER_ACTIVATIONS, LOSSES, USER_FUNCTIONS
 from .optim import COMMON_KEYS, OPTIMIZERS, SCHEDULE_UNITS, SCHEDULES
-from .source import Node, did_you_mean, load_yaml
+from .source import Node, did_you_mean, load_yaml, read_text
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 RESERVED_NAMES = frozenset(USER_FUNCTIONS) | {"linear", "softmax"}
@@ -204,9 +204,10 @@ def need_number(node: Node, what: str = "a number") -> Number:
     if isinstance(v, int):
         exact = sympy.Integer(v)
     elif isinstance(v, float):
-        if not math.isfinite(v):
+        if not math.isfinite(v) and not (node.text or "").lstrip("+-")[:1].isdigit():  # .inf, .nan
             raise node.error(f"expected {what}, found {v!r}, which is not a finite number")
-        exact = sympy.Rational(repr(v))  # the decimal as written: 0.1 is 1/10
+        # The decimal as written (0.1 is 1/10), by the same rules as a number in an equation.
+        exact = parse_constant(node.text or repr(v), node.error_at)
     else:
         exact = parse_constant(v, node.error_at)
     if exact.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo) or exact.is_real is False:
@@ -326,19 +327,7 @@ MODEL_ONLY = ("inputs", "params", "outputs")
 
 def load_problem(path: str | Path) -> Problem:
     path = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ProblemError(path, 1, 1, f"cannot read file: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line_start = raw.rfind(b"\n", 0, exc.start) + 1
-        line = raw[: exc.start].count(b"\n") + 1
-        col = len(raw[line_start: exc.start].decode("utf-8")) + 1
-        raise ProblemError(path, line, col, f"expected UTF-8 text, found the byte 0x{raw[exc.start]:02X}, "
-                                            f"which UTF-8 does not allow here; save the file as UTF-8") from None
-    return parse_problem(text, path)
+    return parse_problem(read_text(path), path)
 
 
 def parse_problem(text: str, path: str = "<problem>") -> Problem:
