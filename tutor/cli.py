@@ -80,6 +80,12 @@ FORCE = typer.Option(False, "--force", help="Overwrite an existing output file."
 PROBLEM = typer.Argument(..., help="The problem file (YAML).")
 
 
+def _warn(problem) -> None:
+    """A problem's warnings (valid input that is probably a mistake), one line each on stderr."""
+    for warning in problem.warnings:
+        print(str(warning), file=sys.stderr)
+
+
 def _emit(data: str | bytes, output: str | None, force: bool) -> None:
     """Command output to stdout (no output, or "-"), or atomically to a file."""
     if output is None or output == "-":
@@ -118,6 +124,7 @@ def solve(
 
         run = api.solve_problem(file, max_steps=max_steps, yes=yes, arithmetic="exact" if exact else None,
                                 details=format is not Format.json)
+        _warn(run.problem)
         if format is Format.json:
             from .render.json import render_json
 
@@ -156,6 +163,7 @@ def export(
 
         fmt = format_of(output, format)
         run = api.solve_problem(file, max_steps=max_steps, yes=yes)
+        _warn(run.problem)
         _emit(export_bytes(run, fmt, show_all=show_all, steps=chosen_steps, digits=digits), output, force)
         return _report_divergence([(file, run.diverged)] if run.diverged else [])
 
@@ -188,6 +196,8 @@ def key(
 
         fmt = format_of(output, format, KEY_FORMATS)
         runs = [api.solve_problem(f, max_steps=max_steps, yes=yes) for f in files]
+        for run in runs:
+            _warn(run.problem)
         _emit(key_bytes(runs, fmt, answers_only=answers_only, sheet=sheet, show_all=show_all,
                         steps=chosen_steps, digits=digits), output, force)
         return _report_divergence([(f, r.diverged) for f, r in zip(files, runs) if r.diverged is not None])
@@ -213,6 +223,7 @@ def check(
         from .problem import load_problem
 
         loaded = load_problem(problem)
+        _warn(loaded)
         if template:
             from .check import template_yaml
 
@@ -244,6 +255,7 @@ def validate(file: Path = PROBLEM) -> None:
         from .problem import load_problem
 
         problem = load_problem(file)
+        _warn(problem)
         print(f"{file}: ok ({problem.title})")
         return 0
 
