@@ -44,6 +44,7 @@ _POINT = ".\u066b"                          # the decimal point, and the Arabic 
 _TO_ASCII = str.maketrans({**{chr(0x06F0 + d): str(d) for d in range(10)},
                            **{chr(0x0660 + d): str(d) for d in range(10)}, "\u066b": "."})
 _DATE = re.compile(r"\s*[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ][0-9:.]+(?:Z|[-+][0-9:]+)?)?\s*\Z")
+_WRITTEN_NUMBER = re.compile(r"[0-9_]*\.?[0-9_]*(?:[eE][-+]?[0-9_]+)?")  # with '_', to quote it back
 _TOKEN = re.compile(
     rf"""(?P<space>\s+)
       | (?P<number>(?:[{_DIGIT}]+[{_POINT}]?[{_DIGIT}]*|[{_POINT}][{_DIGIT}]+)(?:[eE][+-]?[{_DIGIT}]+)?)
@@ -78,6 +79,7 @@ class _Parser:
     def __init__(self, text: str, resolve_name, fail):
         self.fail = fail
         self.resolve_name = resolve_name  # (name, offset) -> sympy.Expr, raising on unknown
+        self.text = text
         self.tokens = tokenize(text)
         self.pos = 0
         self.depth = 0
@@ -186,7 +188,7 @@ class _Parser:
     def number(self, tok: Token) -> sympy.Expr:
         after = self.tokens[self.pos]
         if after.kind == "name" and after.offset == tok.offset + len(tok.text) and after.text.startswith("_"):
-            written = tok.text + after.text
+            written = _WRITTEN_NUMBER.match(self.text, tok.offset).group()
             raise self.fail(tok.offset, f"{written!r} is not a number: YAML 1.2 and tutor do not read '_' "
                                         f"between digits; write {written.replace('_', '')}")
         text = tok.text.translate(_TO_ASCII)
@@ -224,7 +226,7 @@ def _real(value: sympy.Expr, fail) -> sympy.Expr:
     dropped by a later relu, log(0) is not left to the evaluator."""
     if value.is_number:
         if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
-            raise fail("is not a finite number here")
+            raise fail("is infinite or undefined here, not a finite number")
         if value.is_extended_real is False:
             raise fail(f"is the complex number {_clip(str(value))}, not a real number")
     return value
@@ -253,7 +255,7 @@ def _check_constants(expr: sympy.Expr, fail) -> None:
                 value = float(sub)
             except (TypeError, ValueError, OverflowError):
                 raise fail(0, f"the constant {_clip(str(sub))} is not a finite real number") from None
-            problem = _range_problem(value, str(sub))
+            problem = _range_problem(value, str(sub) if len(str(sub)) <= 20 else str(sympy.N(sub, 3)))
             if problem:
                 raise fail(0, problem.replace("the number", "the constant", 1))
 

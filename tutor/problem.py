@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -268,6 +269,10 @@ class NameTable:
 
     def define(self, node: Node, kind: str) -> str:
         name = node.value
+        control = next((c for c in name if unicodedata.category(c) == "Cc"), None) if isinstance(name, str) else None
+        if control is not None:
+            raise node.error(f"a name cannot hold the control character U+{ord(control):04X} "
+                             f"(found {_clip(ascii(name))}); names use letters, digits and _")
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise node.error(f"expected a name for {_article(kind)} (letters, digits and _, not starting with a "
                              f"digit), found {node.kind}")
@@ -844,12 +849,26 @@ def _check_meaning(top: dict[str, Node], names: NameTable, loss: LossSpec, outpu
                 warn(names.where[name], f"{kind} {name!r} is not used by any equation"
                                         + (": its gradient is always 0" if kind == "parameter" else ""))
     _warn_training(top, samples, training, frozen, names, warn)
-    for later, sample in enumerate(samples[1:], 2):
-        first = next(k for k, other in enumerate(samples, 1) if other == sample)
-        if first < later:
-            data = top["data"].value
-            warn(data[later - 1], f"sample {later} repeats sample {first}; each epoch uses both")
+    repeats = _repeated_samples(samples)
+    if repeats:
+        (later, first), more = repeats[0], len(repeats) - 1
+        warn(top["data"].value[later - 1], f"sample {later} repeats sample {first}; each epoch uses both"
+                                           + (f" ({more} more sample{'s' * (more != 1)} repeat an earlier one)"
+                                              if more else ""))
     return tuple(sorted(warnings, key=lambda w: (w.line, w.col)))
+
+
+def _repeated_samples(samples) -> list[tuple[int, int]]:
+    """(k, first) for each 1-based sample k equal to an earlier sample first."""
+    first_of: dict[tuple, int] = {}
+    out = []
+    for k, sample in enumerate(samples, 1):
+        key = tuple((name, number.exact) for name, number in sample.items())
+        if key in first_of:
+            out.append((k, first_of[key]))
+        else:
+            first_of[key] = k
+    return out
 
 
 def _check_probability_targets(data: Node, targets, loss_name: str) -> None:
