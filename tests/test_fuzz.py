@@ -139,14 +139,16 @@ def textual_mutation(draw):
 
 
 NUMBER = re.compile(rb"(?<![\w.])-?\d+(?:\.\d+)?(?:e-?\d+)?(?![\w.])")
-HOSTILE_NUMBERS = [b"7" * 5000, b"0." + b"1" * 400, b"1e-330", b"5e-324", b"1e400", b"2024-01-01", b"2024-01-01T10:00:00Z",
-                   b"1_000", b'"1_000"', "\u0663".encode(), "\u06f1\u066b\u06f5".encode(), "\u0969".encode(), "\uff11".encode(),
-                   "\u00b2".encode(), b"0x1F", b"0o17", b"0b11", b".nan", b"-.inf", b"1:30", b'"sqrt(-4)"',
-                   b'"relu(sqrt(-4))"', b'"log(0)"', b'"1e-200*1e-200"', b'"(-8)**(1/3)"', b'"\\uD800"']
+HOSTILE_NUMBERS = [b"7" * 5000, b"0." + b"1" * 400, b"1e-330", b"5e-324", b"1e400", b"2024-01-01",
+                   b"2024-01-01T10:00:00Z", b"1_000", b'"1_000"', "\u0663".encode(), "\u06f1\u066b\u06f5".encode(),
+                   "\u0969".encode(), "\uff11".encode(), "\u00b2".encode(), b"0x1F", b"0o17", b"0b11", b".nan",
+                   b"-.inf", b"1:30", b'"sqrt(-4)"', b'"relu(sqrt(-4))"', b'"log(0)"', b'"1e-200*1e-200"',
+                   b'"(-8)**(1/3)"', b'"\\uD800"']
 CONTROL_TEXTS = ["\x1b[2J\x1b[H", "\x1b]8;;https://example.com\x1b\\link\x1b]8;;\x1b\\", "\x1b]52;c;aGVsbG8=\x07",
                  "\x07\x08\x7f", "\x9b31m", "\u202e", "a\x00b"]
 MARKER = "hostile_value_here"
-NAME_SHAPES = ["_", "_1", "a1", "A", "x_", "E", "L", "loss", "E_total", "E_1", "w" * 80, "sigmoid", "pi", "1a", "net_h1"]
+NAME_SHAPES = ["_", "_1", "a1", "A", "x_", "E", "L", "loss", "E_total", "E_1", "w" * 80, "sigmoid", "pi", "1a",
+               "net_h1"]
 
 
 @st.composite
@@ -159,12 +161,14 @@ def hostile_mutation(draw):
     if action == "number":  # a number of the tree (or in an equation) becomes the hostile text, verbatim
         data = load(raw.decode())
         places = [p for p, v in paths(data) if p and (isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                      or p[0] == "model" and isinstance(v, str) and NUMBER.search(v.encode()))]
+                                                      or p[0] == "model" and isinstance(v, str)
+                                                      and NUMBER.search(v.encode()))]
         path = draw(st.sampled_from(places))
         value = next(v for p, v in paths(data) if p == path)
-        set_at(data, path, MARKER if not isinstance(value, str) else NUMBER.sub(MARKER.encode(), value.encode(), 1).decode())
-        raw = dump(data).encode().replace(MARKER.encode(), draw(st.sampled_from(HOSTILE_NUMBERS)).strip(b'"')
-                                          if isinstance(value, str) else draw(st.sampled_from(HOSTILE_NUMBERS)))
+        in_equation = isinstance(value, str)
+        set_at(data, path, NUMBER.sub(MARKER.encode(), value.encode(), 1).decode() if in_equation else MARKER)
+        hostile = draw(st.sampled_from(HOSTILE_NUMBERS))
+        raw = dump(data).encode().replace(MARKER.encode(), hostile.strip(b'"') if in_equation else hostile)
     elif action in ("control", "control-key"):
         data = load(raw.decode())
         places = [p for p, v in paths(data) if p and isinstance(v, str)] if action == "control" else \

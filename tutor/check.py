@@ -32,7 +32,7 @@ from .graph import build_graph
 from .problem import Number, Problem, check_keys, load_problem, need_list, need_mapping, need_number, \
     need_number_in, need_whole
 from .slips import CATALOGUE, Variant
-from .source import Node, load_yaml
+from .source import Node, load_yaml, read_text
 from .train import Run, batches, train
 
 Key = tuple[Any, str, "int | None", "str | None"]  # (step | "final", kind, sample, name)
@@ -135,13 +135,7 @@ FINAL_KEYS = ("sample", "values", "loss", "parameters")
 
 def load_answers(path: str | Path, problem: Problem) -> Answers:
     path = str(path)
-    try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise ProblemError(path, 1, 1, f"cannot read file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ProblemError(path, 1, 1, "file is not valid UTF-8 text") from None
-    return parse_answers(text, problem, path)
+    return parse_answers(read_text(path), problem, path)
 
 
 def parse_answers(text: str, problem: Problem, path: str = "<answers>") -> Answers:
