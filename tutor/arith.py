@@ -179,6 +179,9 @@ class ExactDomain:
     def function(self, cls: type) -> Callable:
         def apply(*args: Exact) -> Exact:
             approx = cls(*(a.approx for a in args))
+            if any(a.approx.is_extended_real is False for a in (*args, Exact(approx, approx))):
+                shown = ", ".join(str(sympy.N(a.approx, 6)) for a in args)
+                raise NotFinite(f"{cls.__name__} of {shown} is not a finite real number")
             if all(a.expr.is_Rational for a in args):
                 return Exact(cls(*(a.expr for a in args)), approx)  # SymPy simplifies σ(0) = 1/2 etc.
             return Exact(cls(*(a.expr for a in args), evaluate=False), approx)
@@ -189,6 +192,8 @@ class ExactDomain:
         return a ** b
 
     def sqrt(self, x: Exact) -> Exact:
+        if x.approx < 0:  # as in float arithmetic, not an imaginary number carried on
+            raise NotFinite(f"square root of the negative number {float(x.approx)!r}")
         return x ** Exact(sympy.Rational(1, 2))
 
     def round(self, x):
