@@ -219,7 +219,11 @@ def _scalar_index(text: str, start: int, value: str, style: str, offset: int) ->
 
 
 class _Constructor(RoundTripConstructor):
-    """Refuses a repeated key, naming where it was first given."""
+    """Refuses a repeated key, naming where it was first given. A number with an
+    explicit tag (``!!int 2``) is read by the same core-schema rules as a plain one."""
+
+    def construct_as_written(self, node: Any) -> str:
+        return str(self.construct_scalar(node))
 
     def check_mapping_key(self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any) -> bool:
         if key in mapping:
@@ -229,6 +233,10 @@ class _Constructor(RoundTripConstructor):
                                               f"{first.start_mark.column + 1}); a key may appear once",
                                   key_node.start_mark)
         return True
+
+
+for _tag in ("int", "float"):
+    _Constructor.add_constructor(f"tag:yaml.org,2002:{_tag}", _Constructor.construct_as_written)
 
 
 def load_yaml(text: str, path: str) -> Node:
@@ -292,6 +300,10 @@ def _convert(obj: Any, line: int, col: int, path: str, budget: list[int], source
             raise ProblemError(path, line, col, f"expected a plain value, found the YAML tag {shown}; remove it")
         if isinstance(obj, TaggedScalar):
             obj = str(obj.value)
+    if isinstance(obj, (CommentedMap, CommentedSeq)) and type(obj) not in (CommentedMap, CommentedSeq):
+        found = type(obj).__name__.removeprefix("Commented").lower()  # !!omap, !!set, !!pairs
+        raise ProblemError(path, line, col, f"expected a plain value, found a YAML {found} (a tagged collection); "
+                                            f"write a plain mapping or list")
     if isinstance(obj, CommentedMap):
         children: dict[str, Node] = {}
         key_pos: dict[str, tuple[int, int]] = {}
