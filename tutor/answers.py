@@ -31,7 +31,7 @@ from .errors import ProblemError
 from .graph import build_graph
 from .optim import OPTIMIZERS
 from .problem import Number, Problem, check_keys, need_list, need_mapping, need_number, need_whole
-from .source import Node, load_yaml
+from .source import Node, load_yaml, read_text
 from .train import batches
 
 Key = tuple[Any, str, "int | None", "str | None"]  # (step | "final", kind, sample, name)
@@ -80,12 +80,7 @@ def partial_name(edge: tuple[str, str]) -> str:
 
 def load_answers(path: str | Path, problem: Problem, derivation: Derivation | None = None) -> Answers:
     path = str(path)
-    try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise ProblemError(path, 1, 1, f"cannot read file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ProblemError(path, 1, 1, "file is not valid UTF-8 text") from None
+    text = read_text(path)  # the same byte limit and UTF-8 error as a problem file
     return parse_answers(text, problem, path, derivation)
 
 

@@ -189,6 +189,9 @@ class ExactDomain:
     def function(self, cls: type) -> Callable:
         def apply(*args: Exact) -> Exact:
             approx = cls(*(a.approx for a in args))
+            if any(a.approx.is_extended_real is False for a in (*args, Exact(approx, approx))):
+                shown = ", ".join(str(sympy.N(a.approx, 6)) for a in args)
+                raise NotFinite(f"{cls.__name__} of {shown} is not a finite real number")
             if all(a.expr.is_Rational for a in args):
                 return Exact(cls(*(a.expr for a in args)), approx)  # SymPy simplifies σ(0) = 1/2 etc.
             return Exact(cls(*(a.expr for a in args), evaluate=False), approx)
@@ -199,6 +202,8 @@ class ExactDomain:
         return a ** b
 
     def sqrt(self, x: Exact) -> Exact:
+        if x.approx < 0:  # as in float arithmetic, not an imaginary number carried on
+            raise NotFinite(f"square root of the negative number {float(x.approx)!r}")
         return x ** Exact(sympy.Rational(1, 2))
 
     def round(self, x):
@@ -271,7 +276,7 @@ def _compile_mul(expr: sympy.Mul, slots, domain) -> Compiled:
     for factor in expr.args:
         if isinstance(factor, sympy.Pow) and factor.exp.is_Number and factor.exp < 0:
             denom.append(compile_expr(factor.base ** -factor.exp, slots, domain))
-        elif factor.is_Rational and factor.q != 1 and not domain.exact:
+        elif factor.is_Rational and factor.q != 1 and not domain.exact and _exact_in_double(factor):
             numer.append(compile_expr(sympy.Integer(factor.p), slots, domain))
             denom.append(compile_expr(sympy.Integer(factor.q), slots, domain))
         else:
@@ -291,6 +296,12 @@ def _compile_mul(expr: sympy.Mul, slots, domain) -> Compiled:
         return top(env) / b
 
     return divide
+
+
+def _exact_in_double(r: sympy.Rational) -> bool:
+    """Whether a fraction's numerator and denominator are each exactly a double, so
+    that dividing them is one rounding (a 310-decimal constant's are not: inf/inf)."""
+    return abs(r.p) <= 2 ** 53 and r.q <= 2 ** 53
 
 
 def _product(parts: list[Compiled], domain) -> Compiled:

@@ -97,6 +97,12 @@ FORCE = typer.Option(False, "--force", help="Overwrite an existing output file."
 PROBLEM = typer.Argument(..., help="The problem file (YAML); - reads it from standard input.")
 
 
+def _warn(problem) -> None:
+    """A problem's warnings (valid input that is probably a mistake), one line each on stderr."""
+    for warning in problem.warnings:
+        print(visible(str(warning), one_line=True), file=sys.stderr)
+
+
 def _emit(data: str | bytes, output: str | None, force: bool, inputs: tuple[Path, ...] = ()) -> None:
     """Command output to stdout (no output, or "-"), or atomically to a file. Text
     on stdout goes through `visible`: a problem's title must not drive the terminal."""
@@ -144,6 +150,7 @@ def solve(
         rendering = JSON if format is Format.json else Rendering("terminal", _shown(show_all, chosen_steps))
         run = api.solve_problem(file, max_steps=max_steps, yes=yes, arithmetic="exact" if exact else None,
                                 details=format is not Format.json, rendering=rendering)
+        _warn(run.problem)
         if format is Format.json:
             from .render.json import render_json
 
@@ -185,6 +192,7 @@ def export(
         fmt = format_of(output, format)
         rendering = JSON if fmt == "json" else Rendering("export", _shown(show_all, chosen_steps))
         run = api.solve_problem(file, max_steps=max_steps, yes=yes, rendering=rendering)
+        _warn(run.problem)
         data = export_bytes(run, fmt, show_all=show_all, steps=chosen_steps, digits=digits)
         _emit(data if fmt == "pdf" else data.decode("utf-8"), output, force, (file,))
         return _report_divergence([(file, run.diverged)] if run.diverged else [])
@@ -222,6 +230,8 @@ def key(
         fmt = format_of(output, format, KEY_FORMATS)
         rendering = JSON if answers_only or sheet else Rendering("export", _shown(show_all, chosen_steps))
         problems = apply_limits_together([read_problem(f) for f in files], max_steps, yes, rendering)
+        for problem in problems:
+            _warn(problem)
         runs = [train(p) for p in problems]
         data = key_bytes(runs, fmt, answers_only=answers_only, sheet=sheet, show_all=show_all,
                          steps=chosen_steps, digits=digits)
@@ -301,6 +311,7 @@ def check(
         from .api import read_problem
 
         loaded = read_problem(problem)
+        _warn(loaded)
         if template:
             from .answers import template_yaml
 
@@ -366,6 +377,7 @@ def validate(files: list[Path] = typer.Argument(..., help="The problem files (YA
                 print(visible(str(exc), one_line=True), file=sys.stderr)
                 code = max(code, exc.exit_code)
                 continue
+            _warn(problem)
             print(visible(f"{STDIN_NAME if str(file) == STDIN else file}: ok ({problem.title})", one_line=True))
         return code
 

@@ -131,8 +131,12 @@ def learning_rate(problem: Problem, domain, step: int, epoch: int):
         if domain.exact:  # schedule factors are small: plain SymPy, then wrapped
             rate = rate * domain.wrap(factor(n, {k: v.exact for k, v in sched.keys.items()}, ExactMath))
         else:
-            rate = rate * factor(n, {k: v.value for k, v in sched.keys.items()}, FloatMath)
-    return domain.round(rate)
+            try:
+                rate = rate * factor(n, {k: v.value for k, v in sched.keys.items()}, FloatMath)
+            except ARITHMETIC_ERRORS:  # gamma ** n beyond a double
+                raise DivergenceError("the learning rate", f"the factor of schedule {sched.name} at n = {n} "
+                                                           f"is beyond a double", step) from None
+    return domain.round(domain.check(rate, "the learning rate", step))
 
 
 def batches(problem: Problem):
