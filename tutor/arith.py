@@ -179,6 +179,8 @@ class ExactDomain:
     def function(self, cls: type) -> Callable:
         def apply(*args: Exact) -> Exact:
             approx = cls(*(a.approx for a in args))
+            if not approx.is_Float:  # settled exactly (relu → 0), or left symbolic (softplus(0) = log 2)
+                approx = sympy.Float(approx.evalf(DIGITS), DIGITS)
             if all(a.expr.is_Rational for a in args):
                 return Exact(cls(*(a.expr for a in args)), approx)  # SymPy simplifies σ(0) = 1/2 etc.
             return Exact(cls(*(a.expr for a in args), evaluate=False), approx)
@@ -199,7 +201,9 @@ class ExactDomain:
 
     @staticmethod
     def is_finite(x: Exact) -> bool:
-        return isinstance(x.approx, sympy.Float) and bool(x.approx.is_finite)
+        # The shadow is a Float, or an Integer where SymPy settles a value exactly
+        # (0 · x = 0); nan and zoo are Numbers that are not finite.
+        return x.approx.is_Number and x.approx.is_finite is True
 
     @staticmethod
     def show(x: Exact) -> str:
