@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from tutor.api import solve_problem, solve_text
+from tutor.problem import parse_problem
 from tutor.render.json import solution_dict
+from tutor.train import train
 
 PROBLEMS = Path(__file__).resolve().parent.parent / "problems"
 
@@ -121,3 +123,18 @@ def test_every_problem_solves_in_exact_arithmetic_as_in_float(path: Path):
     assert exact["arithmetic"] == "exact"
     bad = _numbers_differ(exact, floating)
     assert not bad, "\n".join(bad[:20])
+
+
+def test_exact_values_build_on_the_previous_step_without_resimplifying_it():
+    """Ten exact steps of a sigmoid neuron (SymPy's re-simplification of the whole
+    history made each step ~13× the cost of the one before: years for ten). Each new
+    parameter is an unevaluated tree over the previous step's value, the same object."""
+    text = (PROBLEMS / "sigmoid-neuron-sgd.yaml").read_text().replace("epochs: 2,", "epochs: 5,")
+    assert "epochs: 5," in text
+    run = train(parse_problem(text + "arithmetic: exact\n", "ten.yaml"), details=False)
+    assert len(run.steps) == 10 and run.diverged is None
+    for before, after in zip(run.steps, run.steps[1:]):
+        w_before, w_after = before.parameters["w0"].expr, after.parameters["w0"].expr
+        assert any(arg is w_before for arg in w_after.args)
+    floating = solution_dict(train(parse_problem(text, "ten.yaml"), details=False))
+    assert not _numbers_differ(solution_dict(run), floating)
