@@ -8,10 +8,12 @@ commands, so that `tutor --help` is instant.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, TextIO
 
 import typer
 
@@ -92,6 +94,21 @@ def _emit(data: str | bytes, output: str | None, force: bool) -> None:
     write_output(output, data, force=force)
 
 
+@contextlib.contextmanager
+def _utf8_stdout() -> Iterator[TextIO]:
+    """stdout as UTF-8 text with "\n" line ends, whatever the locale, for streamed output."""
+    if not hasattr(sys.stdout, "buffer"):
+        yield sys.stdout
+        return
+    sys.stdout.flush()
+    out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n")
+    try:
+        yield out
+    finally:
+        out.flush()
+        out.detach()  # leaves sys.stdout's own buffer open
+
+
 def _report_divergence(diverged: list[tuple[Path, object]]) -> int:
     for file, error in diverged:
         print(f"{file}: {error}", file=sys.stderr)
@@ -116,15 +133,14 @@ def solve(
     def action() -> int:
         from . import api
 
-        run = api.solve_problem(file, max_steps=max_steps, yes=yes, arithmetic="exact" if exact else None,
-                                details=format is not Format.json)
-        if format is Format.json:
-            from .render.json import render_json
-
-            _emit(render_json(run), None, False)
+        arithmetic = "exact" if exact else None
+        if format is Format.json:  # streamed: written step by step as computed
+            with _utf8_stdout() as out:
+                run = api.write_solution_json(file, out, max_steps=max_steps, yes=yes, arithmetic=arithmetic)
         else:
             from .render.terminal import render_terminal
 
+            run = api.solve_problem(file, max_steps=max_steps, yes=yes, arithmetic=arithmetic)
             width, color = _terminal()
             _emit(render_terminal(run, width=width, color=color, show_all=show_all, digits=digits,
                                   steps=chosen_steps), None, False)
