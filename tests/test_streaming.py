@@ -71,3 +71,13 @@ def test_steps_are_written_while_the_training_runs():
     assert len(computed) == 200
     step_writes = seen_at_write[1:-1]
     assert step_writes == [STEPS_PER_WRITE * k for k in range(1, 200 // STEPS_PER_WRITE + 1)] + [200]
+
+
+def test_a_failing_partial_is_named_though_float_batches_are_checked_at_their_end():
+    """Float arithmetic checks a batch once at its end, then redoes a failing batch
+    value by value: the report names the local partial that failed, as before."""
+    text = DIVERGING.replace("model: {y: w*x}", "model: {u: w*x, y: sqrt(u)}").replace("x: 10", "x: 0")
+    run = train(parse_problem(text, "sqrt.yaml"))
+    assert run.diverged is not None and run.diverged.step == 1
+    assert run.diverged.quantity == "∂y/∂u (sample 1)"
+    assert "division by zero" in run.diverged.detail

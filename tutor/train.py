@@ -7,6 +7,7 @@ Nothing here prints; the solution and its printers read the Run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from math import isfinite
 from typing import Any, Callable, Iterator
 
 import sympy
@@ -78,7 +79,8 @@ class Updater:
                  *dict.fromkeys(rule.target.name for rule in self.rules)]
         symbols = {sympy.Symbol(n, real=True): i for i, n in enumerate(dict.fromkeys(names))}
         self.slot = {sym.name: i for sym, i in symbols.items()}
-        self.code = [(rule.target.name, compile_expr(rule.expr, symbols, domain)) for rule in self.rules]
+        self.code = [(rule.target.name, self.slot[rule.target.name], compile_expr(rule.expr, symbols, domain))
+                     for rule in self.rules]
         self.decay_code = compile_expr(L2_DECAY.expr, symbols, domain) if spec.weight_decay is not None else None
 
     def decay(self, p: str, theta, g, step: int):
@@ -100,24 +102,41 @@ class Updater:
     def apply(self, p: str, theta, g, lr, t, state, step: int):
         """Update parameter ``p``; mutates ``state``; returns (new θ, the assignments)."""
         d = self.domain
+        env = self._env(p, theta, g, lr, t, state)
+        trail = self._apply_fast(env) if d.name == "float" else None
+        if trail is None:  # checked value by value, to name what failed
+            env, trail = self._env(p, theta, g, lr, t, state), []
+            for target, i, code in self.code:
+                quantity = f"{_display_target(target)} of {p}"
+                try:
+                    value = code(env)
+                except ARITHMETIC_ERRORS as exc:
+                    raise DivergenceError(quantity, str(exc) or type(exc).__name__, step) from None
+                env[i] = value = d.round(d.check(value, quantity, step))
+                trail.append((target, value))
+        for var in self.state_names:
+            state[var][p] = env[self.slot[var]]
+        return env[self.slot["theta"]], trail
+
+    def _env(self, p: str, theta, g, lr, t, state) -> list[Any]:
         env: list[Any] = [None] * len(self.slot)
         for name, value in (("theta", theta), ("g", g), ("lr", lr), ("t", t), *self.hypers.items()):
             env[self.slot[name]] = value
         for var in self.state_names:
             env[self.slot[var]] = state[var][p]
+        return env
+
+    def _apply_fast(self, env: list) -> list[tuple[str, Any]] | None:
+        """The assignments in float arithmetic, checked once at the end; None if one
+        fails (``env`` is then spoiled: the caller starts again)."""
         trail = []
-        for target, code in self.code:
-            quantity = f"{_display_target(target)} of {p}"
-            try:
-                value = code(env)
-            except ARITHMETIC_ERRORS as exc:
-                raise DivergenceError(quantity, str(exc) or type(exc).__name__, step) from None
-            value = d.round(d.check(value, quantity, step))
-            env[self.slot[target]] = value
-            trail.append((target, value))
-        for var in self.state_names:
-            state[var][p] = env[self.slot[var]]
-        return env[self.slot["theta"]], trail
+        try:
+            for target, i, code in self.code:
+                env[i] = value = code(env)
+                trail.append((target, value))
+        except ARITHMETIC_ERRORS:
+            return None
+        return trail if all(isfinite(value) for _, value in trail) else None
 
 
 def _display_target(name: str) -> str:

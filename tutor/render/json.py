@@ -25,8 +25,11 @@ class _Numbers:
     def __init__(self, run: Run):
         self.loss_name = run.graph.loss_name
         self.num = _number(run.domain)
+        self.floats = not run.domain.exact  # values are floats already
 
     def values(self, mapping: dict[str, Any]) -> dict[str, Any]:
+        if self.floats and all(map(math.isfinite, mapping.values())):
+            return dict(mapping)
         num = self.num
         return {k: num(v) for k, v in mapping.items()}
 
