@@ -60,3 +60,20 @@ def apply_limits(problem: Problem, max_steps: int | None = None, yes: bool = Fal
         if seconds > LIMIT_SECONDS:
             raise TooLongError(problem.path, problem.step_count, seconds)
     return problem
+
+
+# ---------------------------------------------------------------- exact arithmetic, per step
+# A separate model for the estimate to call. Exact values are built unevaluated
+# (arith.Exact), so a step's cost no longer grows with the steps before it: it is
+# one (sample × graph edge) and one parameter update at a fixed cost each, measured
+# on sigmoid-neuron-sgd, mazur-2-2-2 and xor-bce-adam-minibatch (80-260 µs per
+# edge and sample, 2 cores) and rounded up. Known exception: adam/log problems
+# still grow past ~20 steps (xor-bce-adam: 10 ms per step at 20 steps, 125 ms at 40).
+EXACT_SECONDS_PER_EDGE_SAMPLE = 5e-4
+EXACT_SECONDS_PER_UPDATE = 1e-3
+
+
+def exact_step_seconds(edges: int, batch: int, params: int) -> float:
+    """Seconds for one training step in exact arithmetic: ``batch`` samples through a
+    graph of ``edges`` edges, then ``params`` parameter updates."""
+    return batch * edges * EXACT_SECONDS_PER_EDGE_SAMPLE + params * EXACT_SECONDS_PER_UPDATE
