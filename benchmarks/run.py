@@ -11,6 +11,7 @@ with the machine described.
 from __future__ import annotations
 
 import argparse
+import json
 import importlib.util
 import os
 import platform
@@ -132,6 +133,36 @@ def bench_terminal(repeat: int) -> list[str]:
             row("tutor solve --all --steps 1..1000 (terminal)", *result["text"], base, "≤ 8 s")]
 
 
+def bench_check(repeat: int) -> list[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = with_epochs(HERE / "problems" / "mazur-10k.yaml", 1000, tmp)
+        answers = Path(tmp) / "answers.yaml"
+        answers.write_text(answered(path))
+        result = side_by_side({"json": [TUTOR, "solve", path, "--format", "json"],
+                               "check": [TUTOR, "check", path, str(answers)]}, max(1, repeat // 3))
+    base = result["json"][0]
+    return ["7. tutor check, Mazur 1,000 steps, every step fully answered (measured only: the checker's rebuild)",
+            row("tutor solve --format json (peer)", *result["json"]),
+            row("tutor check, 1,000 answered steps", *result["check"], base, "≤ 6 s")]
+
+
+def answered(problem: str) -> str:
+    """An answers file holding the solution's own numbers for every step of a Mazur run."""
+    solution = json.loads(subprocess.run([TUTOR, "solve", problem, "--format", "json"], capture_output=True,
+                                         check=True).stdout)
+    leaves, frozen = {"i1", "i2", "t1", "t2"}, {"b1", "b2"}
+    lines = ["answers:"]
+    for st in solution["steps"]:
+        for sample in st["samples"]:
+            values = {k: v for k, v in sample["values"].items() if k not in leaves}
+            lines.append(f"  - {{step: {st['step']}, sample: {sample['index']}, values: {json.dumps(values)}}}")
+        lines.append(f"  - {{step: {st['step']}, loss: {st['loss']!r}}}")
+        lines.append(f"  - {{step: {st['step']}, gradient: {json.dumps(st['gradients'])}}}")
+        updated = {k: v for k, v in st["parameters"].items() if k not in frozen}
+        lines.append(f"  - {{step: {st['step']}, parameters: {json.dumps(updated)}}}")
+    return "\n".join(lines) + "\n"
+
+
 def bench_fan_in(repeat: int) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         commands = {"floor": [TUTOR, "solve", str(ROOT / "problems" / "sigmoid-neuron-sgd.yaml"), "--format", "json"]}
@@ -221,7 +252,7 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per command (median reported)")
-    parser.add_argument("--only", nargs="*", help="rows to run: start mazur memory exact terminal fan-in torch depth key")
+    parser.add_argument("--only", nargs="*", help="rows to run: start mazur memory exact terminal check fan-in torch depth key")
     args = parser.parse_args()
     if not shutil.which(TUTOR):
         raise SystemExit("install tutor first: pip install -e .")
@@ -229,7 +260,7 @@ def main() -> None:
     print(f"CPU time (user + system), medians of {args.repeat} runs; memory is the peak resident set\n")
     print(f"  {'command':<44} {'time':>10} {'ratio':>7} {'target':>8} {'memory':>12}")
     benches = {"start": bench_start_up, "mazur": bench_mazur, "memory": bench_memory, "exact": bench_exact,
-               "terminal": bench_terminal, "fan-in": bench_fan_in, "torch": bench_long_training,
+               "terminal": bench_terminal, "check": bench_check, "fan-in": bench_fan_in, "torch": bench_long_training,
                "depth": bench_depth, "key": bench_key}
     for name in args.only or benches:
         bench = benches[name]
