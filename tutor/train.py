@@ -81,6 +81,9 @@ class Updater:
         self.slot = {sym.name: i for sym, i in symbols.items()}
         self.code = [(rule.target.name, self.slot[rule.target.name], compile_expr(rule.expr, symbols, domain))
                      for rule in self.rules]
+        self._hyper_env: list[Any] = [None] * len(self.slot)
+        for name, value in self.hypers.items():
+            self._hyper_env[self.slot[name]] = value
         self.decay_code = compile_expr(L2_DECAY.expr, symbols, domain) if spec.weight_decay is not None else None
 
     def decay(self, p: str, theta, g, step: int):
@@ -119,11 +122,11 @@ class Updater:
         return env[self.slot["theta"]], trail
 
     def _env(self, p: str, theta, g, lr, t, state) -> list[Any]:
-        env: list[Any] = [None] * len(self.slot)
-        for name, value in (("theta", theta), ("g", g), ("lr", lr), ("t", t), *self.hypers.items()):
-            env[self.slot[name]] = value
+        env = self._hyper_env[:]  # the hyper-parameters are the same for every update
+        slot = self.slot
+        env[slot["theta"]], env[slot["g"]], env[slot["lr"]], env[slot["t"]] = theta, g, lr, t
         for var in self.state_names:
-            env[self.slot[var]] = state[var][p]
+            env[slot[var]] = state[var][p]
         return env
 
     def _apply_fast(self, env: list) -> list[tuple[str, Any]] | None:
