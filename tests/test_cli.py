@@ -71,10 +71,10 @@ def test_exact_division_by_zero_is_reported_as_divergence(tmp_path):
 def test_internal_errors_become_one_line_and_exit_1(monkeypatch):
     import tutor.api
 
-    def broken(path, **options):
+    def broken(*args, **options):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(tutor.api, "solve_problem", broken)
+    monkeypatch.setattr(tutor.api, "_load", broken)  # every solve, streamed or not, loads through it
     result = invoke("solve", str(PROBLEMS / "relu-2-2-2-one-step.yaml"), "--format", "json")
     assert result.exit_code == 1
     assert result.stderr.strip().count("\n") == 0

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from .errors import ProblemError
 from .limits import JSON, Rendering, apply_limits
 from .problem import Problem, load_problem, parse_problem
-from .render.json import solution_dict
-from .train import Run, train
+from .render.json import solution_dict, write_json
+from .train import Run, train, training
 
 
 STDIN = "-"            # the problem-file argument that means "read standard input"
@@ -39,10 +39,25 @@ def solve_problem(path: str | Path, *, max_steps: int | None = None, yes: bool =
     training; unless ``yes``, a problem estimated to take over a minute (solving, then
     the ``rendering``) is refused (limits.TooLongError); ``arithmetic`` overrides the
     problem's own ("exact", "float"); ``details``: see train."""
+    return train(_load(path, max_steps, yes, arithmetic, rendering), details=details)
+
+
+def write_solution_json(path: str | Path, out: TextIO, *, max_steps: int | None = None, yes: bool = True,
+                        arithmetic: str | None = None) -> Run:
+    """Solve a problem file, writing its JSON solution to ``out`` step by step as
+    the steps are computed (memory flat in the number of steps). Arguments as for
+    `solve_problem`; the run returned has no steps, only its outcome."""
+    run, steps = training(_load(path, max_steps, yes, arithmetic, JSON))
+    write_json(run, steps, out)
+    return run
+
+
+def _load(path: str | Path, max_steps: int | None, yes: bool, arithmetic: str | None,
+          rendering: Rendering) -> Problem:
     problem = read_problem(path)
     if arithmetic is not None:
         problem = dataclasses.replace(problem, arithmetic=arithmetic, round_decimals=None)
-    return train(apply_limits(problem, max_steps, yes, rendering), details=details)
+    return apply_limits(problem, max_steps, yes, rendering)
 
 
 def solve_text(text: str, path: str = "problem.yaml") -> dict[str, Any]:

@@ -106,6 +106,9 @@ class RoundDomain(FloatDomain):
 DIGITS = 50  # precision of the decimal shadow every exact value carries
 
 
+ZERO, ONE, MINUS_ONE = sympy.Integer(0), sympy.Integer(1), sympy.Integer(-1)
+
+
 class Exact:
     """An exact value (a SymPy expression) with a high-precision decimal shadow.
 
@@ -113,6 +116,14 @@ class Exact:
     exponentially with depth, so they are never evaluated or queried as trees.
     Branches (relu at 0, max), finiteness and printing use the shadow; rational
     values stay plain rationals, where the shadow is exact too.
+
+    Only rationals are combined by SymPy's own arithmetic. Any other value is
+    built unevaluated (``evaluate=False``): SymPy's automatic simplification
+    would flatten and re-collect the whole history of the value on every
+    operation, which makes a training run's cost grow about tenfold per step.
+    The unevaluated tree denotes the same number; the few identities SymPy
+    would have applied to reach a rational (0·x, x + 0, 1·x, x − x) are
+    applied here, so rationals stay rationals.
     """
 
     __slots__ = ("expr", "approx")
@@ -126,23 +137,24 @@ class Exact:
     def of(x) -> "Exact":
         return x if isinstance(x, Exact) else Exact(sympy.Integer(x) if isinstance(x, int) else x)
 
-    def _combine(self, other, op) -> "Exact":
-        other = Exact.of(other)
-        return Exact(op(self.expr, other.expr), op(self.approx, other.approx))
-
     def __add__(self, other):
-        return self._combine(other, lambda a, b: a + b)
+        other = Exact.of(other)
+        return Exact(_add(self.expr, other.expr), self.approx + other.approx)
 
     __radd__ = __add__
 
     def __sub__(self, other):
-        return self._combine(other, lambda a, b: a - b)
+        other = Exact.of(other)
+        a, b = self.expr, other.expr
+        expr = ZERO if a is b else _add(a, _neg(b))
+        return Exact(expr, self.approx - other.approx)
 
     def __rsub__(self, other):
         return Exact.of(other) - self
 
     def __mul__(self, other):
-        return self._combine(other, lambda a, b: a * b)
+        other = Exact.of(other)
+        return Exact(_mul(self.expr, other.expr), self.approx * other.approx)
 
     __rmul__ = __mul__
 
@@ -150,13 +162,20 @@ class Exact:
         other = Exact.of(other)
         if other.is_zero():
             raise NotFinite("division by zero")
-        return self._combine(other, lambda a, b: a / b)
+        a, b = self.expr, other.expr
+        if a.is_Rational and b.is_Rational:
+            expr = a / b
+        elif a is b:
+            expr = ONE
+        else:
+            expr = _mul(a, b ** -1 if b.is_Rational else sympy.Pow(b, MINUS_ONE, evaluate=False))
+        return Exact(expr, self.approx / other.approx)
 
     def __rtruediv__(self, other):
         return Exact.of(other) / self
 
     def __neg__(self):
-        return Exact(-self.expr, -self.approx)
+        return Exact(_neg(self.expr), -self.approx)
 
     def __pow__(self, other):
         other = Exact.of(other)
@@ -176,6 +195,32 @@ class Exact:
         return f"Exact({self.expr})"
 
 
+def _add(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+    if a.is_Rational and b.is_Rational:
+        return a + b
+    if a is ZERO or (a.is_Rational and a.is_zero):
+        return b
+    if b.is_Rational and b.is_zero:
+        return a
+    return sympy.Add(a, b, evaluate=False)
+
+
+def _mul(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+    if a.is_Rational and b.is_Rational:
+        return a * b
+    if (a.is_Rational and a.is_zero) or (b.is_Rational and b.is_zero):
+        return ZERO
+    if a.is_Rational and a == 1:
+        return b
+    if b.is_Rational and b == 1:
+        return a
+    return sympy.Mul(a, b, evaluate=False)
+
+
+def _neg(a: sympy.Expr) -> sympy.Expr:
+    return -a if a.is_Rational else sympy.Mul(MINUS_ONE, a, evaluate=False)
+
+
 class ExactDomain:
     name = "exact"
     exact = True
@@ -192,6 +237,8 @@ class ExactDomain:
             if any(a.approx.is_extended_real is False for a in (*args, Exact(approx, approx))):
                 shown = ", ".join(str(sympy.N(a.approx, 6)) for a in args)
                 raise NotFinite(f"{cls.__name__} of {shown} is not a finite real number")
+            if not approx.is_Float:  # settled exactly (relu → 0), or left symbolic (softplus(0) = log 2)
+                approx = sympy.Float(approx.evalf(DIGITS), DIGITS)
             if all(a.expr.is_Rational for a in args):
                 return Exact(cls(*(a.expr for a in args)), approx)  # SymPy simplifies σ(0) = 1/2 etc.
             return Exact(cls(*(a.expr for a in args), evaluate=False), approx)
@@ -214,7 +261,9 @@ class ExactDomain:
 
     @staticmethod
     def is_finite(x: Exact) -> bool:
-        return isinstance(x.approx, sympy.Float) and bool(x.approx.is_finite)
+        # The shadow is a Float, or an Integer where SymPy settles a value exactly
+        # (max(z, 0) = 0, 0 · x = 0); nan and zoo are Numbers that are not finite.
+        return x.approx.is_Number and x.approx.is_finite is True
 
     @staticmethod
     def show(x: Exact) -> str:

@@ -8,10 +8,12 @@ commands, so that `tutor --help` is instant.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, TextIO
 
 import typer
 
@@ -121,6 +123,21 @@ def _shown(show_all: bool, steps: list[int] | None):
     return "all" if show_all and steps is None else (tuple(steps) if steps is not None else None)
 
 
+@contextlib.contextmanager
+def _utf8_stdout() -> Iterator[TextIO]:
+    """stdout as UTF-8 text with "\n" line ends, whatever the locale, for streamed output."""
+    if not hasattr(sys.stdout, "buffer"):
+        yield sys.stdout
+        return
+    sys.stdout.flush()
+    out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n")
+    try:
+        yield out
+    finally:
+        out.flush()
+        out.detach()  # leaves sys.stdout's own buffer open
+
+
 def _report_divergence(diverged: list[tuple[Path, object]]) -> int:
     for file, error in diverged:
         print(visible(f"{file}: {error}", one_line=True), file=sys.stderr)
@@ -145,19 +162,18 @@ def solve(
     def action() -> int:
         from . import api
 
-        from .limits import JSON, Rendering
-
-        rendering = JSON if format is Format.json else Rendering("terminal", _shown(show_all, chosen_steps))
-        run = api.solve_problem(file, max_steps=max_steps, yes=yes, arithmetic="exact" if exact else None,
-                                details=format is not Format.json, rendering=rendering)
-        _warn(run.problem)
-        if format is Format.json:
-            from .render.json import render_json
-
-            _emit(render_json(run), None, False)
+        arithmetic = "exact" if exact else None
+        if format is Format.json:  # streamed: written step by step as computed
+            with _utf8_stdout() as out:
+                run = api.write_solution_json(file, out, max_steps=max_steps, yes=yes, arithmetic=arithmetic)
+            _warn(run.problem)
         else:
+            from .limits import Rendering
             from .render.terminal import render_terminal
 
+            run = api.solve_problem(file, max_steps=max_steps, yes=yes, arithmetic=arithmetic,
+                                    rendering=Rendering("terminal", _shown(show_all, chosen_steps)))
+            _warn(run.problem)
             width, color = _terminal()
             _emit(render_terminal(run, width=width, color=color, show_all=show_all, digits=digits,
                                   steps=chosen_steps), None, False)
@@ -385,7 +401,20 @@ def validate(files: list[Path] = typer.Argument(..., help="The problem files (YA
 
 
 def main() -> None:
-    app(prog_name="tutor")  # also under `python -m tutor`
+    """The console script: the command, then an exit without tearing down the
+    objects it made (SymPy's caches and expressions: a tenth of a second)."""
+    import os
+
+    try:
+        app(prog_name="tutor")  # also under `python -m tutor`
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if exc.code is not None and not isinstance(exc.code, int):
+            print(exc.code, file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
