@@ -154,3 +154,43 @@ def test_dropped_units_pass_no_gradient():
     assert s2["values"]["d1"] == 0
     assert s1["values"]["d1"] == 2 * s1["values"]["h1"]       # inverted: kept units doubled
     assert s1["derivatives"]["h1"] == 2 * s1["derivatives"]["d1"]
+
+
+def test_conv1d_stride_padding_and_avgpool_by_hand():
+    _, sample = first_sample("conv1d-stride-padding-avgpool")
+    x = [0, 0.5, -1, 2, 0, 1.5, -0.5, 1, 0]                   # padded by one zero each side
+    k = [1, -2, 0.5]
+    z = [sum(k[j] * x[2 * i + j] for j in range(3)) for i in range(4)]   # stride 2
+    a = [math.tanh(v) for v in z]
+    for i in range(4):
+        assert math.isclose(sample["values"][f"z{i + 1}"], z[i], rel_tol=1e-15)
+    for i in range(2):
+        assert math.isclose(sample["values"][f"p{i + 1}"], (a[2 * i] + a[2 * i + 1]) / 2, rel_tol=1e-15)
+
+
+def test_conv2d_padding_and_avgpool_by_hand():
+    _, sample = first_sample("conv2d-padding-avgpool")
+    image = [[1, 2, 0.5], [-1, 3, 1], [2, -0.5, -2]]
+    padded = [[0] * 5] + [[0] + row + [0] for row in image] + [[0] * 5]
+    W = [[0.5, -1], [1, 0.25]]
+    J = [[sum(W[a][b] * padded[i + a][j + b] for a in range(2) for b in range(2)) for j in range(4)]
+         for i in range(4)]
+    K = [[max(v, 0) for v in row] for row in J]
+    for i in range(4):
+        for j in range(4):
+            assert sample["values"][f"J{i + 1}{j + 1}"] == J[i][j]
+    for i in range(2):
+        for j in range(2):
+            window = [K[2 * i + a][2 * j + b] for a in range(2) for b in range(2)]
+            assert math.isclose(sample["values"][f"P{i + 1}{j + 1}"], sum(window) / 4, rel_tol=1e-15)
+
+
+SCALAR_FORMS = ["rnn-unroll-3-steps-by-hand", "sigmoid-2-2-1-scalar", "sigmoid-2-2-1-network-matrix"]
+
+
+@pytest.mark.parametrize("stem", SCALAR_FORMS)
+def test_scalar_forms_agree_with_the_first_oracle(stem: str):
+    """make_expected.py (scalar graphs, written before) gives the same steps and final values."""
+    import make_expected
+    bad = make_expected.compare(make_expected.solve_file(PENDING / f"{stem}.yaml"), load_expected(stem))
+    assert not bad, "\n".join(bad[:20])
