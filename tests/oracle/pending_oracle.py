@@ -166,10 +166,9 @@ class ModelProblem:
             self.params.declare(component_names(k, shape_of(v)), flat_values(v))
         self.equations = [(k, ast.parse(r.replace("^", "**"), mode="eval"))
                           for k, r in expand_unroll(p["model"], p.get("unroll"))]
-        self.outputs = list(p.get("outputs") or [])
 
     def forward(self, leaves, batch, first_index):
-        """-> list of per-sample [(name, tensor)] (inputs, targets, constants, nodes), outputs."""
+        """-> per-sample [(name, tensor)] (inputs, targets, constants, nodes), and no batch context."""
         per_sample = []
         for s in batch:
             named = [(n, nested(s[n]).requires_grad_()) for n in self.inputs]
@@ -186,8 +185,7 @@ class ModelProblem:
 
 # ---------------------------------------------------------------- layered networks
 
-def gate_keys():
-    return ["i", "f", "g", "o"]       # PyTorch's order of the LSTM gates
+GATES = ("i", "f", "g", "o")          # PyTorch's order of the LSTM gates
 
 
 class NetworkProblem:
@@ -199,7 +197,6 @@ class NetworkProblem:
         self.inputs = shapes_mapping(net["inputs"])
         self.targets = shapes_mapping(p["targets"])
         self.params = Params()
-        self.constants = {}
         self.layers = []
         if isinstance(net["inputs"], list):
             kind = ("units", list(net["inputs"]))
@@ -208,7 +205,6 @@ class NetworkProblem:
             kind = ("grid", name, shape)
         for layer in net["layers"]:
             kind = self.add_layer(layer, kind)
-        self.output = kind
 
     # each add_* returns the kind of its output: ("units", [names]) or ("grid", name, shape)
 
@@ -350,9 +346,9 @@ class NetworkProblem:
         units = list(layer["units"])
         n, H = len(sources), len(units)
         names = layer.get("names") or {}
-        wn = (names.get("weights") or {})
-        bnames = (names.get("bias") or {})
-        for gk in gate_keys():
+        wn = dict(names.get("weights") or {})
+        bnames = dict(names.get("bias") or {})
+        for gk in GATES:
             wn.setdefault(gk, [[f"w_{gk}_{u}_{s}" for s in sources + units] for u in units])
             self.params.declare([x for row in wn[gk] for x in row], flat_values(layer["weights"][gk]))
             bnames.setdefault(gk, [f"b_{gk}_{u}" for u in units])
@@ -363,8 +359,8 @@ class NetworkProblem:
 
         def forward(x, leaves, ctx):
             W = torch.cat([torch.stack([torch.stack([leaves[m] for m in row]) for row in wn[gk]])
-                           for gk in gate_keys()])          # (4H, n + H)
-            b = torch.cat([torch.stack([leaves[m] for m in bnames[gk]]) for gk in gate_keys()])
+                           for gk in GATES])          # (4H, n + H)
+            b = torch.cat([torch.stack([leaves[m] for m in bnames[gk]]) for gk in GATES])
             B = x.shape[0]
             h, c = torch.func.functional_call(
                 cell, {"weight_ih": W[:, :n], "weight_hh": W[:, n:], "bias_ih": b,
@@ -431,7 +427,7 @@ def sample_losses(p, per_sample):
     for named in per_sample:
         env = dict(named)
         if outputs is None:          # network: the last recorded tensor(s) are the outputs
-            o = torch.cat([v.reshape(-1) for n, v in named[-out_count(p, named):]])
+            o = torch.cat([v.reshape(-1) for n, v in named[-network_output_count(p):]])
         else:
             o = torch.cat([env[n].reshape(-1) for n in outputs])
         t = torch.cat([env[n].reshape(-1) for n in target_names(p)])
@@ -445,7 +441,7 @@ def target_names(p):
     return list(shapes_mapping(p["targets"]))
 
 
-def out_count(p, named):
+def network_output_count(p):
     """How many trailing recorded entries form the network output."""
     last = p["network"]["layers"][-1]
     return len(last["units"]) if isinstance(last["units"], list) else 1
@@ -459,6 +455,12 @@ def reduce(p, losses):
 
 class Solver:
     def __init__(self, p):
+        unsupported = [k for k in ("frozen", "arithmetic", "penalty") if k in p]
+        unsupported += [k for k in ("steps", "update") if k in (p.get("training") or {})]
+        if isinstance(p.get("loss"), dict) and ("penalty" in p["loss"] or "expr" in p["loss"]):
+            unsupported.append("loss mapping with penalty/expr")
+        if unsupported:
+            raise ValueError(f"not supported by this oracle: {', '.join(unsupported)}")
         self.p = p
         self.prob = NetworkProblem(p) if "network" in p else ModelProblem(p)
         data = p.get("data") or {}
@@ -519,7 +521,6 @@ class Solver:
         epochs = int(tr.get("epochs", 1))
         bs = int(tr.get("batch_size", N))
         opt = optimizer_config(p, number)
-        assert opt["name"] == "sgd" or not self.batchnorm
         state = {k: {} for k in params}
         t = 0
         for epoch in range(1, epochs + 1):
