@@ -21,7 +21,19 @@ pytest.importorskip("sympy")
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-import pending_oracle as oracle  # noqa: E402
+_DTYPE_BEFORE = torch.get_default_dtype()
+import pending_oracle as oracle  # noqa: E402  (sets torch's default dtype to float64)
+
+torch.set_default_dtype(_DTYPE_BEFORE)     # not for the rest of the session
+
+
+@pytest.fixture(autouse=True)
+def float64_default():
+    """The oracle relies on float64 as torch's default; only while these tests run."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
 
 PENDING = HERE / "pending"
 PROBLEMS = sorted(PENDING.glob("*.yaml"))
