@@ -206,3 +206,12 @@ def test_scalar_forms_agree_with_the_first_oracle(stem: str):
     import make_expected
     bad = make_expected.compare(make_expected.solve_file(PENDING / f"{stem}.yaml"), load_expected(stem))
     assert not bad, "\n".join(bad[:20])
+
+
+def test_maxpool_tie_shares_the_gradient_equally():
+    step, sample = first_sample("maxpool-tie-split")
+    d = sample["derivatives"]
+    assert (d["O11"], d["O12"]) == (-0.5, 1.0)
+    assert d["K12"] == d["K21"] == -0.25 and d["K11"] == d["K22"] == 0          # two maxima of 1.5
+    assert d["K13"] == d["K14"] == d["K23"] == 1 / 3 and d["K24"] == 0        # three maxima of 1.0
+    assert math.isclose(step["gradients"]["W11"], -0.5 * 3 + 1.0 * 2, rel_tol=1e-15)
