@@ -143,6 +143,19 @@ def bench_class(repeat: int) -> list[str]:
             row("both", total, max(result["vary"][1], result["key"][1]), None, "< 60 s")]
 
 
+def bench_circuit(repeat: int) -> list[str]:
+    result = side_by_side({
+        "relu": [TUTOR, "solve", "problems/relu-2-2-2-one-step.yaml"],
+        "circuit": [TUTOR, "solve", "problems/circuit-cs231n.yaml"],
+        "circuit json": [TUTOR, "solve", "problems/circuit-cs231n.yaml", "--format", "json"],
+    }, repeat)
+    base = result["relu"][0]
+    return ["6. an objective: the CS231n circuit f = (x + y)z, against relu-2-2-2-one-step",
+            row("tutor solve relu-2-2-2-one-step (baseline)", *result["relu"]),
+            row("tutor solve circuit-cs231n (terminal)", *result["circuit"], base, "≤ 1.0×"),
+            row("tutor solve circuit-cs231n --format json", *result["circuit json"], base, "≤ 1.0×")]
+
+
 def machine() -> str:
     cpu = ""
     if Path("/proc/cpuinfo").exists():
@@ -161,7 +174,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"medians of {args.repeat} runs; memory is the peak resident set (target ≤ 200 MiB each)\n")
     print(f"  {'command':<44} {'time':>10} {'ratio':>7} {'target':>8} {'memory':>12}")
-    for bench in (bench_start_up, bench_long_training, bench_depth, bench_key, bench_class):
+    for bench in (bench_start_up, bench_long_training, bench_depth, bench_key, bench_class, bench_circuit):
         for line in bench(args.repeat):
             print(line)
         print()

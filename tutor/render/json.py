@@ -19,7 +19,8 @@ def solution_dict(run: Run) -> dict[str, Any]:
 
     def sample(trace: SampleTrace) -> dict[str, Any]:
         shown = {k: v for k, v in trace.values.items() if k != loss_name}
-        return {"index": trace.index, "values": values(shown), "loss": num(trace.loss)}
+        return {"index": trace.index, "values": values(shown), "loss": num(trace.loss),
+                "derivatives": values(sample_derivatives(run, trace))}
 
     out: dict[str, Any] = {
         "title": run.problem.title,
@@ -46,12 +47,28 @@ def solution_dict(run: Run) -> dict[str, Any]:
             "parameters": values(run.steps[-1].parameters if run.steps else run.initial),
             "samples": [sample(t) for t in run.final_samples],
             "loss": num(run.final_loss) if run.final_loss is not None else None,
+            "gradients": values(run.final_gradients),
         },
     }
+    if run.gradient_check is not None:
+        check = run.gradient_check
+        out["gradient_check"] = {"eps": num(check.eps), "parameters": {
+            p: {"plus": num(c.plus), "minus": num(c.minus), "numeric": num(c.numeric),
+                "analytic": num(c.analytic), "rel_error": _plain_float(c.rel_error)}
+            for p, c in check.parameters.items()}}
     if run.diverged is not None:
         d = run.diverged
         out["diverged"] = {"step": d.step, "quantity": d.quantity, "detail": d.detail,
                            "inputs": {k: _plain_float(v) for k, v in d.inputs.items()}, "suggestion": d.suggestion}
+    return out
+
+
+def sample_derivatives(run: Run, trace: SampleTrace) -> dict[str, Any]:
+    """∂E_s/∂name for every input, constant and node of one sample (the loss node left out)."""
+    if not trace.deltas:  # a pass that stopped before its backward sweep
+        return {}
+    out = dict(trace.leaf_derivatives)
+    out.update((n, trace.deltas[n]) for n in run.graph.node_names if n != run.graph.loss_name)
     return out
 
 
