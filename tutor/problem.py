@@ -465,7 +465,7 @@ def _objective_samples(root: Node, inputs) -> tuple[dict[str, Number], ...]:
     if "data" in root.value:
         return _samples(root.value["data"], inputs, ())
     if inputs:
-        raise root.error(f"missing key 'data': the inputs ({', '.join(inputs)}) need values")
+        raise root.key_error("inputs", f"missing key 'data': the inputs ({', '.join(inputs)}) need values")
     return ({},)
 
 
