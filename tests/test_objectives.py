@@ -110,3 +110,18 @@ def test_expected_json_of_the_cs231n_examples_matches_the_notes():
     d = neuron["samples"][0]["derivatives"]
     assert [d["x0"], d["x1"]] == pytest.approx([0.393, -0.590], abs=1e-3)
     assert [neuron["gradients"][w] for w in ("w0", "w1", "w2")] == pytest.approx([-0.196, -0.393, 0.196], abs=1e-3)
+
+
+def test_gradient_on_a_hidden_unit_of_a_layered_network(tmp_path):
+    """Asked on a node of a network: the stages use the names of the chain rule above
+    (o1 for its net under a linear unit), with the hand-computed values of
+    relu-2-2-2-one-step: ∂E/∂o1 = −1, ∂E/∂o2 = −2, w31 = 0.5, w32 = −1."""
+    from tutor.api import solve_problem
+    from tutor.render.terminal import render_terminal
+
+    text = (ROOT / "problems" / "relu-2-2-2-one-step.yaml").read_text()
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("ask:"))
+    path = tmp_path / "p.yaml"
+    path.write_text(text + "\nask: [{gradient: [h1]}]\n")
+    out = render_terminal(solve_problem(path))
+    assert "∂E/∂h1 = ∂E/∂o1·∂o1/∂h1 + ∂E/∂o2·∂o2/∂h1 = (−1)·0.5 + (−2)·(−1) = 1.5" in out

@@ -682,14 +682,16 @@ class _Builder:
             for user in users.get(name, []):
                 edge = (user, name)
                 expr = d.partials.get(edge, d.leaf_partials.get(edge))
-                local = partial_label(user, name)
+                shown = self.aliased.get(user, user)   # o1 in place of net_o1 (o1 = net_o1), as above
+                shown = user if shown == g.loss_name else shown   # but f stays f under E = f
+                local = partial_label(shown, name)
                 vals[local] = trace.partials[edge]
                 rows.append(Calc(local, expr, None if expr.is_number else env, trace.partials[edge],
                                  kink=self._kink(expr, env)))
                 if user == g.loss_name or user == top:
                     terms.append(sympy.Symbol(local))
                 else:
-                    up = partial_label(top, user)
+                    up = partial_label(top, shown)
                     vals[up] = trace.deltas[user]
                     terms.append(sympy.Mul(sympy.Symbol(up), sympy.Symbol(local), evaluate=False))
             if not terms:
