@@ -256,6 +256,19 @@ def bench_class(repeat: int) -> list[str]:
             row("both", total, max(result["vary"][1], result["key"][1]), None, "< 60 s")]
 
 
+def bench_circuit(repeat: int) -> list[str]:
+    result = side_by_side({
+        "relu": [TUTOR, "solve", "problems/relu-2-2-2-one-step.yaml"],
+        "circuit": [TUTOR, "solve", "problems/circuit-cs231n.yaml"],
+        "circuit json": [TUTOR, "solve", "problems/circuit-cs231n.yaml", "--format", "json"],
+    }, repeat)
+    base = result["relu"][0]
+    return ["6. an objective: the CS231n circuit f = (x + y)z, against relu-2-2-2-one-step",
+            row("tutor solve relu-2-2-2-one-step (baseline)", *result["relu"]),
+            row("tutor solve circuit-cs231n (terminal)", *result["circuit"], base, "≤ 1.0×"),
+            row("tutor solve circuit-cs231n --format json", *result["circuit json"], base, "≤ 1.0×")]
+
+
 def machine() -> str:
     cpu = ""
     if Path("/proc/cpuinfo").exists():
@@ -268,7 +281,7 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per command (median reported)")
-    parser.add_argument("--only", nargs="*", help="rows to run: start mazur memory exact terminal check fan-in torch depth key")
+    parser.add_argument("--only", nargs="*", help="rows to run: start mazur memory exact terminal check fan-in torch depth key class circuit")
     args = parser.parse_args()
     if not shutil.which(TUTOR):
         raise SystemExit("install tutor first: pip install -e .")
@@ -277,7 +290,7 @@ def main() -> None:
     print(f"  {'command':<44} {'time':>10} {'ratio':>7} {'target':>8} {'memory':>12}")
     benches = {"start": bench_start_up, "mazur": bench_mazur, "memory": bench_memory, "exact": bench_exact,
                "terminal": bench_terminal, "check": bench_check, "fan-in": bench_fan_in, "torch": bench_long_training,
-               "depth": bench_depth, "key": bench_key, "class": bench_class}
+               "depth": bench_depth, "key": bench_key, "class": bench_class, "circuit": bench_circuit}
     for name in args.only or benches:
         bench = benches[name]
         for line in bench(args.repeat):

@@ -255,7 +255,7 @@ def template_yaml(problem: Problem, derivation: Derivation | None = None) -> str
     params = list(problem.params)
     ask = problem.ask
     words = {item.kind for item in ask} if ask is not None else {"forward", "loss", "gradient", "update", "final"}
-    gradient_names = _asked_names(ask, "gradient", params)
+    gradient_names = [n for n in _asked_names(ask, "gradient", params) if n in params]  # not inputs, nodes
     update_names = [p for p in _asked_names(ask, "update", params) if p not in problem.frozen]
     state_vars = state_variables(problem)
     shown = next((item.steps for item in ask or () if item.kind == "steps"), None)

@@ -11,7 +11,7 @@ SymPy as σ(z1)(1 − σ(z1)) and then stated as a1·(1 − a1), since a1 = σ(z
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import sympy
@@ -27,6 +27,9 @@ class Derivation:
     deps: dict[str, tuple[str, ...]]        # node -> differentiable names it uses (nodes, params)
     partials: dict[Edge, sympy.Expr]        # ∂node/∂dep, in the problem's names
     consumers: dict[str, tuple[str, ...]]   # node or param -> nodes that use it, in forward order
+    # ∂node/∂leaf for the inputs and constants a node uses: only for ∂E/∂input
+    # (asked gradients, the JSON's derivatives); the chain rule never passes through them.
+    leaf_partials: dict[Edge, sympy.Expr] = field(default_factory=dict)
 
     def paths(self, name: str, limit: int = 64) -> list[tuple[str, ...]] | None:
         """Every chain from the loss down to ``name`` (loss first), or None when there
@@ -64,7 +67,18 @@ def derive(graph: Graph) -> Derivation:
             local = sympy.Add(*(local_partial(term, x) for term in terms[x]))
             partials[(eq.name, dep)] = local.xreplace(by_expression)
             consumers.setdefault(dep, []).append(eq.name)
-    return Derivation(graph, deps, partials, {k: tuple(v) for k, v in consumers.items()})
+    return Derivation(graph, deps, partials, {k: tuple(v) for k, v in consumers.items()},
+                      _leaf_partials(graph, by_expression))
+
+
+def _leaf_partials(graph: Graph, by_expression) -> dict[Edge, sympy.Expr]:
+    leaves = set(graph.problem.inputs) | set(graph.problem.constants)
+    out: dict[Edge, sympy.Expr] = {}
+    order = {name: i for i, name in enumerate(graph.symbols)}
+    for eq in graph.equations:
+        for leaf in sorted((s.name for s in eq.expr.free_symbols if s.name in leaves), key=order.__getitem__):
+            out[(eq.name, leaf)] = local_partial(eq.expr, graph.symbol(leaf)).xreplace(by_expression)
+    return out
 
 
 def terms_by_symbol(expr: sympy.Expr) -> dict[sympy.Symbol, list[sympy.Expr]]:

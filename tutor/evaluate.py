@@ -9,7 +9,7 @@ the same sum over the equations that use it.
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from math import isfinite
 from typing import Any, Callable
 
@@ -30,6 +30,7 @@ class SampleTrace:
     partials: dict[Edge, Any]       # value of each local partial ∂node/∂dep
     deltas: dict[str, Any]          # δ = ∂E/∂node for every node (E's is 1)
     gradients: dict[str, Any]       # this sample's ∂E/∂θ
+    leaf_derivatives: dict[str, Any] = field(default_factory=dict)  # ∂E/∂input and ∂E/∂constant
 
     @property
     def loss(self):
@@ -97,6 +98,9 @@ class Evaluator:
         ]
         completed = [p for node in self.backward_plan for p in node.completes]
         self.gradient_order = completed + [p for p in graph.params if p not in completed]
+        self.leaf_plan = [(node, leaf, compile_expr(expr, by_symbol, domain))
+                          for (node, leaf), expr in derivation.leaf_partials.items()]
+        self.leaf_names = graph.problem.inputs + tuple(graph.problem.constants)
 
     # ------------------------------------------------------------ forward
 
@@ -179,6 +183,7 @@ class Evaluator:
         if self.fast and on_complete is None:
             batch = self._backward_fast(envs, traces, reduction)
             if batch is not None:
+                self._leaf_derivatives(envs, traces, step)
                 return batch
             for trace in traces:  # redone value by value, to name what failed
                 trace.partials, trace.deltas, trace.gradients = {}, {}, {}
@@ -217,6 +222,7 @@ class Evaluator:
                 for trace in traces:
                     trace.gradients[p] = zero
                 batch[p] = zero
+        self._leaf_derivatives(envs, traces, step)
         return {p: batch[p] for p in self.graph.params}
 
     def _backward_fast(self, envs: list[list], traces: list[SampleTrace], reduction: str) -> dict[str, Any] | None:
@@ -253,6 +259,18 @@ class Evaluator:
                 return None
             batch[p] = total if reduction == "sum" else total / len(traces)
         return batch
+
+    def _leaf_derivatives(self, envs, traces: list[SampleTrace], step: int | None) -> None:
+        """∂E/∂input and ∂E/∂constant, once every δ is known: Σ δ_node·∂node/∂leaf."""
+        d = self.domain
+        zero, rnd = d.const(0), d.round
+        for trace, env in zip(traces, envs):
+            acc = {leaf: zero for leaf in self.leaf_names}
+            for node, leaf, code in self.leaf_plan:
+                partial = trace.partials[(node, leaf)] = rnd(self._value(code, env, (leaf, node, trace.index), step))
+                acc[leaf] = acc[leaf] + trace.deltas[node] * partial
+            trace.leaf_derivatives = {leaf: rnd(self._finite(v, ("delta", leaf, trace.index), step))
+                                      for leaf, v in acc.items()}
 
     def _partial(self, node: str, dep: str, code, env, trace: SampleTrace, step):
         value = self.domain.round(self._value(code, env, (dep, node, trace.index), step))

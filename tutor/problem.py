@@ -91,9 +91,19 @@ class Training:
 
 @dataclass(frozen=True)
 class AskItem:
-    kind: str                    # forward, loss, gradient, update, final, steps
-    names: tuple[str, ...] = ()  # for gradient / update; empty = all
+    kind: str                    # forward, loss, gradient, update, final, steps, gradient_check
+    names: tuple[str, ...] = ()  # for gradient / update / gradient_check; empty = all
     steps: tuple[int, ...] = ()
+    eps: Number | None = None    # gradient_check's ε
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What is minimised instead of a loss: a node's value, or Σ g_k·Y_k with the
+    upstream gradients g_k given."""
+
+    node: str | None
+    upstream: dict[str, Number] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -134,6 +144,7 @@ class Problem:
     check_tolerance: Tolerance | None = None  # the instructor's, for tutor check
     name_lines: dict[str, int] = field(default_factory=dict, compare=False)
     warnings: tuple[ProblemWarning, ...] = field(default=(), compare=False)
+    objective: Objective | None = None
 
     @property
     def step_count(self) -> int:
@@ -343,7 +354,9 @@ def _parse_equation(node: Node, names: NameTable, allowed_kinds: tuple[str, ...]
 # ---------------------------------------------------------------- top level
 
 TOP_KEYS = ("title", "statement", "meta", "network", "model", "inputs", "params", "constants", "outputs",
-            "targets", "data", "loss", "optimizer", "training", "frozen", "ask", "arithmetic", "check", "vary")
+            "targets", "data", "loss", "optimizer", "training", "frozen", "ask", "arithmetic", "check", "vary",
+            "objective")
+OBJECTIVE_REPLACES = ("outputs", "targets", "loss")
 MODEL_ONLY = ("inputs", "params", "outputs")
 
 
@@ -359,7 +372,9 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         raise root.error(f"expected a problem (a mapping with title, network or model, targets, data, loss), "
                          f"found {found}")
     top = root.value
-    check_keys(root, TOP_KEYS, ("title", "targets", "data", "loss"))
+    check_keys(root, TOP_KEYS, ("title",) if "objective" in top else ("title", "targets", "data", "loss"))
+    if "objective" in top:
+        _objective_alone(root)
     title = need_text(top["title"], "a title")
     statement = need_text(top["statement"], "a statement") if "statement" in top else None
     meta = _plain(need_mapping(top["meta"], "meta")) if "meta" in top else {}
@@ -373,16 +388,16 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
     names = NameTable()
     constants = _constants(top.get("constants"), names)
     if "model" in top:
-        for key in MODEL_ONLY:
+        for key in MODEL_ONLY if "objective" not in top else ():
             if key not in top:
                 raise root.key_error("model", f"missing key {key!r}: a problem with model also needs "
                                               f"{', '.join(MODEL_ONLY)}")
-        inputs = _name_list(top["inputs"], names, "input", "the input names")
-        params = _params(top["params"], names)
+        inputs = _name_list(top["inputs"], names, "input", "the input names") if "inputs" in top else ()
+        params = _params(top["params"], names) if "params" in top else {}
         equations = _equations(top["model"], names)
         layers = None
         outputs = tuple(_refer(n, names, ("node",), "an output (a node of the model)")
-                        for n in need_list(top["outputs"], "the output names"))
+                        for n in need_list(top["outputs"], "the output names")) if "outputs" in top else ()
     else:
         for key in MODEL_ONLY:
             if key in top:
@@ -392,13 +407,20 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         equations = None
         outputs = layers[-1].units
 
-    targets_node = top["targets"]
-    targets = _name_list(targets_node, names, "target", "the target names")
-    if len(targets) != len(outputs):
-        raise targets_node.error(f"expected {len(outputs)} target{'s' * (len(outputs) != 1)}, one per output "
-                                 f"({', '.join(outputs)}), found {len(targets)}")
-    samples = _samples(top["data"], inputs, targets)
-    loss = _loss(top["loss"], names, outputs, targets)
+    objective = None
+    if "objective" in top:
+        objective, loss = _objective(top["objective"], names)
+        # what the answers name: the objective's node, or the nodes given their upstream gradient
+        outputs, targets = (objective.node,) if objective.node else tuple(objective.upstream), ()
+        samples = _objective_samples(root, inputs)
+    else:
+        targets_node = top["targets"]
+        targets = _name_list(targets_node, names, "target", "the target names")
+        if len(targets) != len(outputs):
+            raise targets_node.error(f"expected {len(outputs)} target{'s' * (len(outputs) != 1)}, one per output "
+                                     f"({', '.join(outputs)}), found {len(targets)}")
+        samples = _samples(top["data"], inputs, targets)
+        loss = _loss(top["loss"], names, outputs, targets)
     optimizer = _optimizer(top.get("optimizer"), layers is not None)
     training = _training(top.get("training"), len(samples))
     frozen = tuple(_refer(n, names, ("parameter",), "a parameter to freeze")
@@ -415,10 +437,47 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         check_tolerance=_check(top["check"]) if "check" in top else None,
         name_lines={n: node.line for n, node in names.where.items()},
         warnings=warnings,
+        objective=objective,
     )
     if "vary" in top:
         _vary(root, problem)
     return problem
+
+
+def _objective_alone(root: Node) -> None:
+    for key in OBJECTIVE_REPLACES:
+        if key in root.value:
+            raise root.key_error(key, f"{key!r} cannot be combined with objective (line "
+                                      f"{root.key_pos['objective'][0]}): an objective replaces outputs, "
+                                      f"targets and loss")
+
+
+def _objective(node: Node, names: NameTable) -> tuple[Objective, LossSpec]:
+    """``objective: f`` or ``objective: {upstream: {Y11: 1, ...}}``, and the per-sample
+    "loss" it stands for: E = f, or E = Σ g_k·Y_k."""
+    if not isinstance(node.value, dict):
+        name = _refer(node, names, ("node",), "the objective (a node of the model, or {upstream: {node: gradient}})")
+        return Objective(name), LossSpec(None, names.symbol(name), "mean")
+    check_keys(node, ("upstream",), ("upstream",), "objective")
+    given = need_mapping(node.value["upstream"], "upstream: node -> the gradient arriving at it")
+    if not given.value:
+        raise given.error("expected at least one node with its upstream gradient")
+    upstream = {}
+    for key, value in given.items():
+        name = _refer(_key_node(given, key), names, ("node",), "a node receiving an upstream gradient")
+        upstream[name] = need_number(value, f"the upstream gradient ∂E/∂{name}: a number")
+    expr = sympy.Add(*(g.exact * names.symbol(n) for n, g in upstream.items()))
+    return Objective(None, upstream), LossSpec(None, expr, "mean")
+
+
+def _objective_samples(root: Node, inputs) -> tuple[dict[str, Number], ...]:
+    """With an objective: the data's samples; without inputs and data, one empty sample
+    (one evaluation per step)."""
+    if "data" in root.value:
+        return _samples(root.value["data"], inputs, ())
+    if inputs:
+        raise root.key_error("inputs", f"missing key 'data': the inputs ({', '.join(inputs)}) need values")
+    return ({},)
 
 
 def _vary(root: Node, problem: Problem) -> None:
@@ -803,7 +862,11 @@ def _ask(node: Node, names: NameTable, n_steps: int) -> tuple[AskItem, ...]:
         if len(item.value) != 1:
             raise item.error("expected one key per ask item, e.g. {gradient: [w1, w2]}")
         (key, value), = item.value.items()
-        if key in ("gradient", "update"):
+        if key == "gradient":
+            items.append(AskItem(key, names=_gradient_names(value, names)))
+        elif key == "gradient_check":
+            items.append(_gradient_check(value, names))
+        elif key == "update":
             chosen = tuple(_refer(n, names, ("parameter",), "a parameter name") for n in need_list(value, "names"))
             items.append(AskItem(key, names=chosen))
         elif key == "steps":
@@ -814,8 +877,41 @@ def _ask(node: Node, names: NameTable, n_steps: int) -> tuple[AskItem, ...]:
                                        f"{'s' * (n_steps != 1)}")
             items.append(AskItem("steps", steps=steps))
         else:
-            raise item.key_error(key, f"unknown ask item {key!r} (expected gradient, update or steps)")
+            raise item.key_error(key, f"unknown ask item {key!r} (expected gradient, update, steps or "
+                                      f"gradient_check)")
     return tuple(items)
+
+
+DIFFERENTIABLE_KINDS = ("parameter", "input", "constant", "node")
+
+
+def _gradient_names(node: Node, names: NameTable) -> tuple[str, ...]:
+    """``{gradient: [...]}``: parameters, and also inputs, constants, nodes and outputs."""
+    out = []
+    for item in need_list(node, "names"):
+        name = need_text(item, "a name to differentiate by")
+        kind = names.kind.get(name)
+        if kind not in DIFFERENTIABLE_KINDS:
+            known = [n for n, k in names.kind.items() if k in DIFFERENTIABLE_KINDS]
+            found = f"{name!r}, which is {_article(kind)}" if kind else f"unknown name {name!r}"
+            raise item.error(f"expected a name to differentiate by (a parameter, input, constant or node), found "
+                             f"{found}" + _suggestion(name, known, "names"))
+        out.append(name)
+    return tuple(out)
+
+
+def _gradient_check(node: Node, names: NameTable) -> AskItem:
+    """``{gradient_check: {eps: 1e-4, parameters: [w1]}}``; eps is required, parameters default to all."""
+    need_mapping(node, "gradient_check settings {eps, parameters}")
+    check_keys(node, ("eps", "parameters"), ("eps",), "gradient_check")
+    eps = need_number_in(node.value["eps"], "eps", 0.0, math.inf, low_open=True, high_open=True)
+    chosen = ()
+    if "parameters" in node.value:
+        chosen = tuple(_refer(n, names, ("parameter",), "a parameter name")
+                       for n in need_list(node.value["parameters"], "parameter names"))
+    elif not any(kind == "parameter" for kind in names.kind.values()):
+        raise node.error("a gradient check needs parameters, and the problem has none")
+    return AskItem("gradient_check", names=chosen, eps=eps)
 
 
 def _arithmetic(node: Node | None) -> tuple[str, int | None]:
@@ -867,21 +963,13 @@ PROBABILITY_LOSSES = ("bce", "cce")  # losses that take log(o) of a probability 
 def _check_meaning(top: dict[str, Node], names: NameTable, loss: LossSpec, outputs, targets, samples,
                    training: Training, frozen, equations, layers) -> tuple[ProblemWarning, ...]:
     """Refuse what is surely a mistake; warn about what probably is (docs/problem-checks.md)."""
-    loss_node = top["loss"].value.get("name", top["loss"]) if isinstance(top["loss"].value, dict) else top["loss"]
-    if loss.name == "cce" and len(outputs) == 1:
-        raise loss_node.error("cce on a single output is −t·log(o): it drops the (1 − t)·log(1 − o) term, so "
-                              "samples with t = 0 add no loss; use bce for one sigmoid output")
-    if loss.name in PROBABILITY_LOSSES:
-        _check_probability_targets(top["data"], targets, loss.name)
     warnings: list[ProblemWarning] = []
 
     def warn(node: Node, message: str) -> None:
         warnings.append(ProblemWarning(node.path, node.line, node.col, message))
 
-    if loss.name in PROBABILITY_LOSSES:
-        for output, how in _unbounded_outputs(outputs, equations, layers):
-            warn(loss_node, f"{loss.name} takes log({output}), but {output} comes from {how}, which is not "
-                            f"kept in (0, 1); a sigmoid (or softmax) output is expected")
+    if "loss" in top:  # an objective has none
+        _check_loss_meaning(top, loss, outputs, targets, equations, layers, warn)
     if equations is not None:
         used = set().union(*(eq.expr.free_symbols for eq in equations))
         for name, kind in names.kind.items():
@@ -896,6 +984,19 @@ def _check_meaning(top: dict[str, Node], names: NameTable, loss: LossSpec, outpu
                                            + (f" ({more} more sample{'s' * (more != 1)} repeat an earlier one)"
                                               if more else ""))
     return tuple(sorted(warnings, key=lambda w: (w.line, w.col)))
+
+
+def _check_loss_meaning(top: dict[str, Node], loss: LossSpec, outputs, targets, equations, layers, warn) -> None:
+    """A named loss that cannot mean what it says (cce on one output), or fed what it cannot take."""
+    loss_node = top["loss"].value.get("name", top["loss"]) if isinstance(top["loss"].value, dict) else top["loss"]
+    if loss.name == "cce" and len(outputs) == 1:
+        raise loss_node.error("cce on a single output is −t·log(o): it drops the (1 − t)·log(1 − o) term, so "
+                              "samples with t = 0 add no loss; use bce for one sigmoid output")
+    if loss.name in PROBABILITY_LOSSES:
+        _check_probability_targets(top["data"], targets, loss.name)
+        for output, how in _unbounded_outputs(outputs, equations, layers):
+            warn(loss_node, f"{loss.name} takes log({output}), but {output} comes from {how}, which is not "
+                            f"kept in (0, 1); a sigmoid (or softmax) output is expected")
 
 
 def _repeated_samples(samples) -> list[tuple[int, int]]:

@@ -45,6 +45,24 @@ class Step:
 
 
 @dataclass
+class CheckedGradient:
+    plus: Any        # E(θ + ε)
+    minus: Any       # E(θ − ε)
+    numeric: Any     # (E(θ + ε) − E(θ − ε)) / 2ε
+    analytic: Any    # the backpropagated ∂E/∂θ
+    rel_error: float  # |numeric − analytic| / max(|numeric|, |analytic|); 0 when both are 0
+
+
+@dataclass
+class GradientCheck:
+    """Central differences against backpropagation, at the initial parameters, on the
+    loss over every sample."""
+
+    eps: Any
+    parameters: dict[str, CheckedGradient]
+
+
+@dataclass
 class Run:
     problem: Problem
     graph: Graph
@@ -54,9 +72,11 @@ class Run:
     steps: list[Step] = field(default_factory=list)
     final_samples: list[SampleTrace] = field(default_factory=list)
     final_loss: Any = None
+    final_gradients: dict[str, Any] = field(default_factory=dict)  # of the loss over every sample
     diverged: DivergenceError | None = None
     last_step: Step | None = None          # also when the steps are streamed, not kept
     steps_done: int = 0
+    gradient_check: GradientCheck | None = None
 
 
 class Updater:
@@ -213,6 +233,9 @@ def _steps(run: Run, evaluator: Evaluator, updater: Updater, params, observe, de
     leaves = [_leaves(problem, sample, domain) for sample in problem.samples]
     state = updater.initial_state([p for p in params if p not in problem.frozen])
     try:
+        asked_check = next((item for item in problem.ask or () if item.kind == "gradient_check"), None)
+        if asked_check is not None:
+            run.gradient_check = check_gradients(problem, evaluator, params, leaves, asked_check)
         for step, epoch, indices in batches(problem):
             record = _step(problem, evaluator, updater, params, state, leaves, step, epoch, indices,
                            _labelled(observe, step))
@@ -229,13 +252,35 @@ def _steps(run: Run, evaluator: Evaluator, updater: Updater, params, observe, de
     if final is not None:
         params = {p: final("parameters", None, p, value) for p, value in params.items()}
     try:
-        run.final_samples, _ = evaluator.run_batch(params, list(enumerate(leaves, 1)), problem.loss.reduction,
-                                                   observe=final)
+        run.final_samples, run.final_gradients = evaluator.run_batch(
+            params, list(enumerate(leaves, 1)), problem.loss.reduction, observe=final)
         run.final_loss = evaluator.batch_loss(run.final_samples, problem.loss.reduction)
         if final is not None:
             run.final_loss = final("loss", None, None, run.final_loss)
     except DivergenceError as exc:
         run.diverged = run.diverged or exc
+
+
+def check_gradients(problem: Problem, evaluator: Evaluator, params, leaves, item) -> GradientCheck:
+    domain = evaluator.domain
+    eps = domain.number(item.eps)
+    samples = list(enumerate(leaves, 1))
+    reduction = problem.loss.reduction
+
+    def loss_at(theta) -> Any:
+        traces = [SampleTrace(i, evaluator.forward(theta, values, i, None)[1], {}, {}, {}) for i, values in samples]
+        return evaluator.batch_loss(traces, reduction)
+
+    _, analytic = evaluator.run_batch(params, samples, reduction)
+    out = {}
+    for p in item.names or tuple(params):
+        plus = loss_at({**params, p: domain.round(params[p] + eps)})
+        minus = loss_at({**params, p: domain.round(params[p] - eps)})
+        numeric = domain.round((plus - minus) / (eps + eps))
+        n, a = domain.to_float(numeric), domain.to_float(analytic[p])
+        scale = max(abs(n), abs(a))
+        out[p] = CheckedGradient(plus, minus, numeric, analytic[p], abs(n - a) / scale if scale else 0.0)
+    return GradientCheck(eps, out)
 
 
 def _labelled(observe, label):
@@ -247,7 +292,7 @@ def _labelled(observe, label):
 
 def _forget_details(step: Step) -> None:
     for trace in step.samples + (step.lookahead.samples if step.lookahead else []):
-        trace.partials, trace.deltas, trace.gradients = {}, {}, {}
+        trace.partials, trace.gradients = {}, {}   # the δs stay: the JSON's derivatives
     step.trail = {}
     step.raw_gradients = step.gradients
 

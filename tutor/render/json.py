@@ -24,6 +24,7 @@ class _Numbers:
     """The JSON form of one run's values: floats; null for what is not a finite number."""
 
     def __init__(self, run: Run):
+        self.run = run
         self.loss_name = run.graph.loss_name
         self.num = _number(run.domain)
         self.floats = not run.domain.exact  # values are floats already
@@ -36,7 +37,8 @@ class _Numbers:
 
     def sample(self, trace: SampleTrace) -> dict[str, Any]:
         shown = {k: v for k, v in trace.values.items() if k != self.loss_name}
-        return {"index": trace.index, "values": self.values(shown), "loss": self.num(trace.loss)}
+        return {"index": trace.index, "values": self.values(shown), "loss": self.num(trace.loss),
+                "derivatives": self.values(sample_derivatives(self.run, trace))}
 
     def step(self, s: Step) -> dict[str, Any]:
         values, sample = self.values, self.sample
@@ -69,7 +71,14 @@ def _tail(run: Run, numbers: _Numbers) -> dict[str, Any]:
         "parameters": numbers.values(run.last_step.parameters if run.last_step else run.initial),
         "samples": [numbers.sample(t) for t in run.final_samples],
         "loss": num(run.final_loss) if run.final_loss is not None else None,
+        "gradients": numbers.values(run.final_gradients),
     }}
+    if run.gradient_check is not None:
+        check = run.gradient_check
+        out["gradient_check"] = {"eps": num(check.eps), "parameters": {
+            p: {"plus": num(c.plus), "minus": num(c.minus), "numeric": num(c.numeric),
+                "analytic": num(c.analytic), "rel_error": _plain_float(c.rel_error)}
+            for p, c in check.parameters.items()}}
     if run.diverged is not None:
         d = run.diverged
         out["diverged"] = {"step": d.step, "quantity": d.quantity, "detail": d.detail,
@@ -80,6 +89,15 @@ def _tail(run: Run, numbers: _Numbers) -> dict[str, Any]:
 def solution_dict(run: Run) -> dict[str, Any]:
     numbers = _Numbers(run)
     return {**_head(run, numbers), "steps": [numbers.step(s) for s in run.steps], **_tail(run, numbers)}
+
+
+def sample_derivatives(run: Run, trace: SampleTrace) -> dict[str, Any]:
+    """∂E_s/∂name for every input, constant and node of one sample (the loss node left out)."""
+    if not trace.deltas:  # a pass that stopped before its backward sweep
+        return {}
+    out = dict(trace.leaf_derivatives)
+    out.update((n, trace.deltas[n]) for n in run.graph.node_names if n != run.graph.loss_name)
+    return out
 
 
 def _number(domain) -> Callable[[Any], float | None]:

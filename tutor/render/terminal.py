@@ -20,7 +20,7 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ..solution import (Diverged, LogRow, Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution, StepPart,
+from ..solution import (GradientCheckPart, Upstream, Diverged, LogRow, Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution, StepPart,
                         StepLog, Update, attach_shadows, build_solution)
 from ..train import Run
 from ..visible import visible, visible_keeping_colours
@@ -244,6 +244,8 @@ class TerminalPrinter(RecordPrinter):
             self.blank()
             self.emit(Text("constants: " + ", ".join(f"{n} = {format_value(v, self.digits)}"
                                                      for n, v in m.constants)), INDENT)
+        if not m.parameters:  # a function of its inputs only (an objective): nothing to train
+            return
         self.subheading("Initial parameters")
         per = max(1, (self.width - INDENT) // 26)
         rows = list(m.parameters)
@@ -279,6 +281,8 @@ class TerminalPrinter(RecordPrinter):
                 self.equation(c)
             for f in p.lookahead_forward:
                 self._forward(f, "Forward pass at the look-ahead point")
+        for u in p.upstream:
+            self._print(u)
         if p.backward is not None:
             self._print(p.backward)
         if p.updates:
@@ -293,10 +297,30 @@ class TerminalPrinter(RecordPrinter):
                 self._forward(f, "Forward pass")
         if "loss" in self.solution.show:
             self._print(e.loss)
+        for u in e.upstream:
+            self._print(u)
+        if e.backward is not None:
+            self._print(e.backward)
+
+    def _print_GradientCheckPart(self, g: GradientCheckPart) -> None:
+        self.heading("Gradient check (at the initial parameters)")
+        self.emit(Text(f"numeric = (E(θ + ε) − E(θ − ε)) / 2ε with ε = {format_value(g.eps, self.digits)}; "
+                       f"relative error = |numeric − backprop| / max(|numeric|, |backprop|)"), INDENT)
+        t = self.table("θ", "E(θ + ε)", "E(θ − ε)", "numeric", "backprop", "rel. error", no_wrap=(0, 5))
+        wide = max(self.digits, 8)   # E(θ ± ε) differ in the digits beyond the usual ones
+        for name, plus, minus, numeric, analytic, rel in g.rows:
+            t.add_row(name, format_value(plus, wide), format_value(minus, wide), format_value(numeric, self.digits),
+                      format_value(analytic, self.digits), f"{rel:.1e}")
+        self.emit(t, INDENT)
+
+    def _print_Upstream(self, u: Upstream) -> None:
+        self.subheading(f"Backward pass, sample {u.index}: local derivative × upstream gradient")
+        for c in u.rows:
+            self.equation(c)
 
     def _forward(self, f: SampleForward, title: str) -> None:
         given = ", ".join(f"{n} = {format_value(v, self.digits)}" for n, v in f.given)
-        self.subheading(f"{title}, sample {f.index} ({given})")
+        self.subheading(f"{title}, sample {f.index}" + (f" ({given})" if given else ""))
         t = self.table("node", "formula", "numbers", "value", no_wrap=(0,))
         for c in f.rows:
             formula = self.formula(c)
