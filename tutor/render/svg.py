@@ -1,0 +1,111 @@
+"""Drawings as SVG text: the network diagram (`diagram.Diagram`) and plots
+(`plot.Plot`). Plain text, written here by hand: every coordinate is rounded to
+two decimals by one function, so the same input gives the same bytes. No
+ids, no scripts, no external fonts: an SVG can be pasted inline into HTML or
+Markdown, several on one page. Printers never compute: every number drawn comes
+from the data; this module only places it.
+"""
+
+from __future__ import annotations
+
+import html
+
+from ..diagram import Diagram, DiagramNode
+from .notation import format_number
+
+COLUMN = 250         # px between columns, with edge labels
+BARE_COLUMN = 120    # px between columns, without
+ROW = 104            # px between rows
+HEIGHT = 40          # a node's box
+MARGIN = 70
+FONT = 'font-family="DejaVu Sans, Helvetica, Arial, sans-serif"'
+FILL = {"input": "#e8f0fe", "unit": "#ffffff", "param": "#fff4e0", "constant": "#f2f2f2", "target": "#f2f2f2",
+        "stage": "#ffffff", "loss": "#fde8e8"}
+VALUE_COLOUR = "#1a7f37"
+GRAD_COLOUR = "#c62828"
+
+
+def n(v: float) -> str:
+    """A coordinate: two decimals at most, no trailing zeros, never "-0"."""
+    text = f"{v:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def box_width(name: str) -> float:
+    return max(HEIGHT, 8 * len(name) + 16)
+
+
+def number(x: float | None, digits: int) -> str:
+    return format_number(x, digits) if x is not None else "?"
+
+
+def diagram_svg(d: Diagram, digits: int = 4) -> str:
+    gap = COLUMN if d.edge_labels else BARE_COLUMN
+    width = (d.columns - 1) * gap + 2 * MARGIN + 40
+    height = d.rows * ROW + 40
+    middle = height / 2
+    at = {node.name: (MARGIN + 20 + node.x * gap, middle + node.y * ROW) for node in d.nodes}
+    out = [_open(width, height, d.caption)]
+    for e in d.edges:
+        out.append(_edge(at[e.source], at[e.target], box_width(e.source), box_width(e.target)))
+    for node in d.nodes:
+        out.append(_node(node, at[node.name], d.grad_label, digits))
+    if d.edge_labels:
+        for e in d.edges:
+            if e.label is None:
+                continue
+            (x1, y1), (x2, y2) = at[e.source], at[e.target]
+            x1, x2 = x1 + box_width(e.source) / 2, x2 - box_width(e.target) / 2   # between the borders
+            x, y = x1 + e.at * (x2 - x1), y1 + e.at * (y2 - y1)
+            out.append(f'<text x="{n(x)}" y="{n(y + 4)}" text-anchor="middle" font-size="11" '
+                       f'paint-order="stroke" stroke="#ffffff" stroke-width="4">'
+                       f'{esc(e.label)} = {esc(number(e.value, digits))}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _open(width: float, height: float, caption: str) -> str:
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {n(width)} {n(height)}" width="{n(width)}" '
+            f'height="{n(height)}" style="max-width:100%;height:auto" role="img" {FONT} font-size="12">\n'
+            f'<title>{esc(caption)}</title>\n<rect width="100%" height="100%" fill="#ffffff"/>')
+
+
+def _edge(a: tuple[float, float], b: tuple[float, float], wa: float, wb: float) -> str:
+    """A line from the right of box a to the left of box b, with an arrowhead."""
+    x1, y1 = a[0] + wa / 2, a[1]
+    x2, y2 = b[0] - wb / 2, b[1]
+    length = ((x2 - x1) ** 2 + (y2 - y1) ** 2) ** 0.5 or 1.0
+    ux, uy = (x2 - x1) / length, (y2 - y1) / length
+    bx, by = x2 - 9 * ux, y2 - 9 * uy   # the arrowhead's base
+    head = f"{n(x2)},{n(y2)} {n(bx - 4 * uy)},{n(by + 4 * ux)} {n(bx + 4 * uy)},{n(by - 4 * ux)}"
+    return (f'<line x1="{n(x1)}" y1="{n(y1)}" x2="{n(bx)}" y2="{n(by)}" stroke="#555555" stroke-width="1.2"/>'
+            f'<polygon points="{head}" fill="#555555"/>')
+
+
+def _node(node: DiagramNode, at: tuple[float, float], grad_label: str, digits: int) -> str:
+    x, y = at
+    w = box_width(node.name)
+    parts = [f'<rect x="{n(x - w / 2)}" y="{n(y - HEIGHT / 2)}" width="{n(w)}" height="{HEIGHT}" '
+             f'rx="{HEIGHT // 2}" fill="{FILL[node.kind]}" stroke="#222222" stroke-width="1.3"/>',
+             f'<text x="{n(x)}" y="{n(y + 5)}" text-anchor="middle" font-size="14" font-style="italic">'
+             f'{esc(node.name)}</text>']
+    if node.value is not None:
+        parts.append(f'<text x="{n(x)}" y="{n(y - HEIGHT / 2 - 6)}" text-anchor="middle" fill="{VALUE_COLOUR}">'
+                     f'{esc(number(node.value, digits))}</text>')
+    below = []
+    if node.grad is not None:
+        label = "δ = " if grad_label == "δ" else f"{grad_label}{node.name} = "
+        below.append((GRAD_COLOUR, label + number(node.grad, digits)))
+    if node.bias is not None:
+        below.append(("#222222", f"+ {node.bias[0]} = {number(node.bias[1], digits)}"))
+    for i, (colour, text) in enumerate(below):
+        parts.append(f'<text x="{n(x)}" y="{n(y + HEIGHT / 2 + 15 + 14 * i)}" text-anchor="middle" font-size="11" '
+                     f'fill="{colour}">{esc(text)}</text>')
+    return "\n".join(parts)
+
+
+__all__ = ["diagram_svg", "esc", "n"]
