@@ -1,0 +1,84 @@
+"""Loss curves as data: the loss per step and per epoch of one run, and several
+runs on one plot (`compare`). Spelled by `render.svg.plot_svg` (a file) and
+`render.textplot.text_plot` (the terminal); PNG through the optional cairosvg.
+
+The numbers are the runs' own (`Step.loss`, the batch loss before each update);
+an epoch's point is the mean of its steps' losses, as the worked solution's
+epoch table has it. A value that is not finite (a diverged run) is left out.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .errors import TutorError
+from .train import Run
+
+SHOWN_IN_EXPORTS = 6   # an export shows the loss curve of a training with at least this many steps
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    points: tuple[tuple[float, float], ...]   # (x, loss)
+
+
+@dataclass(frozen=True)
+class Plot:
+    title: str
+    x_label: str
+    y_label: str
+    series: tuple[Series, ...]
+
+    @property
+    def empty(self) -> bool:
+        return not any(s.points for s in self.series)
+
+
+def step_losses(run: Run) -> tuple[tuple[float, float], ...]:
+    to_float = run.domain.to_float
+    return tuple((float(s.step), value) for s in run.steps if _finite(value := to_float(s.loss)))
+
+
+def epoch_losses(run: Run) -> tuple[tuple[float, float], ...]:
+    to_float = run.domain.to_float
+    per_epoch: dict[int, list[float]] = {}
+    for s in run.steps:
+        per_epoch.setdefault(s.epoch, []).append(to_float(s.loss))
+    return tuple((float(epoch), sum(v) / len(v)) for epoch, v in per_epoch.items()
+                 if all(_finite(x) for x in v))
+
+
+def _finite(x) -> bool:
+    return isinstance(x, float) and math.isfinite(x)
+
+
+def by_epoch(run: Run) -> bool:
+    """Whether a curve reads better per epoch: several epochs of several steps each."""
+    return run.problem.training.epochs > 1 and len(run.steps) > run.problem.training.epochs
+
+
+def loss_plot(run: Run, per: str = "step") -> Plot:
+    """The loss of ``run`` per step (every update) or per epoch (the mean over its steps)."""
+    points = epoch_losses(run) if per == "epoch" else step_losses(run)
+    label = "mean loss per epoch" if per == "epoch" else "loss per step"
+    return Plot(run.problem.title, per, "loss", (Series(label, points),))
+
+
+def shown_in_export(run: Run) -> Plot | None:
+    """The loss curve an export shows: for a training of several steps, per step."""
+    return loss_plot(run) if len(run.steps) >= SHOWN_IN_EXPORTS else None
+
+
+def png_of(svg: str) -> bytes:
+    """An SVG rasterized to PNG by the optional package cairosvg."""
+    try:
+        import cairosvg
+    except ImportError:
+        raise TutorError("error: PNG output needs the Python package cairosvg (pip install cairosvg); "
+                         "SVG needs nothing: write to a .svg file instead") from None
+    return cairosvg.svg2png(bytestring=svg.encode("utf-8"), output_width=None)
+
+
+__all__ = ["Plot", "Series", "by_epoch", "epoch_losses", "loss_plot", "png_of", "shown_in_export", "step_losses"]
