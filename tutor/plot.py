@@ -2,9 +2,10 @@
 runs on one plot (`compare`). Spelled by `render.svg.plot_svg` (a file) and
 `render.textplot.text_plot` (the terminal); PNG through the optional cairosvg.
 
-The numbers are the runs' own (`Step.loss`, the batch loss before each update);
-an epoch's point is the mean of its steps' losses, as the worked solution's
-epoch table has it. A value that is not finite (a diverged run) is left out.
+The numbers are the runs' own: `Step.loss`, the batch loss before each update
+(and, with full batches, the final loss as the point after the last step); an
+epoch's point is the mean of its steps' losses, as the worked solution's epoch
+table has it. A value that is not finite (a diverged run) is left out.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ SHOWN_IN_EXPORTS = 6   # an export shows the loss curve of a training with at le
 class Series:
     label: str
     points: tuple[tuple[float, float], ...]   # (x, loss)
+    final: float | None = None                # a compared run's final loss, for the legend
+    diverged: bool = False
 
 
 @dataclass(frozen=True)
@@ -37,8 +40,13 @@ class Plot:
 
 
 def step_losses(run: Run) -> tuple[tuple[float, float], ...]:
+    """The batch loss before each step; with full batches also the final loss, the
+    same quantity "before step n + 1", so that a curve shows where training ended."""
     to_float = run.domain.to_float
-    return tuple((float(s.step), value) for s in run.steps if _finite(value := to_float(s.loss)))
+    points = [(float(s.step), to_float(s.loss)) for s in run.steps]
+    if run.problem.training.batch_size >= len(run.problem.samples) and run.final_loss is not None:
+        points.append((float(len(run.steps) + 1), to_float(run.final_loss)))
+    return tuple((x, y) for x, y in points if _finite(y))
 
 
 def epoch_losses(run: Run) -> tuple[tuple[float, float], ...]:

@@ -12,7 +12,7 @@ import html
 import math
 
 from ..diagram import Diagram, DiagramNode
-from ..plot import Plot
+from ..plot import Plot, Series
 from .notation import format_number
 
 COLUMN = 250         # px between columns, with edge labels
@@ -120,11 +120,11 @@ PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e
 DASHES = ("", "6 3", "2 3", "8 3 2 3")
 
 
-def ticks(low: float, high: float, count: int = 5) -> list[float]:
-    """Round tick values (1, 2 or 5 times a power of ten) covering [low, high]."""
+def ticks(low: float, high: float, count: int = 5, whole: bool = False) -> list[float]:
+    """Round tick values (1, 2 or 5 times a power of ten; whole numbers if ``whole``) covering [low, high]."""
     if high <= low:
         high = low + 1.0
-    raw = (high - low) / count
+    raw = max((high - low) / count, 1.0) if whole else (high - low) / count
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
     first = math.floor(low / step + 1e-9) * step
@@ -139,16 +139,26 @@ def tick_text(v: float) -> str:
     return "0" if text in ("-0", "0") else text.replace("-", "−")
 
 
+def _final_note(s: Series) -> str:
+    if s.diverged:
+        return ": diverged"
+    return f": final {format_number(s.final, 4)}" if s.final is not None else ""
+
+
 def plot_svg(plot: Plot) -> str:
+    """The plot, its legend (with each compared run's final loss) to the right of it."""
     xs = [x for s in plot.series for x, _ in s.points] or [0.0, 1.0]
     ys = [y for s in plot.series for _, y in s.points] or [0.0, 1.0]
-    xt, yt = ticks(min(xs), max(xs)), ticks(min(ys), max(ys))
+    xt, yt = ticks(min(xs), max(xs), whole=True), ticks(min(ys), max(ys))
     x0, x1, y0, y1 = xt[0], xt[-1], yt[0], yt[-1]
+    entries = [s.label + _final_note(s) for s in plot.series]
+    legend = 40 + 7 * max(len(e) for e in entries) if entries else 0
+    width = PLOT_WIDTH + legend
     w, h = PLOT_WIDTH - LEFT - RIGHT, PLOT_HEIGHT - TOP - BOTTOM
     px = lambda x: LEFT + (x - x0) / ((x1 - x0) or 1.0) * w  # noqa: E731
     py = lambda y: TOP + h - (y - y0) / ((y1 - y0) or 1.0) * h  # noqa: E731
-    out = [_open(PLOT_WIDTH, PLOT_HEIGHT, f"{plot.title}: {plot.y_label} per {plot.x_label}"),
-           f'<text x="{n(PLOT_WIDTH / 2)}" y="22" text-anchor="middle" font-size="14">{esc(plot.title)}</text>']
+    out = [_open(width, PLOT_HEIGHT, f"{plot.title}: {plot.y_label} per {plot.x_label}"),
+           f'<text x="{n(LEFT + w / 2)}" y="22" text-anchor="middle" font-size="14">{esc(plot.title)}</text>']
     for y in yt:
         out.append(f'<line x1="{LEFT}" y1="{n(py(y))}" x2="{LEFT + w}" y2="{n(py(y))}" stroke="#e5e5e5"/>'
                    f'<text x="{LEFT - 6}" y="{n(py(y) + 4)}" text-anchor="end" font-size="11">{tick_text(y)}</text>')
@@ -160,27 +170,25 @@ def plot_svg(plot: Plot) -> str:
     out.append(f'<text x="16" y="{n(TOP + h / 2)}" text-anchor="middle" transform="rotate(-90 16 {n(TOP + h / 2)})">'
                f'{esc(plot.y_label)}</text>')
     for i, s in enumerate(plot.series):
-        colour, dash = PALETTE[i % len(PALETTE)], DASHES[(i // len(PALETTE)) % len(DASHES)]
-        style = f' stroke-dasharray="{dash}"' if dash else ""
+        colour, style = _stroke(i)
         points = " ".join(f"{n(px(x))},{n(py(y))}" for x, y in s.points)
         if len(s.points) > 1:
             out.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.8"{style}/>')
         if len(s.points) <= 40:
             out += [f'<circle cx="{n(px(x))}" cy="{n(py(y))}" r="2.5" fill="{colour}"/>' for x, y in s.points]
-    if len(plot.series) > 1 or plot.series and plot.series[0].label:
-        longest = max(len(s.label) for s in plot.series)
-        lw = 36 + 7 * longest
-        lx = LEFT + w - lw - 8
-        out.append(f'<rect x="{n(lx)}" y="{TOP + 8}" width="{n(lw)}" height="{8 + 18 * len(plot.series)}" '
-                   f'fill="#ffffff" fill-opacity="0.9" stroke="#999999"/>')
-        for i, s in enumerate(plot.series):
-            colour, dash = PALETTE[i % len(PALETTE)], DASHES[(i // len(PALETTE)) % len(DASHES)]
-            y = TOP + 8 + 16 + 18 * i
-            style = f' stroke-dasharray="{dash}"' if dash else ""
-            out.append(f'<line x1="{n(lx + 6)}" y1="{y - 4}" x2="{n(lx + 28)}" y2="{y - 4}" stroke="{colour}" '
-                       f'stroke-width="2"{style}/><text x="{n(lx + 32)}" y="{y}" font-size="11">{esc(s.label)}</text>')
+    lx = LEFT + w + 14
+    for i, entry in enumerate(entries):
+        colour, style = _stroke(i)
+        y = TOP + 12 + 18 * i
+        out.append(f'<line x1="{n(lx)}" y1="{y - 4}" x2="{n(lx + 22)}" y2="{y - 4}" stroke="{colour}" '
+                   f'stroke-width="2"{style}/><text x="{n(lx + 28)}" y="{y}" font-size="11">{esc(entry)}</text>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
+
+def _stroke(i: int) -> tuple[str, str]:
+    """The i-th series' colour and dash pattern (dashed once the colours run out)."""
+    dash = DASHES[(i // len(PALETTE)) % len(DASHES)]
+    return PALETTE[i % len(PALETTE)], (f' stroke-dasharray="{dash}"' if dash else "")
 
 __all__ = ["diagram_svg", "esc", "n", "plot_svg", "ticks"]

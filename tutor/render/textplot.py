@@ -39,4 +39,24 @@ def text_plot(plot: Plot, width: int = 80, height: int = 14) -> str:
     return "\n".join(line.rstrip() for line in out) + "\n"
 
 
-__all__ = ["text_plot"]
+
+
+def comparison_text(comparison, width: int = 80) -> str:
+    """A `compare.Comparison` for the terminal: the table of final losses (at full
+    precision, as the JSON solution has them), then the curves."""
+    rows = []
+    for v in comparison.variants:
+        if v.run.diverged is not None:
+            final = f"diverged at step {v.run.diverged.step}"
+        else:
+            final = repr(v.final_loss) if v.final_loss is not None else "not finite"
+        rows.append((v.label, str(len(v.run.steps)), final))
+    headers = (comparison.varied, "steps", "final loss")
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]
+    line = lambda cells: "  " + "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()  # noqa: E731
+    out = [f"  {comparison.title}: by {comparison.varied}", "", line(headers),
+           "  " + "  ".join("-" * w for w in widths), *(line(r) for r in rows), ""]
+    return "\n".join(out) + "\n" + text_plot(comparison.plot, width=width)
+
+
+__all__ = ["comparison_text", "text_plot"]
