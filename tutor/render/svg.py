@@ -46,7 +46,7 @@ def number(x: float | None, digits: int) -> str:
 
 
 def diagram_svg(d: Diagram, digits: int = 4) -> str:
-    gap = COLUMN if d.edge_labels else BARE_COLUMN
+    gap = COLUMN if d.edge_labels or d.kind == "graph" else BARE_COLUMN   # a graph's ∂E/∂ labels are wide
     width = (d.columns - 1) * gap + 2 * MARGIN + 40
     height = d.rows * ROW + 40
     middle = height / 2

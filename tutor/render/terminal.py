@@ -24,6 +24,7 @@ from ..solution import (Diverged, LogRow, Backward, Calc, Evaluation, Final, Hea
                         StepLog, Update, attach_shadows, build_solution)
 from ..train import Run
 from .records import RecordPrinter
+from .textdiagram import figure_text
 from .notation import (OPTIMIZER_NAMES, MathPrinter, format_number,
                        format_value, same_at, to_float)
 
@@ -40,7 +41,9 @@ def render_terminal(run: Run, *, width: int = 80, color: bool = False, show_all:
         from ..train import train
         full = train(dataclasses.replace(run.problem, arithmetic="float", round_decimals=None))
         solution = attach_shadows(solution, build_solution(full, show_all=show_all, steps=steps, digits=digits))
-    return TerminalPrinter(width=width, color=color, digits=digits).doprint(solution)
+    printer = TerminalPrinter(width=width, color=color, digits=digits)
+    printer.figure = figure_text(run, width, digits)   # the drawing of the problem (textdiagram.py)
+    return printer.doprint(solution)
 
 
 def reflow(statement: str) -> str:
@@ -67,6 +70,7 @@ class TerminalPrinter(RecordPrinter):
         self.color = color
         self.digits = digits
         self.out: list[RenderableType] = []
+        self.figure: tuple[str, str] | None = None   # (heading, text) shown after the model
 
     # ------------------------------------------------ entry
 
@@ -228,6 +232,10 @@ class TerminalPrinter(RecordPrinter):
                     cells += ["", ""]
             t.add_row(*cells)
         self.emit(t, INDENT)
+        if self.figure is not None:
+            self.subheading(self.figure[0])
+            self.blank()
+            self.emit(Text(self.figure[1]))
 
     def _print_StepPart(self, p: StepPart) -> None:
         show = self.solution.show

@@ -53,6 +53,8 @@ def text_diagram(d: Diagram, width: int = 80, digits: int = 4) -> str | None:
     if max(len(line) for line in out) > width:
         return None
     out.append("")
+    out += textwrap.wrap(d.caption, width=width, initial_indent=INDENT, subsequent_indent=INDENT)
+    out.append("")
     for line in _wiring(d, digits):   # broken only between terms: a term's spaces are no-break
         out += [w.replace(NBSP, " ") for w in textwrap.wrap(line, width=width, initial_indent=INDENT,
                                                               subsequent_indent=INDENT * 3)]
@@ -80,4 +82,24 @@ def _wiring(d: Diagram, digits: int) -> list[str]:
     return lines
 
 
-__all__ = ["text_diagram"]
+
+
+def figure_text(run, width: int = 80, digits: int = 4) -> tuple[str, str]:
+    """The terminal's figure of ``run``: its heading and the text drawing, or a
+    sentence where there is none (too large to draw, or wider than the terminal)."""
+    from ..figures import figures_of
+
+    figures = figures_of(run)
+    d = figures.diagram
+    heading = "The network" if d is None or d.kind == "network" else "The computational graph"
+    if d is None:
+        body = figures.note or ""
+    else:
+        drawn = text_diagram(d, width=width, digits=digits)
+        if drawn is not None:
+            return heading, drawn.rstrip("\n")
+        body = f"The drawing is wider than {width} columns; an export (tutor export) draws it."
+    return heading, "\n".join(textwrap.wrap(body, width=width, initial_indent=INDENT, subsequent_indent=INDENT))
+
+
+__all__ = ["figure_text", "text_diagram"]
