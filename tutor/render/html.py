@@ -159,11 +159,11 @@ class HtmlPrinter(DocumentPrinter):
             for item, where in items) + "\n</ol>")
 
     def diagram(self, d: Diagram) -> None:
-        self.out.append(f'<figure class="picture">\n{diagram_svg(d, self.digits)}'
+        self.out.append(f'<figure class="picture">\n{diagram_svg(d, self.digits, inline=True)}'
                         f'<figcaption>{html.escape(d.caption, quote=False)}</figcaption>\n</figure>')
 
     def chart(self, p: Plot) -> None:
-        self.out.append(f'<figure class="picture">\n{plot_svg(p)}</figure>')
+        self.out.append(f'<figure class="picture">\n{plot_svg(p, inline=True)}</figure>')
 
     def raw(self, text: str) -> None:
         self.out.append(text)

@@ -45,13 +45,14 @@ def number(x: float | None, digits: int) -> str:
     return format_number(x, digits) if x is not None else "?"
 
 
-def diagram_svg(d: Diagram, digits: int = 4) -> str:
+def diagram_svg(d: Diagram, digits: int = 4, inline: bool = False) -> str:
+    """The drawing; ``inline`` for an HTML page, which needs (and wants) no namespace URL."""
     gap = COLUMN if d.edge_labels or d.kind == "graph" else BARE_COLUMN   # a graph's ∂E/∂ labels are wide
     width = (d.columns - 1) * gap + 2 * MARGIN + 40
     height = d.rows * ROW + 40
     middle = height / 2
     at = {node.name: (MARGIN + 20 + node.x * gap, middle + node.y * ROW) for node in d.nodes}
-    out = [_open(width, height, d.caption)]
+    out = [_open(width, height, d.caption, inline)]
     for e in d.edges:
         out.append(_edge(at[e.source], at[e.target], box_width(e.source), box_width(e.target)))
     for node in d.nodes:
@@ -70,8 +71,9 @@ def diagram_svg(d: Diagram, digits: int = 4) -> str:
     return "\n".join(out) + "\n"
 
 
-def _open(width: float, height: float, caption: str) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {n(width)} {n(height)}" width="{n(width)}" '
+def _open(width: float, height: float, caption: str, inline: bool = False) -> str:
+    namespace = "" if inline else ' xmlns="http://www.w3.org/2000/svg"'
+    return (f'<svg{namespace} viewBox="0 0 {n(width)} {n(height)}" width="{n(width)}" '
             f'height="{n(height)}" style="max-width:100%;height:auto" role="img" {FONT} font-size="12">\n'
             f'<title>{esc(caption)}</title>\n<rect width="100%" height="100%" fill="#ffffff"/>')
 
@@ -145,7 +147,7 @@ def _final_note(s: Series) -> str:
     return f": final {format_number(s.final, 4)}" if s.final is not None else ""
 
 
-def plot_svg(plot: Plot) -> str:
+def plot_svg(plot: Plot, inline: bool = False) -> str:
     """The plot, its legend (with each compared run's final loss) to the right of it."""
     xs = [x for s in plot.series for x, _ in s.points] or [0.0, 1.0]
     ys = [y for s in plot.series for _, y in s.points] or [0.0, 1.0]
@@ -157,7 +159,7 @@ def plot_svg(plot: Plot) -> str:
     w, h = PLOT_WIDTH - LEFT - RIGHT, PLOT_HEIGHT - TOP - BOTTOM
     px = lambda x: LEFT + (x - x0) / ((x1 - x0) or 1.0) * w  # noqa: E731
     py = lambda y: TOP + h - (y - y0) / ((y1 - y0) or 1.0) * h  # noqa: E731
-    out = [_open(width, PLOT_HEIGHT, f"{plot.title}: {plot.y_label} per {plot.x_label}"),
+    out = [_open(width, PLOT_HEIGHT, f"{plot.title}: {plot.y_label} per {plot.x_label}", inline),
            f'<text x="{n(LEFT + w / 2)}" y="22" text-anchor="middle" font-size="14">{esc(plot.title)}</text>']
     for y in yt:
         out.append(f'<line x1="{LEFT}" y1="{n(py(y))}" x2="{LEFT + w}" y2="{n(py(y))}" stroke="#e5e5e5"/>'

@@ -14,7 +14,7 @@ import textwrap
 from ..diagram import Diagram, DiagramNode
 from .notation import format_number
 
-ARROW = "  ─▶  "
+ARROW = "  →  "   # (plain output has no box-drawing characters)
 INDENT = "  "
 NBSP = "\u00a0"
 

@@ -1,7 +1,7 @@
 """The network diagram (`diagram.Diagram`) as a TikZ picture, for the LaTeX and
 PDF exports: the same layout as the SVG, in centimetres. Names are written by
 `notation.latex_identifier` (w21 as w_{21}); numbers by `notation.format_number`
-in math mode. A picture wider than the text is scaled down to it.
+in math mode, \(…\) (a document's $ belong to its escaped text). A picture wider than the text is scaled down to it.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ def diagram_tikz(d: Diagram, digits: int = 4) -> str:
     for e in d.edges:
         label = ""
         if d.edge_labels and e.label is not None:
-            label = (f" node[weight, pos={cm(e.at)}] {{${latex_identifier(e.label)} = "
-                     f"{math_number(e.value, digits)}$}}")
+            label = (f" node[weight, pos={cm(e.at)}] {{\\({latex_identifier(e.label)} = "
+                     f"{math_number(e.value, digits)}\\)}}")
         lines.append(rf"\draw[->, black!65] (n{index[e.source]}){label} -- (n{index[e.target]});"
                      if not label else
                      rf"\draw[->, black!65] (n{index[e.source]}) --{label} (n{index[e.target]});")
@@ -57,17 +57,17 @@ def diagram_tikz(d: Diagram, digits: int = 4) -> str:
 def _node(node: DiagramNode, i: int, gap: float, grad_label: str, digits: int) -> str:
     labels = []
     if node.value is not None:
-        labels.append(f"label={{[value]above:${math_number(node.value, digits)}$}}")
+        labels.append(f"label={{[value]above:\\({math_number(node.value, digits)}\\)}}")
     if node.grad is not None:
         lhs = r"\delta" if grad_label == "δ" else (
             rf"\partial {latex_identifier(grad_label[1:-2])}/\partial {latex_identifier(node.name)}")
-        labels.append(f"label={{[grad]below:${lhs} = {math_number(node.grad, digits)}$}}")
+        labels.append(f"label={{[grad]below:\\({lhs} = {math_number(node.grad, digits)}\\)}}")
     if node.bias is not None:
-        labels.append(f"label={{[bias]below:$+\\,{latex_identifier(node.bias[0])} = "
-                      f"{math_number(node.bias[1], digits)}$}}")
+        labels.append(f"label={{[bias]below:\\(+\\,{latex_identifier(node.bias[0])} = "
+                      f"{math_number(node.bias[1], digits)}\\)}}")
     options = ", ".join(["unit", f"fill={COLOURS[node.kind]}"] + labels)
     return (rf"\node[{options}] (n{i}) at ({cm(node.x * gap)},{cm(-node.y * ROW)}) "
-            f"{{${latex_identifier(node.name)}$}};")
+            f"{{\\({latex_identifier(node.name)}\\)}};")
 
 
 
@@ -93,9 +93,9 @@ def plot_tikz(plot: Plot) -> str:
              rf"\draw[black!60] (0,0) rectangle ({cm(PLOT_WIDTH)},{cm(PLOT_HEIGHT)});"]
     for y in yt:
         lines.append(rf"\draw[black!12] (0,{cm(py(y))}) -- ({cm(PLOT_WIDTH)},{cm(py(y))}); "
-                     rf"\node[left] at (0,{cm(py(y))}) {{${_tick(y)}$}};")
+                     rf"\node[left] at (0,{cm(py(y))}) {{\({_tick(y)}\)}};")
     for x in xt:
-        lines.append(rf"\draw ({cm(px(x))},0) -- ({cm(px(x))},-0.1) node[below] {{${_tick(x)}$}};")
+        lines.append(rf"\draw ({cm(px(x))},0) -- ({cm(px(x))},-0.1) node[below] {{\({_tick(x)}\)}};")
     lines.append(rf"\node at ({cm(PLOT_WIDTH / 2)},-0.8) {{{latex_text(plot.x_label)}}};")
     lines.append(rf"\node[rotate=90] at (-1.3,{cm(PLOT_HEIGHT / 2)}) {{{latex_text(plot.y_label)}}};")
     for i, s in enumerate(plot.series):
