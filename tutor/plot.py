@@ -84,7 +84,8 @@ def png_of(svg: str) -> bytes:
     try:
         import cairosvg
     except ImportError:
-        raise TutorError("error: PNG output needs the Python package cairosvg (pip install cairosvg); "
+        raise TutorError("error: PNG output needs the Python package cairosvg (pip install cairosvg, or the extra "
+                         "tutor[png]); "
                          "SVG needs nothing: write to a .svg file instead") from None
     return cairosvg.svg2png(bytestring=svg.encode("utf-8"), output_width=None)
 

@@ -1,4 +1,4 @@
-"""The network diagram (`diagram.Diagram`) as a TikZ picture, for the LaTeX and
+r"""The network diagram (`diagram.Diagram`) as a TikZ picture, for the LaTeX and
 PDF exports: the same layout as the SVG, in centimetres. Names are written by
 `notation.latex_identifier` (w21 as w_{21}); numbers by `notation.format_number`
 in math mode, \(…\) (a document's $ belong to its escaped text). A picture wider than the text is scaled down to it.
