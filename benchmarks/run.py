@@ -127,6 +127,35 @@ def bench_key(repeat: int) -> list[str]:
             row("tutor key, 30 problems, one process", *result["key"], thirty, "≤ 0.25×")]
 
 
+def bench_pictures(repeat: int) -> list[str]:
+    """What plot and compare add over the solves they draw: the drawing itself."""
+    problem = "problems/momentum-ema-3-2-1.yaml"
+    optimizers = ["sgd", "momentum", "rmsprop", "adam"]
+    with tempfile.TemporaryDirectory() as tmp:
+        variants = []
+        text = (ROOT / problem).read_text()
+        own = "optimizer: {name: momentum, form: ema, momentum: 0.8, lr: 0.9}"
+        for name in optimizers:   # the same problem, a file per optimizer (as tests/test_pictures.py writes them)
+            path = Path(tmp) / f"{name}.yaml"
+            path.write_text(text.replace(own, own if name == "momentum" else f"optimizer: {{name: {name}, lr: 0.9}}"))
+            variants.append(path)
+        commands = {
+            "solve": [TUTOR, "solve", problem, "--format", "json"],
+            "plot": [TUTOR, "plot", problem, "-o", str(Path(tmp) / "loss.svg"), "--force"],
+            "compare": [TUTOR, "compare", problem, "--optimizer", ",".join(optimizers), "-o",
+                        str(Path(tmp) / "compare.svg"), "--force"],
+            **{f"solve-{p.stem}": [TUTOR, "solve", str(p), "--format", "json"] for p in variants},
+        }
+        result = side_by_side(commands, repeat)
+    solves = sum(result[f"solve-{p.stem}"][0] for p in variants)
+    memory = max(result[f"solve-{p.stem}"][1] for p in variants)
+    return ["5. pictures on momentum-ema-3-2-1.yaml: plot and compare over the solves they draw",
+            row("tutor solve --format json", *result["solve"]),
+            row("tutor plot -o loss.svg", *result["plot"], result["solve"][0], "+ < 1 s"),
+            row(f"{len(optimizers)} × tutor solve --format json", solves, memory),
+            row(f"tutor compare, {len(optimizers)} optimizers", *result["compare"], solves, "+ < 1 s")]
+
+
 def machine() -> str:
     cpu = ""
     if Path("/proc/cpuinfo").exists():
@@ -139,13 +168,15 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per command (median reported)")
+    parser.add_argument("--only", type=int, default=None, help="run only this row (1-5)")
     args = parser.parse_args()
     if not shutil.which(TUTOR):
         raise SystemExit("install tutor first: pip install -e .")
     print(f"machine: {machine()}")
     print(f"medians of {args.repeat} runs; memory is the peak resident set (target ≤ 200 MiB each)\n")
     print(f"  {'command':<44} {'time':>10} {'ratio':>7} {'target':>8} {'memory':>12}")
-    for bench in (bench_start_up, bench_long_training, bench_depth, bench_key):
+    benches = (bench_start_up, bench_long_training, bench_depth, bench_key, bench_pictures)
+    for bench in benches if args.only is None else benches[args.only - 1:args.only]:
         for line in bench(args.repeat):
             print(line)
         print()
