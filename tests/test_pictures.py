@@ -337,3 +337,41 @@ def test_compare_keeps_the_problems_own_optimizer_and_hyper_parameters():
 def test_compare_bad_options(args, message):
     out = CliRunner().invoke(_app(), ["compare", str(MOMENTUM), *args])
     assert out.exit_code == 2 and message in out.output and "Traceback" not in out.output
+
+
+# ---------------------------------------------------------------- loss surface (two parameters)
+
+LINEAR = ROOT / "problems" / "nesterov-lookahead-linear.yaml"
+
+
+def test_loss_surface_is_the_problems_loss_and_paths_are_the_runs():
+    from tutor.surface import loss_surface
+    problem = run_of(LINEAR).problem
+    result = compare(problem, optimizers=["sgd", "nesterov"])
+    surface = loss_surface(problem, [(v.label, v.run) for v in result.variants])
+    assert surface.names == ("w", "b") and [p.label for p in surface.paths] == ["sgd", "nesterov"]
+
+    # independent: the file's loss, ½(w·x + b − y)² averaged over its two samples
+    def loss(w, b):
+        return ((w * 1.0 + b - 2.0) ** 2 / 2 + (w * 2.0 + b - 3.0) ** 2 / 2) / 2
+
+    sgd = surface.paths[0].points
+    # sgd by hand from (0, 0), lr 0.1: g_w = mean((wx + b − y)x) = −4, g_b = mean(wx + b − y) = −2.5
+    assert sgd[0] == (0.0, 0.0) and sgd[1] == pytest.approx((0.4, 0.25), abs=1e-15) and len(sgd) == 4
+    for level, segments in surface.contours:
+        assert segments
+        for xa, ya, xb, yb in segments[:20]:   # on the level, up to the grid's linear interpolation
+            spacing = (surface.xs[1] - surface.xs[0]) ** 2 * 8
+            assert abs(loss(xa, ya) - level) <= spacing and abs(loss(xb, yb) - level) <= spacing
+    assert surface.xs[0] < 0 < 1.2 < surface.xs[-1]
+
+
+def test_compare_surface_option(tmp_path):
+    out = CliRunner().invoke(_app(), ["compare", str(LINEAR), "--optimizer", "sgd,adam", "--surface",
+                                      str(tmp_path / "s.svg")])
+    assert out.exit_code == 0, out.output
+    svg = (tmp_path / "s.svg").read_text(encoding="utf-8")
+    assert svg.count("<polyline") == 2 and ">sgd</text>" in svg and ">adam</text>" in svg and "<path d=" in svg
+    bad = CliRunner().invoke(_app(), ["compare", str(MAZUR), "--lr", "0.1,1", "--surface", str(tmp_path / "m.svg")])
+    assert bad.exit_code == 2 and "a loss surface needs a problem with two trained parameters" in bad.output
+    assert not (tmp_path / "m.svg").exists()

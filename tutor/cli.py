@@ -298,6 +298,8 @@ def compare(
     lr: str | None = typer.Option(None, "--lr", help="Learning rates to compare, e.g. 0.01,0.1,1."),
     loss: str | None = typer.Option(None, "--loss", help="Losses to compare, e.g. mse,bce."),
     output: str | None = typer.Option(None, "--output", "-o", help="Also draw the curves to an SVG (or PNG) file."),
+    surface: str | None = typer.Option(None, "--surface", help="For a problem with two trained parameters: draw "
+                                       "each run's path over the loss surface's contours to an SVG (or PNG) file."),
     per: Per = PER,
     force: bool = FORCE,
     max_steps: int | None = MAX_STEPS,
@@ -316,10 +318,19 @@ def compare(
         result = compare_runs(problem, optimizers=split_list(optimizer, "optimizer names") if optimizer else None,
                               lrs=split_list(lr, "learning rates") if lr else None,
                               losses=split_list(loss, "loss names") if loss else None, per=per.value)
+        drawings = []   # made before anything is written: an error leaves no file behind
         if output is not None:
             from .render.svg import plot_svg
 
-            _picture(plot_svg(result.plot), output, force)
+            drawings.append((plot_svg(result.plot), output))
+        if surface is not None:
+            from .render.svg import surface_svg
+            from .surface import loss_surface
+
+            drawings.append((surface_svg(loss_surface(problem, [(v.label, v.run) for v in result.variants])),
+                             surface))
+        for svg, path in drawings:
+            _picture(svg, path, force)
         _emit(comparison_text(result, width=_terminal()[0]), None, False)
         return 0
 

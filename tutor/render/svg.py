@@ -1,5 +1,5 @@
-"""Drawings as SVG text: the network diagram (`diagram.Diagram`) and plots
-(`plot.Plot`). Plain text, written here by hand: every coordinate is rounded to
+"""Drawings as SVG text: the network diagram (`diagram.Diagram`), plots
+(`plot.Plot`) and loss surfaces (`surface.Surface`). Plain text, written here by hand: every coordinate is rounded to
 two decimals by one function, so the same input gives the same bytes. No
 ids, no scripts, no external fonts: an SVG can be pasted inline into HTML or
 Markdown, several on one page. Printers never compute: every number drawn comes
@@ -13,6 +13,7 @@ import math
 
 from ..diagram import Diagram, DiagramNode
 from ..plot import Plot, Series
+from ..surface import Surface
 from .notation import format_number
 
 COLUMN = 250         # px between columns, with edge labels
@@ -193,4 +194,52 @@ def _stroke(i: int) -> tuple[str, str]:
     dash = DASHES[(i // len(PALETTE)) % len(DASHES)]
     return PALETTE[i % len(PALETTE)], (f' stroke-dasharray="{dash}"' if dash else "")
 
-__all__ = ["diagram_svg", "esc", "n", "plot_svg", "ticks"]
+
+def surface_svg(surface: Surface, inline: bool = False) -> str:
+    """The loss surface's contours, and each run's path over them (a dot at the start)."""
+    side = 420
+    xt, yt = ticks(surface.xs[0], surface.xs[-1]), ticks(surface.ys[0], surface.ys[-1])
+    x0, x1, y0, y1 = surface.xs[0], surface.xs[-1], surface.ys[0], surface.ys[-1]
+    px = lambda x: LEFT + (x - x0) / ((x1 - x0) or 1.0) * side  # noqa: E731
+    py = lambda y: TOP + side - (y - y0) / ((y1 - y0) or 1.0) * side  # noqa: E731
+    entries = [p.label for p in surface.paths]
+    legend = 40 + 7 * max(len(e) for e in entries) if entries else 0
+    width, height = LEFT + side + RIGHT + legend, TOP + side + BOTTOM
+    a, b = surface.names
+    out = [_open(width, height, f"{surface.title}: the loss over {a} and {b}, and each run's path", inline),
+           f'<text x="10" y="22" font-size="14">{esc(surface.title)}</text>']
+    for x in (t for t in xt if x0 <= t <= x1):
+        out.append(f'<line x1="{n(px(x))}" y1="{TOP + side}" x2="{n(px(x))}" y2="{TOP + side + 4}" stroke="#333333"/>'
+                   f'<text x="{n(px(x))}" y="{TOP + side + 17}" text-anchor="middle" font-size="11">'
+                   f'{tick_text(x)}</text>')
+    for y in (t for t in yt if y0 <= t <= y1):
+        out.append(f'<line x1="{LEFT - 4}" y1="{n(py(y))}" x2="{LEFT}" y2="{n(py(y))}" stroke="#333333"/>'
+                   f'<text x="{LEFT - 6}" y="{n(py(y) + 4)}" text-anchor="end" font-size="11">{tick_text(y)}</text>')
+    for k, (level, segments) in enumerate(surface.contours):
+        grey = 90 + int(130 * k / max(len(surface.contours) - 1, 1))   # darker toward the minimum
+        path = "".join(f"M{n(px(xa))} {n(py(ya))}L{n(px(xb))} {n(py(yb))}" for xa, ya, xb, yb in segments)
+        if path:
+            out.append(f'<path d="{path}" fill="none" stroke="rgb({grey},{grey},{grey})" stroke-width="0.8"/>')
+    out.append(f'<rect x="{LEFT}" y="{TOP}" width="{side}" height="{side}" fill="none" stroke="#333333"/>')
+    out.append(f'<text x="{n(LEFT + side / 2)}" y="{height - 10}" text-anchor="middle" font-style="italic">'
+               f'{esc(a)}</text>')
+    out.append(f'<text x="16" y="{n(TOP + side / 2)}" text-anchor="middle" font-style="italic" '
+               f'transform="rotate(-90 16 {n(TOP + side / 2)})">{esc(b)}</text>')
+    for i, p in enumerate(surface.paths):
+        colour, style = _stroke(i)
+        points = " ".join(f"{n(px(x))},{n(py(y))}" for x, y in p.points)
+        thickness = n(max(1.2, 3.6 - 0.8 * i))   # wider first: paths that coincide still show beneath
+        out.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="{thickness}"{style}/>')
+        out += [f'<circle cx="{n(px(x))}" cy="{n(py(y))}" r="{3.5 if j == 0 else 2}" fill="{colour}"/>'
+                for j, (x, y) in enumerate(p.points) if j == 0 or len(p.points) <= 60]
+    lx = LEFT + side + 14
+    for i, entry in enumerate(entries):
+        colour, style = _stroke(i)
+        y = TOP + 12 + 18 * i
+        out.append(f'<line x1="{n(lx)}" y1="{y - 4}" x2="{n(lx + 22)}" y2="{y - 4}" stroke="{colour}" '
+                   f'stroke-width="2"{style}/><text x="{n(lx + 28)}" y="{y}" font-size="11">{esc(entry)}</text>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+__all__ = ["diagram_svg", "esc", "n", "plot_svg", "surface_svg", "ticks"]
