@@ -375,3 +375,29 @@ def test_compare_surface_option(tmp_path):
     bad = CliRunner().invoke(_app(), ["compare", str(MAZUR), "--lr", "0.1,1", "--surface", str(tmp_path / "m.svg")])
     assert bad.exit_code == 2 and "a loss surface needs a problem with two trained parameters" in bad.output
     assert not (tmp_path / "m.svg").exists()
+
+
+# ---------------------------------------------------------------- the loss curve in exports
+
+def _six_steps():
+    text = (ROOT / "problems" / "sigmoid-neuron-sgd.yaml").read_text(encoding="utf-8")
+    assert "training: {epochs: 2, batch_size: 1}" in text
+    return train(parse_problem(text.replace("training: {epochs: 2, batch_size: 1}",
+                                            "training: {epochs: 3, batch_size: 1}")))
+
+
+def test_exports_of_longer_trainings_show_the_loss_curve():
+    run = _six_steps()
+    assert len(run.steps) == 6
+    md, page, tex = (export_bytes(run, fmt).decode() for fmt in ("md", "html", "tex"))
+    assert md.count("<svg") == 2 and "## The loss during training" in md and ">loss per step</text>" in md
+    assert page.count("<svg") == 2 and "<h2>The loss during training</h2>" in page
+    assert "\\subsection*{The loss during training}" in tex and "{loss per step};" in tex
+    short = export_bytes(run_of(ROOT / "problems" / "sigmoid-neuron-sgd.yaml"), "md").decode()
+    assert short.count("<svg") == 1 and "The loss during training" not in short   # 4 steps: no curve
+
+
+@pytest.mark.skipif(not _tikz_available(), reason="pdflatex with TikZ not installed (texlive-pictures)")
+def test_pdf_with_diagram_and_loss_curve_compiles():
+    pdf = export_bytes(_six_steps(), "pdf")
+    assert pdf.startswith(b"%PDF")
