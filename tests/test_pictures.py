@@ -28,7 +28,7 @@ from tutor.compare import compare, with_optimizer
 from tutor.diagram import LABELLED_COLUMN, build_diagram
 from tutor.errors import TutorError
 from tutor.key import export_bytes
-from tutor.plot import Plot, Series, loss_plot
+from tutor.plot import Plot, Series, loss_plot, shown_in_export
 from tutor.problem import parse_problem
 from tutor.render.svg import diagram_svg, plot_svg, ticks
 from tutor.render.textdiagram import text_diagram
@@ -393,6 +393,10 @@ def test_exports_of_longer_trainings_show_the_loss_curve():
     assert md.count("<svg") == 2 and "## The loss during training" in md and ">loss per step</text>" in md
     assert page.count("<svg") == 2 and "<h2>The loss during training</h2>" in page
     assert "\\subsection*{The loss during training}" in tex and "{loss per step};" in tex
+    # three epochs of two steps: each epoch's mean at its last step (steps 2, 4, 6)
+    means = shown_in_export(run).series[1].points
+    losses = [run.domain.to_float(s.loss) for s in run.steps]
+    assert means == tuple((2.0 * e, (losses[2 * e - 2] + losses[2 * e - 1]) / 2) for e in (1, 2, 3))
     short = export_bytes(run_of(ROOT / "problems" / "sigmoid-neuron-sgd.yaml"), "md").decode()
     assert short.count("<svg") == 1 and "The loss during training" not in short   # 4 steps: no curve
 

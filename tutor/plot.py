@@ -75,8 +75,17 @@ def loss_plot(run: Run, per: str = "step") -> Plot:
 
 
 def shown_in_export(run: Run) -> Plot | None:
-    """The loss curve an export shows: for a training of several steps, per step."""
-    return loss_plot(run) if len(run.steps) >= SHOWN_IN_EXPORTS else None
+    """The loss curve an export shows, for a training of several steps: per step, and
+    when epochs hold several steps also each epoch's mean, drawn at the epoch's last step."""
+    if len(run.steps) < SHOWN_IN_EXPORTS:
+        return None
+    plot = loss_plot(run)
+    if not by_epoch(run):
+        return plot
+    last = {s.epoch: float(s.step) for s in run.steps}
+    means = tuple((last[int(epoch)], loss) for epoch, loss in epoch_losses(run))
+    return Plot(plot.title, plot.x_label, plot.y_label,
+                plot.series + (Series("mean loss of each epoch, at its last step", means),))
 
 
 def png_of(svg: str) -> bytes:
