@@ -405,3 +405,9 @@ def test_exports_of_longer_trainings_show_the_loss_curve():
 def test_pdf_with_diagram_and_loss_curve_compiles():
     pdf = export_bytes(_six_steps(), "pdf")
     assert pdf.startswith(b"%PDF")
+
+
+def test_compare_reports_a_diverged_variant():
+    # lr 1000 on Mazur's network with BCE: the sigmoid outputs saturate to 0 or 1, log(0) in the final pass
+    out = CliRunner().invoke(_app(), ["compare", str(MAZUR), "--lr", "0.5,1000", "--loss", "bce"])
+    assert out.exit_code == 0 and "  lr 1000, loss bce       1      diverged (final forward pass)\n" in out.output

@@ -47,7 +47,8 @@ def comparison_text(comparison, width: int = 80) -> str:
     rows = []
     for v in comparison.variants:
         if v.run.diverged is not None:
-            final = f"diverged at step {v.run.diverged.step}"
+            step = v.run.diverged.step
+            final = f"diverged at step {step}" if step is not None else "diverged (final forward pass)"
         else:
             final = repr(v.final_loss) if v.final_loss is not None else "not finite"
         rows.append((v.label, str(len(v.run.steps)), final))
