@@ -26,7 +26,6 @@ from typer.testing import CliRunner
 from tutor.api import solve_problem
 from tutor.compare import compare, with_optimizer
 from tutor.diagram import LABELLED_COLUMN, build_diagram
-from tutor.errors import TutorError
 from tutor.key import export_bytes
 from tutor.plot import Plot, Series, loss_plot, shown_in_export
 from tutor.problem import parse_problem
