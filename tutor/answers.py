@@ -21,6 +21,7 @@ The tolerance is not the student's to set: see docs/checking.md.
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from .errors import ProblemError
 from .graph import build_graph
 from .optim import OPTIMIZERS
 from .problem import Number, Problem, check_keys, need_list, need_mapping, need_number, need_whole
-from .source import Node, load_yaml
+from .source import Node, load_yaml, read_text
 from .train import batches
 
 Key = tuple[Any, str, "int | None", "str | None"]  # (step | "final", kind, sample, name)
@@ -39,6 +40,7 @@ FILE_WORDS = {"values": "values", "loss": "loss", "deltas": "delta", "partials":
               "gradient": "gradient", "state": "state", "parameters": "parameters"}
 PER_SAMPLE = ("values", "deltas", "partials")      # need a sample (implied when the batch has one)
 ANSWER_KEYS = ("step", "sample", *FILE_WORDS)
+WHO_KEYS = ("student", "variant")                  # an answers file's own top-level keys, beside answers
 FINAL_KEYS = ("sample", "values", "loss", "parameters")
 
 
@@ -58,6 +60,9 @@ class Answer:
 class Answers:
     path: str
     answers: tuple[Answer, ...]
+    student: str | None = None     # who wrote it (a gradebook's row)
+    variant: str | None = None     # which variant of the problem (tutor vary's meta: variant)
+    blanks: tuple[Key, ...] = ()   # the slots left empty
 
 
 def state_variables(problem: Problem) -> list[str]:
@@ -75,12 +80,7 @@ def partial_name(edge: tuple[str, str]) -> str:
 
 def load_answers(path: str | Path, problem: Problem, derivation: Derivation | None = None) -> Answers:
     path = str(path)
-    try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise ProblemError(path, 1, 1, f"cannot read file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ProblemError(path, 1, 1, "file is not valid UTF-8 text") from None
+    text = read_text(path)  # the same byte limit and UTF-8 error as a problem file
     return parse_answers(text, problem, path, derivation)
 
 
@@ -93,11 +93,33 @@ def parse_answers(text: str, problem: Problem, path: str = "<answers>",
         # The student does not choose how closely they are graded (docs/checking.md).
         raise root.key_error("tolerance", "an answers file cannot set the tolerance: it is the instructor's "
                                           "(check: {tolerance: ...} in the problem file, or tutor check --tolerance)")
-    check_keys(root, ("answers",), ("answers",), "the answers file")
+    check_keys(root, ("answers", *WHO_KEYS), ("answers",), "the answers file")
+    who = {key: _who(root.value[key], key) for key in WHO_KEYS if key in root.value}
     reader = _Reader(problem, derivation)
     for item in need_list(root.value["answers"], "a list of answers", nonempty=False):
         reader.item(item)
-    return Answers(path, tuple(reader.answers))
+    return Answers(path, tuple(reader.answers), who.get("student"), who.get("variant"), tuple(reader.blanks))
+
+
+def _who(node: Node, key: str) -> str | None:
+    """A student's or variant's id: text or a whole number (a blank is no id)."""
+    v = node.value
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, (str, int)):
+        raise node.error(f"expected {key}: an id (text), found {node.kind}")
+    return str(v)
+
+
+def answers_variant(path: str | Path) -> str | None:
+    """The ``variant:`` an answers file names (None when it names none, or cannot be
+    read: reading it against its problem then says what is wrong)."""
+    try:
+        root = load_yaml(Path(path).read_bytes().decode("utf-8"), str(path))
+        node = root.value.get("variant") if isinstance(root.value, dict) else None
+        return _who(node, "variant") if node is not None else None
+    except (OSError, UnicodeDecodeError, ProblemError):
+        return None
 
 
 class _Reader:
@@ -117,6 +139,7 @@ class _Reader:
         self.state_vars = state_variables(problem)
         self.batches = {step: [i + 1 for i in idx] for step, _, idx in batches(problem)}
         self.answers: list[Answer] = []
+        self.blanks: list[Key] = []
         self.seen: dict[Key, int] = {}
 
     def item(self, item: Node) -> None:
@@ -197,6 +220,7 @@ class _Reader:
 
     def one(self, node: Node, key: Key, where: str) -> None:
         if node.value is None:  # a blank of the template, left empty: not answered
+            self.blanks.append(key)
             return
         number = need_number(node, f"a number for {label(key)}")
         if key in self.seen:
@@ -244,7 +268,10 @@ def template_yaml(problem: Problem, derivation: Derivation | None = None) -> str
              "# Fill in the blanks; a blank left empty is not checked.",
              "# deltas: δ = ∂E/∂node; partials: node/dep is the local derivative ∂node/∂dep;",
              "# gradient with sample: that sample's own gradient; state: the optimizer's variables.",
-             "answers:"]
+             "student: "]
+    if problem.meta.get("variant") is not None:
+        lines.append(f"variant: {json.dumps(str(problem.meta['variant']))}")
+    lines.append("answers:")
     for step in shown:
         batch = run_steps[step]
         if "forward" in words:

@@ -114,10 +114,15 @@ def key_bytes(runs: Sequence[Run], fmt: str, *, answers_only: bool = False, shee
 
 def _section(printer, fmt: str, number: int, run: Run, solution: Solution, answers, sheet: bool) -> None:
     title = [f"Problem {number}: ", one_line(solution.header.title)]
+    variant = run.problem.meta.get("variant")  # tutor vary's id (a student's, with --ids)
+    if variant is not None:
+        title.append(f" (variant {one_line(str(variant))})")
     if fmt in ("tex", "pdf"):
         if number > 1:
             printer.out.append("\\clearpage\n")
         printer.source(run.problem.path)
+        if variant is not None:  # in the header of each of its pages
+            printer.out.append(f"\\pagestyle{{myheadings}}\\markright{{variant {latex_text(str(variant))}}}\n")
     if fmt == "html":
         printer.raw(f'<section class="problem" id="problem-{number}">')
     printer.h(0, title)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -20,7 +21,7 @@ from .errors import ProblemError
 from .expr import parse_constant, parse_expression
 from .ops import ACTIVATION_PARAMETER, LAYER_ACTIVATIONS, LOSSES, USER_FUNCTIONS
 from .optim import COMMON_KEYS, OPTIMIZERS, SCHEDULE_UNITS, SCHEDULES
-from .source import Node, did_you_mean, load_yaml
+from .source import Node, did_you_mean, load_yaml, read_text
 from .tolerance import MAX_DIGITS, Tolerance
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -96,6 +97,20 @@ class AskItem:
 
 
 @dataclass(frozen=True)
+class ProblemWarning:
+    """Valid input that is probably not what the author meant: printed by the CLI
+    as ``FILE:LINE:COL: warning: MESSAGE``; the library itself never prints."""
+
+    path: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: warning: {self.message}"
+
+
+@dataclass(frozen=True)
 class Problem:
     path: str
     title: str
@@ -118,6 +133,7 @@ class Problem:
     round_decimals: int | None = None
     check_tolerance: Tolerance | None = None  # the instructor's, for tutor check
     name_lines: dict[str, int] = field(default_factory=dict, compare=False)
+    warnings: tuple[ProblemWarning, ...] = field(default=(), compare=False)
 
     @property
     def step_count(self) -> int:
@@ -206,9 +222,10 @@ def need_number(node: Node, what: str = "a number") -> Number:
     if isinstance(v, int):
         exact = sympy.Integer(v)
     elif isinstance(v, float):
-        if not math.isfinite(v):
+        if not math.isfinite(v) and not (node.text or "").lstrip("+-")[:1].isdigit():  # .inf, .nan
             raise node.error(f"expected {what}, found {v!r}, which is not a finite number")
-        exact = sympy.Rational(repr(v))  # the decimal as written: 0.1 is 1/10
+        # The decimal as written (0.1 is 1/10), by the same rules as a number in an equation.
+        exact = parse_constant(node.text or repr(v), node.error_at)
     else:
         exact = parse_constant(v, node.error_at)
     if exact.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo) or exact.is_real is False:
@@ -254,6 +271,10 @@ class NameTable:
 
     def define(self, node: Node, kind: str) -> str:
         name = node.value
+        control = next((c for c in name if unicodedata.category(c) == "Cc"), None) if isinstance(name, str) else None
+        if control is not None:
+            raise node.error(f"a name cannot hold the control character U+{ord(control):04X} "
+                             f"(found {_clip(ascii(name))}); names use letters, digits and _")
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise node.error(f"expected a name for {_article(kind)} (letters, digits and _, not starting with a "
                              f"digit), found {node.kind}")
@@ -322,25 +343,13 @@ def _parse_equation(node: Node, names: NameTable, allowed_kinds: tuple[str, ...]
 # ---------------------------------------------------------------- top level
 
 TOP_KEYS = ("title", "statement", "meta", "network", "model", "inputs", "params", "constants", "outputs",
-            "targets", "data", "loss", "optimizer", "training", "frozen", "ask", "arithmetic", "check")
+            "targets", "data", "loss", "optimizer", "training", "frozen", "ask", "arithmetic", "check", "vary")
 MODEL_ONLY = ("inputs", "params", "outputs")
 
 
 def load_problem(path: str | Path) -> Problem:
     path = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ProblemError(path, 1, 1, f"cannot read file: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line_start = raw.rfind(b"\n", 0, exc.start) + 1
-        line = raw[: exc.start].count(b"\n") + 1
-        col = len(raw[line_start: exc.start].decode("utf-8")) + 1
-        raise ProblemError(path, line, col, f"expected UTF-8 text, found the byte 0x{raw[exc.start]:02X}, "
-                                            f"which UTF-8 does not allow here; save the file as UTF-8") from None
-    return parse_problem(text, path)
+    return parse_problem(read_text(path), path)
 
 
 def parse_problem(text: str, path: str = "<problem>") -> Problem:
@@ -391,20 +400,33 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
     samples = _samples(top["data"], inputs, targets)
     loss = _loss(top["loss"], names, outputs, targets)
     optimizer = _optimizer(top.get("optimizer"), layers is not None)
-    training = _training(top.get("training"))
+    training = _training(top.get("training"), len(samples))
     frozen = tuple(_refer(n, names, ("parameter",), "a parameter to freeze")
                    for n in need_list(top["frozen"], "parameter names", nonempty=False)) if "frozen" in top else ()
     arithmetic, decimals = _arithmetic(top.get("arithmetic"))
     _check_combinations(top, optimizer, training, layers)
     ask = _ask(top["ask"], names, total_steps(len(samples), training)) if "ask" in top else None
-    return Problem(
+    warnings = _check_meaning(top, names, loss, outputs, targets, samples, training, frozen, equations, layers)
+    problem = Problem(
         path=path, title=title, statement=statement, meta=meta, inputs=inputs, params=params,
         constants=constants, equations=equations, layers=layers, outputs=outputs, targets=targets,
         samples=samples, loss=loss, optimizer=optimizer, training=training, frozen=frozen, ask=ask,
         arithmetic=arithmetic, round_decimals=decimals,
         check_tolerance=_check(top["check"]) if "check" in top else None,
         name_lines={n: node.line for n, node in names.where.items()},
+        warnings=warnings,
     )
+    if "vary" in top:
+        _vary(root, problem)
+    return problem
+
+
+def _vary(root: Node, problem: Problem) -> None:
+    """tutor's ``vary:`` section (how `tutor vary` makes variants): checked here so that
+    `tutor validate` reports its mistakes; read and used by vary.py."""
+    from .vary import parse_vary
+
+    parse_vary(root, problem)
 
 
 def _check_combinations(top: dict[str, Node], optimizer: OptimizerSpec, training: Training, layers) -> None:
@@ -749,7 +771,9 @@ def _schedules(node: Node) -> tuple[Schedule, ...]:
 
 # ---------------------------------------------------------------- training, ask, arithmetic
 
-def _training(node: Node | None) -> Training:
+def _training(node: Node | None, n_samples: int) -> Training:
+    """``steps`` alone runs exactly that many steps, over as many epochs as needed;
+    with ``epochs`` it may stop early but never asks for more than the epochs hold."""
     if node is None:
         return Training(1, 1 << 62, None, "simultaneous")
     need_mapping(node, "training: epochs, batch_size, steps, update")
@@ -759,6 +783,13 @@ def _training(node: Node | None) -> Training:
     batch = need_whole(v["batch_size"], "batch_size", 1) if "batch_size" in v else 1 << 62
     steps = need_whole(v["steps"], "steps", 0) if "steps" in v else None
     update = need_choice(v["update"], "update", ("simultaneous", "sequential")) if "update" in v else "simultaneous"
+    per_epoch = math.ceil(n_samples / batch)
+    if steps is not None and "epochs" not in v:
+        epochs = math.ceil(steps / per_epoch)
+    elif steps is not None and steps > epochs * per_epoch:
+        raise v["steps"].error(f"steps: {steps} asks for more update steps than {epochs} epoch{'s' * (epochs != 1)} "
+                               f"of {per_epoch} step{'s' * (per_epoch != 1)} hold ({epochs * per_epoch}); "
+                               f"remove epochs to run exactly {steps} steps")
     return Training(epochs, batch, steps, update)
 
 
@@ -826,3 +857,96 @@ def parse_tolerance(node: Node) -> Tolerance:
     rel = need_number_in(v["rel"], "rel", 0.0, 1.0, high_open=True).value if "rel" in v else Tolerance.rel
     floor = need_number_in(v["abs"], "abs", 0.0, math.inf, high_open=True).value if "abs" in v else None
     return Tolerance(rel, floor)
+
+
+# ---------------------------------------------------------------- valid, but probably not meant
+
+PROBABILITY_LOSSES = ("bce", "cce")  # losses that take log(o) of a probability o and a target in [0, 1]
+
+
+def _check_meaning(top: dict[str, Node], names: NameTable, loss: LossSpec, outputs, targets, samples,
+                   training: Training, frozen, equations, layers) -> tuple[ProblemWarning, ...]:
+    """Refuse what is surely a mistake; warn about what probably is (docs/problem-checks.md)."""
+    loss_node = top["loss"].value.get("name", top["loss"]) if isinstance(top["loss"].value, dict) else top["loss"]
+    if loss.name == "cce" and len(outputs) == 1:
+        raise loss_node.error("cce on a single output is −t·log(o): it drops the (1 − t)·log(1 − o) term, so "
+                              "samples with t = 0 add no loss; use bce for one sigmoid output")
+    if loss.name in PROBABILITY_LOSSES:
+        _check_probability_targets(top["data"], targets, loss.name)
+    warnings: list[ProblemWarning] = []
+
+    def warn(node: Node, message: str) -> None:
+        warnings.append(ProblemWarning(node.path, node.line, node.col, message))
+
+    if loss.name in PROBABILITY_LOSSES:
+        for output, how in _unbounded_outputs(outputs, equations, layers):
+            warn(loss_node, f"{loss.name} takes log({output}), but {output} comes from {how}, which is not "
+                            f"kept in (0, 1); a sigmoid (or softmax) output is expected")
+    if equations is not None:
+        used = set().union(*(eq.expr.free_symbols for eq in equations))
+        for name, kind in names.kind.items():
+            if kind in ("parameter", "input") and names.symbol(name) not in used:
+                warn(names.where[name], f"{kind} {name!r} is not used by any equation"
+                                        + (": its gradient is always 0" if kind == "parameter" else ""))
+    _warn_training(top, samples, training, frozen, names, warn)
+    repeats = _repeated_samples(samples)
+    if repeats:
+        (later, first), more = repeats[0], len(repeats) - 1
+        warn(top["data"].value[later - 1], f"sample {later} repeats sample {first}; each epoch uses both"
+                                           + (f" ({more} more sample{'s' * (more != 1)} repeat an earlier one)"
+                                              if more else ""))
+    return tuple(sorted(warnings, key=lambda w: (w.line, w.col)))
+
+
+def _repeated_samples(samples) -> list[tuple[int, int]]:
+    """(k, first) for each 1-based sample k equal to an earlier sample first."""
+    first_of: dict[tuple, int] = {}
+    out = []
+    for k, sample in enumerate(samples, 1):
+        key = tuple((name, number.exact) for name, number in sample.items())
+        if key in first_of:
+            out.append((k, first_of[key]))
+        else:
+            first_of[key] = k
+    return out
+
+
+def _check_probability_targets(data: Node, targets, loss_name: str) -> None:
+    for sample in data.value if isinstance(data.value, list) else [data]:
+        for t in targets:
+            value = need_number(sample.value[t]).value
+            if not 0 <= value <= 1:
+                raise sample.value[t].error(f"{loss_name} needs targets in [0, 1] (a probability or a 0/1 label), "
+                                            f"found {t} = {_num_text(value)}")
+
+
+def _unbounded_outputs(outputs, equations, layers):
+    """(output, what computes it) for outputs whose values may leave (0, 1)."""
+    if layers is not None:
+        if layers[-1].activation not in ("sigmoid", "softmax"):
+            return [(o, f"a {layers[-1].activation} layer") for o in outputs]
+        return []
+    from .ops import OPS  # noqa: PLC0415 - the classes whose values stay in (0, 1)
+    squashing = (OPS["sigmoid"].sympy_fn, OPS["softmax"].sympy_fn, sympy.Pow)  # Pow: 1/(1 + exp(-z))
+    by_name = {eq.name: eq.expr for eq in equations}
+    out = []
+    for o in outputs:
+        func = by_name[o].func
+        if not issubclass(func, squashing):
+            out.append((o, f"{func.__name__}(…)" if issubclass(func, sympy.Function) else "a linear expression"))
+    return out
+
+
+def _warn_training(top: dict[str, Node], samples, training: Training, frozen, names: NameTable, warn) -> None:
+    node = top.get("training")
+    v = node.value if node is not None and isinstance(node.value, dict) else {}
+    if "batch_size" in v and training.batch_size > len(samples):
+        warn(v["batch_size"], f"batch_size {training.batch_size} is larger than the {len(samples)} sample"
+                              f"{'s' * (len(samples) != 1)}: each step uses all of them (full batch)")
+    params = [n for n, k in names.kind.items() if k == "parameter"]
+    if frozen and set(frozen) >= set(params) and total_steps(len(samples), training) > 0:
+        warn(top["frozen"], "every parameter is frozen: the updates change nothing")
+    optimizer = top.get("optimizer")
+    momentum = optimizer.value.get("momentum") if optimizer is not None and isinstance(optimizer.value, dict) else None
+    if momentum is not None and need_number(momentum).value == 1:
+        warn(momentum, "momentum 1 never forgets a gradient: the velocity only grows; 0.9 is usual")

@@ -17,13 +17,17 @@ from typing import Any
 
 import sympy
 
-from .arith import Exact
+from .arith import Exact, ordered_sum
 from .derive import Derivation
+from .errors import TutorError
 from .ops import LOSSES, elu_prime, leaky_relu_prime, relu_prime
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES
 from .train import Run, Step, Updater
 
-MAX_PATHS = 4  # more chain-rule paths than this for some parameter: the δ form reads better
+# More chain-rule paths than this for some parameter: the δ form reads better. It also
+# bounds the work: the number of paths can double with every node (a chain of diamonds
+# has 2^n), so paths are counted first (linear in the edges) and listed only when few.
+MAX_PATHS = 4
 
 
 # ---------------------------------------------------------------- records
@@ -179,7 +183,7 @@ def epoch_rows(steps) -> list[LogRow]:
         epochs.setdefault(s.epoch, []).append(s)
     return [LogRow(f"{group[0].step}–{group[-1].step}" if len(group) > 1 else str(group[0].step), epoch,
                    f"{len(group)} step{'s' * (len(group) > 1)}", group[-1].lr,
-                   sum((g.loss for g in group[1:]), group[0].loss) / len(group))
+                   ordered_sum((g.loss for g in group[1:]), group[0].loss) / len(group))
             for epoch, group in epochs.items()]
 
 
@@ -294,7 +298,8 @@ def build_solution(run: Run, *, show_all: bool = False, steps: list[int] | None 
             show = {"forward", "loss", "gradient", "update", "final"}
     n = len(run.steps)
     if steps is not None:
-        full = [s for s in steps if 1 <= s <= n]
+        _refuse_missing_steps(problem.path, steps, n, run.diverged is not None)
+        full = list(steps)
     elif asked_steps:
         full = list(asked_steps)
     elif show_all:
@@ -312,6 +317,19 @@ def build_solution(run: Run, *, show_all: bool = False, steps: list[int] | None 
     return Solution(b.header(), b.model(), frozenset(show), parts, summary, final,
                     str(run.diverged) if run.diverged else None, b.rank, frozenset(graph.params), digits,
                     problem.round_decimals if problem.arithmetic == "round" else None, evaluation)
+
+
+def _refuse_missing_steps(path: str, asked: list[int], n: int, diverged: bool) -> None:
+    """--steps naming a step the run does not have is an error, not an empty solution."""
+    missing = [s for s in asked if not 1 <= s <= n]
+    if not missing:
+        return
+    which = ", ".join(map(str, missing))
+    has = f"has {n} update step{'s' * (n != 1)}" if n else "has no update steps"
+    if diverged:
+        has = f"stopped after {n} update step{'s' * (n != 1)} (it diverged)"
+    raise TutorError(f"{path}: error: --steps {which}: there is no such step; this problem {has}"
+                     + (f", numbered 1 to {n}" if n > 1 else ""))
 
 
 class _Builder:
@@ -333,6 +351,17 @@ class _Builder:
                 self.alias[eq.name] = eq.expr.name
         self.aliased = {v: k for k, v in self.alias.items()}   # net_o1 -> o1
         self.trainable = [p for p in g.params if p not in self.problem.frozen]
+        self.path_counts = self._count_paths()
+
+    def _count_paths(self) -> dict[str, int]:
+        """How many chains lead from each node and parameter up to the loss (0: it does
+        not affect the loss), capped just above MAX_PATHS; one sweep from the loss down."""
+        g, consumers = self.graph, self.derivation.consumers
+        counts = {g.loss_name: 1}
+        for name in [*reversed(g.node_names), *g.params]:
+            if name != g.loss_name:
+                counts[name] = min(MAX_PATHS + 1, sum(counts.get(c, 0) for c in consumers.get(name, ())))
+        return counts
 
     # ------------------------------------------------ header and model
 
@@ -487,14 +516,25 @@ class _Builder:
         return (self.alias.get(top, top), bottom)
 
     def _paths(self, q: str):
-        found = self.derivation.paths(q, limit=MAX_PATHS)
-        if found is None or len(found) > MAX_PATHS:
+        """The chains from the loss down to ``q`` as lists of shown edges, or None when
+        there are more than MAX_PATHS. Only consumers that reach the loss are followed,
+        so a long unused branch costs nothing."""
+        if self.path_counts.get(q, 0) > MAX_PATHS:
             return None
         out = []
-        for path in found:
-            nodes = [n for n in path if n not in self.aliased]   # drop net_o1 under o1 = net_o1
+        for path in self._paths_up(q):
+            nodes = [n for n in reversed(path) if n not in self.aliased]   # drop net_o1 under o1 = net_o1
             out.append(tuple(zip(nodes, nodes[1:])))
         return out
+
+    def _paths_up(self, name: str):
+        if name == self.graph.loss_name:
+            yield [name]
+            return
+        for consumer in self.derivation.consumers.get(name, ()):
+            if self.path_counts.get(consumer, 0):
+                for rest in self._paths_up(consumer):
+                    yield [name, *rest]
 
     def _backward(self, st: Step, traces, grads: list[str], params) -> Backward:
         g = self.graph

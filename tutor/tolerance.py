@@ -63,6 +63,18 @@ class Tolerance:
         return abs(given - expected) <= self.rel * size * (1 + SLACK)
 
 
+    def half_width(self, expected: float, scale: float = 0.0) -> float:
+        """How far from ``expected`` a given value may lie (an LMS's absolute
+        tolerance): the same rule as `matches`, as one number for this value.
+        For an updated parameter, pass its step θ_new − θ_old as ``expected``."""
+        if self.digits is not None:
+            return _half(self.digits)
+        negligible = NEGLIGIBLE * scale
+        if abs(expected) <= negligible or expected == 0:
+            return self.abs if self.abs is not None else negligible
+        return self.rel * abs(expected)
+
+
 def _half(digits: int) -> float:
     return 0.5 * 10.0 ** -digits
 

@@ -18,13 +18,13 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import sympy
 
 from ..errors import TutorError
+from ..files import scratch_directory
 from ..solution import (Diverged, LogRow, Answer, Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution,
                         StepLog, StepPart, Update, attach_shadows, build_solution, solution_answers)
 from ..diagram import Diagram
@@ -847,7 +847,7 @@ def compile_pdf(tex: str, sources: Sequence[tuple[int, str]] = ()) -> bytes:
         raise ExportError(f"error: the PDF needs {engine}{need}, which is not installed; install it (Debian: "
                           f"apt-get install {ENGINE_PACKAGES[engine]}) or export .tex and compile it yourself")
     env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
-    with tempfile.TemporaryDirectory(prefix="tutor-latex-") as tmp:
+    with scratch_directory("tutor-latex-") as tmp:
         with open(os.path.join(tmp, "tutor.tex"), "w", encoding="utf-8") as handle:
             handle.write(tex)
         source = "tutor.tex"
