@@ -410,3 +410,11 @@ def test_compare_reports_a_diverged_variant():
     # lr 1000 on Mazur's network with BCE: the sigmoid outputs saturate to 0 or 1, log(0) in the final pass
     out = CliRunner().invoke(_app(), ["compare", str(MAZUR), "--lr", "0.5,1000", "--loss", "bce"])
     assert out.exit_code == 0 and "  lr 1000, loss bce       1      diverged (final forward pass)\n" in out.output
+
+
+def test_plot_and_compare_read_standard_input():
+    text = MOMENTUM.read_text(encoding="utf-8")
+    plotted = CliRunner().invoke(_app(), ["plot", "-"], input=text)
+    assert plotted.exit_code == 0 and "loss per step: Momentum (EMA form)" in plotted.output
+    compared = CliRunner().invoke(_app(), ["compare", "-", "--optimizer", "sgd,adam"], input=text)
+    assert compared.exit_code == 0 and "\n  adam       2      " in compared.output

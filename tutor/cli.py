@@ -422,13 +422,13 @@ def compare(
     """Solve a problem under several optimizers, learning rates or losses: final losses and curves."""
 
     def action() -> int:
+        from .api import read_problem
         from .compare import compare as compare_runs
         from .compare import split_list
         from .limits import apply_limits
-        from .problem import load_problem
         from .render.textplot import comparison_text
 
-        problem = apply_limits(load_problem(file), max_steps, yes)
+        problem = apply_limits(read_problem(file), max_steps, yes)
         result = compare_runs(problem, optimizers=split_list(optimizer, "optimizer names") if optimizer else None,
                               lrs=split_list(lr, "learning rates") if lr else None,
                               losses=split_list(loss, "loss names") if loss else None, per=per.value)
