@@ -261,15 +261,19 @@ def test_plot_command(tmp_path):
     assert again.exit_code == 2 and "--force" in again.output
 
 
-def test_png_without_cairosvg_is_a_clear_message(tmp_path):
-    try:   # cairosvg is the optional extra (pip install 'tutor[png]'); with it, PNG works
-        import cairosvg  # noqa: F401
-        pytest.skip("cairosvg installed")
-    except ImportError:
-        pass
+def test_png_without_chromium_is_a_clear_message(tmp_path, monkeypatch):
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     out = CliRunner().invoke(_app(), ["plot", str(MOMENTUM), "-o", str(tmp_path / "loss.png")])
-    assert out.exit_code == 2 and "PNG output needs the Python package cairosvg" in out.output
+    assert out.exit_code == 2 and "PNG output needs Chromium (headless), which is not installed" in out.output
     assert not (tmp_path / "loss.png").exists()
+
+
+@pytest.mark.skipif(_chromium() is None, reason="chromium not installed (.ci/install-export-deps.sh installs it)")
+def test_png_through_chromium(tmp_path):
+    out = CliRunner().invoke(_app(), ["plot", str(MOMENTUM), "-o", str(tmp_path / "loss.png")])
+    assert out.exit_code == 0, out.output
+    data = (tmp_path / "loss.png").read_bytes()
+    assert data.startswith(b"\x89PNG") and len(set(data[100:5000])) > 100
 
 
 # ---------------------------------------------------------------- compare

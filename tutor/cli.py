@@ -363,7 +363,7 @@ PER = typer.Option(Per.step, "--per", help="A point per step (each update) or pe
 
 
 def _picture(svg: str, output: str, force: bool) -> None:
-    """An SVG drawing to a .svg file, or rasterized to .png (needs cairosvg)."""
+    """An SVG drawing to a .svg file, or rasterized to .png (by headless Chromium)."""
     from .files import write_output
 
     if output.lower().endswith(".png"):

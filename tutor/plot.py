@@ -1,6 +1,6 @@
 """Loss curves as data: the loss per step and per epoch of one run, and several
 runs on one plot (`compare`). Spelled by `render.svg.plot_svg` (a file) and
-`render.textplot.text_plot` (the terminal); PNG through the optional cairosvg.
+`render.textplot.text_plot` (the terminal); PNG through headless Chromium.
 
 The numbers are the runs' own: `Step.loss`, the batch loss before each update
 (and, with full batches, the final loss as the point after the last step); an
@@ -89,14 +89,35 @@ def shown_in_export(run: Run) -> Plot | None:
 
 
 def png_of(svg: str) -> bytes:
-    """An SVG rasterized to PNG by the optional package cairosvg."""
-    try:
-        import cairosvg
-    except ImportError:
-        raise TutorError("error: PNG output needs the Python package cairosvg (pip install cairosvg, or the extra "
-                         "tutor[png]); "
-                         "SVG needs nothing: write to a .svg file instead") from None
-    return cairosvg.svg2png(bytestring=svg.encode("utf-8"), output_width=None)
+    """An SVG of tutor's rasterized to PNG by headless Chromium (a tool, like pdflatex
+    for PDF; no Python package). The SVG is byte-identical on every run; the PNG is
+    whatever this Chromium draws of it."""
+    import re
+    import shutil
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if browser is None:
+        raise TutorError("error: PNG output needs Chromium (headless), which is not installed; "
+                         ".ci/install-export-deps.sh installs it. SVG needs nothing: write to a .svg file instead")
+    size = re.search(r'viewBox="0 0 ([0-9.]+) ([0-9.]+)"', svg)
+    width, height = (math.ceil(float(v)) for v in size.groups())
+    with tempfile.TemporaryDirectory(prefix="tutor-png-") as tmp:
+        page, png = Path(tmp) / "picture.html", Path(tmp) / "picture.png"
+        page.write_text('<!DOCTYPE html><html><body style="margin:0;background:#fff">' + svg + "</body></html>",
+                        encoding="utf-8")
+        try:
+            subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                            "--disable-background-networking", "--disable-component-update", "--hide-scrollbars",
+                            f"--user-data-dir={Path(tmp) / 'profile'}", f"--screenshot={png}",
+                            f"--window-size={width},{height}", page.as_uri()],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
+                           timeout=120, check=True)
+            return png.read_bytes()
+        except (OSError, subprocess.SubprocessError):
+            raise TutorError("error: Chromium could not draw the PNG; write to a .svg file instead") from None
 
 
 __all__ = ["Plot", "Series", "by_epoch", "epoch_losses", "loss_plot", "png_of", "shown_in_export", "step_losses"]
