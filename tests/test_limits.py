@@ -211,3 +211,16 @@ def test_a_key_is_limited_by_its_problems_together(tmp_path):
     assert "GiB of memory" in result.stderr and not (tmp_path / "key.md").exists()
     small = invoke("key", *map(str, paths), "-o", str(tmp_path / "key.md"), "--answers-only", "--max-steps", "3")
     assert small.exit_code == 0, small.stderr
+
+
+def test_a_gradebook_has_a_limit_over_all_its_answers_files(tmp_path):
+    """Each file alone is within the minute; a class of them is not: refused with the sum."""
+    path = write(tmp_path, "long.yaml", sigmoid_steps(3_000))
+    per_file = estimate(load_problem(path), CHECK).seconds - STARTUP_SECONDS["check"]
+    assert per_file < LIMIT_SECONDS
+    files = int(LIMIT_SECONDS / per_file) + 2
+    answers = [str(write(tmp_path, f"a{k}.yaml", "answers:\n  - {final: {loss: 0.1}}\n")) for k in range(files)]
+    result = invoke("check", str(path), *answers, "--gradebook", str(tmp_path / "grades.csv"))
+    assert result.exit_code == 2, result.output
+    assert f"checking {files} answers files is about" in result.stderr and "pass --yes" in result.stderr
+    assert not (tmp_path / "grades.csv").exists()

@@ -117,3 +117,13 @@ def test_a_file_name_with_controls_is_shown_escaped(tmp_path):
     assert result.exit_code == 2
     assert_shown_escaped(result.stderr)
     assert result.stderr.count("\n") == 1 and "\\x0aname.yaml" in result.stderr
+
+
+def test_an_answers_template_written_to_a_file_reads_back(hostile, tmp_path):
+    """The title goes into the template's first comment: escaped, or the file would
+    not be YAML a student can fill in and check."""
+    template = tmp_path / "answers.yaml"
+    assert invoke("check", "--template", str(hostile), "-o", str(template)).exit_code == 0
+    assert_shown_escaped(template.read_text())
+    result = invoke("check", str(hostile), str(template))
+    assert result.exit_code in (0, 1), result.output

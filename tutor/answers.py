@@ -32,6 +32,7 @@ from .graph import build_graph
 from .optim import OPTIMIZERS
 from .problem import Number, Problem, check_keys, need_list, need_mapping, need_number, need_whole
 from .source import Node, load_yaml, read_text
+from .visible import visible
 from .train import batches
 
 Key = tuple[Any, str, "int | None", "str | None"]  # (step | "final", kind, sample, name)
@@ -264,7 +265,8 @@ def template_yaml(problem: Problem, derivation: Derivation | None = None) -> str
     def blanks(names) -> str:
         return "{" + ", ".join(f"{n}: " for n in names) + "}"
 
-    lines = [f"# Answers for: {problem.title}",
+    # The title escaped and on one line: a raw control character would make the file unreadable YAML.
+    lines = [f"# Answers for: {visible(problem.title, one_line=True)}",
              "# Fill in the blanks; a blank left empty is not checked.",
              "# deltas: δ = ∂E/∂node; partials: node/dep is the local derivative ∂node/∂dep;",
              "# gradient with sample: that sample's own gradient; state: the optimizer's variables.",

@@ -321,7 +321,11 @@ def check(
         if gradebook is not None:
             from .gradebook import grade, gradebook_csv, load_problems, parse_credit
 
-            columns, rows = grade(load_problems(problem), answers, parse_credit(credit), chosen)
+            from .limits import refuse_class_if_too_big
+
+            problems = load_problems(problem)
+            refuse_class_if_too_big(problems, len(answers), yes)
+            columns, rows = grade(problems, answers, parse_credit(credit), chosen)
             _emit(gradebook_csv(columns, rows), gradebook, force, (problem, *answers))
             return 0
         from .api import read_problem

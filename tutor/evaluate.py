@@ -248,7 +248,7 @@ class Evaluator:
             trace.gradients = {p: grads.get(p, 0.0) for p in self.gradient_order}
         batch: dict[str, Any] = {}
         for p in self.graph.params:
-            total = sum((t.gradients[p] for t in traces), 0.0)
+            total = ordered_sum((t.gradients[p] for t in traces), 0.0)
             if not isfinite(total):
                 return None
             batch[p] = total if reduction == "sum" else total / len(traces)

@@ -212,6 +212,22 @@ def apply_limits_together(problems: list[Problem], max_steps: int | None = None,
     return capped
 
 
+def refuse_class_if_too_big(problems: list[Problem], answer_files: int, yes: bool = False) -> None:
+    """A gradebook checks every answers file against its problem (a variant): each
+    problem on its own, then the files together at the dearest problem's cost."""
+    if yes:
+        return
+    for problem in problems:
+        refuse_if_too_big(problem, CHECK)
+    found = [estimate(p, CHECK) for p in problems]
+    dearest = max(range(len(found)), key=lambda i: found[i].seconds)
+    per_file = found[dearest].seconds - STARTUP_SECONDS["check"]
+    seconds = STARTUP_SECONDS["check"] + answer_files * per_file
+    if seconds > LIMIT_SECONDS:
+        raise TutorError(f"{problems[dearest].path}: error: checking {answer_files} answers files is about "
+                         f"{_duration(seconds)} of work (about {_duration(per_file)} each); pass --yes to go ahead")
+
+
 def refuse_if_too_big(problem: Problem, rendering: Rendering) -> None:
     found = estimate(problem, rendering)
     if found.seconds <= LIMIT_SECONDS and found.memory <= MEMORY_BUDGET:
