@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# What the export tests need besides Python packages: pdflatex with amsmath, booktabs
+# What the export tests need besides Python packages: pdflatex with amsmath, booktabs, TikZ (texlive-pictures)
 # and T1 Latin Modern (TeX Live base + recommended, lmodern) for ASCII documents;
 # LuaLaTeX (texlive-luatex: luaotfload; fontspec and babel's Persian come with the
 # two above) with the OpenType Latin Modern and DejaVu fonts for any other text,
@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(texlive-latex-base texlive-latex-recommended lmodern texlive-luatex fonts-lmodern fonts-dejavu-core
+packages=(texlive-latex-base texlive-latex-recommended texlive-pictures lmodern texlive-luatex fonts-lmodern fonts-dejavu-core
           poppler-utils chromium)
 missing=()
 for p in "${packages[@]}"; do

@@ -269,6 +269,35 @@ def bench_circuit(repeat: int) -> list[str]:
             row("tutor solve circuit-cs231n --format json", *result["circuit json"], base, "≤ 1.0×")]
 
 
+def bench_pictures(repeat: int) -> list[str]:
+    """What plot and compare add over the solves they draw: the drawing itself."""
+    problem = "problems/momentum-ema-3-2-1.yaml"
+    optimizers = ["sgd", "momentum", "rmsprop", "adam"]
+    with tempfile.TemporaryDirectory() as tmp:
+        variants = []
+        text = (ROOT / problem).read_text()
+        own = "optimizer: {name: momentum, form: ema, momentum: 0.8, lr: 0.9}"
+        for name in optimizers:   # the same problem, a file per optimizer (as tests/test_pictures.py writes them)
+            path = Path(tmp) / f"{name}.yaml"
+            path.write_text(text.replace(own, own if name == "momentum" else f"optimizer: {{name: {name}, lr: 0.9}}"))
+            variants.append(path)
+        commands = {
+            "solve": [TUTOR, "solve", problem, "--format", "json"],
+            "plot": [TUTOR, "plot", problem, "-o", str(Path(tmp) / "loss.svg"), "--force"],
+            "compare": [TUTOR, "compare", problem, "--optimizer", ",".join(optimizers), "-o",
+                        str(Path(tmp) / "compare.svg"), "--force"],
+            **{f"solve-{p.stem}": [TUTOR, "solve", str(p), "--format", "json"] for p in variants},
+        }
+        result = side_by_side(commands, repeat)
+    solves = sum(result[f"solve-{p.stem}"][0] for p in variants)
+    memory = max(result[f"solve-{p.stem}"][1] for p in variants)
+    return ["8. pictures on momentum-ema-3-2-1.yaml: plot and compare over the solves they draw",
+            row("tutor solve --format json", *result["solve"]),
+            row("tutor plot -o loss.svg", *result["plot"], result["solve"][0], "+ < 1 s"),
+            row(f"{len(optimizers)} × tutor solve --format json", solves, memory),
+            row(f"tutor compare, {len(optimizers)} optimizers", *result["compare"], solves, "+ < 1 s")]
+
+
 def machine() -> str:
     cpu = ""
     if Path("/proc/cpuinfo").exists():
@@ -281,7 +310,8 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per command (median reported)")
-    parser.add_argument("--only", nargs="*", help="rows to run: start mazur memory exact terminal check fan-in torch depth key class circuit")
+    parser.add_argument("--only", nargs="*", help="rows to run: start mazur memory exact terminal check fan-in torch depth key class "
+                        "circuit pictures")
     args = parser.parse_args()
     if not shutil.which(TUTOR):
         raise SystemExit("install tutor first: pip install -e .")
@@ -290,7 +320,8 @@ def main() -> None:
     print(f"  {'command':<44} {'time':>10} {'ratio':>7} {'target':>8} {'memory':>12}")
     benches = {"start": bench_start_up, "mazur": bench_mazur, "memory": bench_memory, "exact": bench_exact,
                "terminal": bench_terminal, "check": bench_check, "fan-in": bench_fan_in, "torch": bench_long_training,
-               "depth": bench_depth, "key": bench_key, "class": bench_class, "circuit": bench_circuit}
+               "depth": bench_depth, "key": bench_key, "class": bench_class, "circuit": bench_circuit,
+               "pictures": bench_pictures}
     for name in args.only or benches:
         bench = benches[name]
         for line in bench(args.repeat):

@@ -358,6 +358,103 @@ def check(
     _guarded(action)
 
 
+class Per(str, Enum):
+    step = "step"
+    epoch = "epoch"
+
+
+PER = typer.Option(Per.step, "--per", help="A point per step (each update) or per epoch (the mean of its steps).")
+
+
+def _picture(svg: str, output: str, force: bool) -> None:
+    """An SVG drawing to a .svg file, or rasterized to .png (by headless Chromium)."""
+    from .files import write_output
+
+    if output.lower().endswith(".png"):
+        from .plot import png_of
+
+        write_output(output, png_of(svg), force=force)
+    else:
+        write_output(output, svg, force=force)
+
+
+@app.command()
+def plot(
+    file: Path = PROBLEM,
+    output: str | None = typer.Option(None, "--output", "-o", help="An SVG (or PNG) file; default: a character "
+                                      "plot on stdout."),
+    per: Per = PER,
+    force: bool = FORCE,
+    max_steps: int | None = MAX_STEPS,
+    yes: bool = YES,
+) -> None:
+    """Plot the loss of a problem's training, per step or per epoch."""
+
+    def action() -> int:
+        from . import api
+        from .plot import loss_plot
+
+        run = api.solve_problem(file, max_steps=max_steps, yes=yes, details=False)
+        drawn = loss_plot(run, per.value)
+        if output is None or output == "-":
+            from .render.textplot import text_plot
+
+            _emit(text_plot(drawn, width=_terminal()[0]), None, False)
+        else:
+            from .render.svg import plot_svg
+
+            _picture(plot_svg(drawn), output, force)
+        return _report_divergence([(file, run.diverged)] if run.diverged else [])
+
+    _guarded(action)
+
+
+@app.command()
+def compare(
+    file: Path = PROBLEM,
+    optimizer: str | None = typer.Option(None, "--optimizer", help="Optimizers to compare, e.g. sgd,momentum,adam."),
+    lr: str | None = typer.Option(None, "--lr", help="Learning rates to compare, e.g. 0.01,0.1,1."),
+    loss: str | None = typer.Option(None, "--loss", help="Losses to compare, e.g. mse,bce."),
+    output: str | None = typer.Option(None, "--output", "-o", help="Also draw the curves to an SVG (or PNG) file."),
+    surface: str | None = typer.Option(None, "--surface", help="For a problem with two trained parameters: draw "
+                                       "each run's path over the loss surface's contours to an SVG (or PNG) file."),
+    per: Per = PER,
+    force: bool = FORCE,
+    max_steps: int | None = MAX_STEPS,
+    yes: bool = YES,
+) -> None:
+    """Solve a problem under several optimizers, learning rates or losses: final losses and curves."""
+
+    def action() -> int:
+        from .api import read_problem
+        from .compare import compare as compare_runs
+        from .compare import split_list
+        from .limits import apply_limits
+        from .render.textplot import comparison_text
+
+        problem = apply_limits(read_problem(file), max_steps, yes)
+        result = compare_runs(problem, optimizers=split_list(optimizer, "optimizer names") if optimizer else None,
+                              lrs=split_list(lr, "learning rates") if lr else None,
+                              losses=split_list(loss, "loss names") if loss else None, per=per.value)
+        drawings = []   # made before anything is written: an error leaves no file behind
+        if output is not None:
+            from .render.svg import plot_svg
+
+            drawings.append((plot_svg(result.plot), output))
+        if surface is not None:
+            from .render.svg import surface_svg
+            from .surface import loss_surface
+
+            drawings.append((surface_svg(loss_surface(problem, [(v.label, v.run) for v in result.variants])),
+                             surface))
+        for svg, path in drawings:
+            _picture(svg, path, force)
+        _emit(comparison_text(result, width=_terminal()[0]), None, False)
+        return 0
+
+    _guarded(action)
+
+
 @app.command()
 def vary(
     file: Path = PROBLEM,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import TutorError
+from .figures import figures_of
 from .render.latex import M, ExportError, LatexPrinter, compile_pdf, latex_text, solution_of
 from .render.notation import latex_identifier, latex_value
 from .render.usertext import one_line
@@ -128,7 +129,7 @@ def _section(printer, fmt: str, number: int, run: Run, solution: Solution, answe
     if sheet:
         printer.sheet(run, solution, answers)
     else:
-        printer.solution(solution, answers, title=False)
+        printer.solution(solution, answers, title=False, figures=figures_of(run))
     if fmt == "html":
         printer.raw("</section>")
 

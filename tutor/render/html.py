@@ -12,9 +12,13 @@ import html
 import re
 
 from ..solution import solution_answers
+from ..diagram import Diagram
+from ..figures import figures_of
+from ..plot import Plot
 from ..train import Run
 from .latex import (LINE, DocumentPrinter, EqRow, ExportError, Inline, M, break_math, math_width, solution_of,
                     too_wide)
+from .svg import diagram_svg, plot_svg
 from .usertext import is_rtl, leading_text, one_line, printable, rtl_language
 
 STYLE = """
@@ -42,6 +46,8 @@ ul.answers math { border: 1.5px solid #222; padding: .15rem .4rem; }
 span.blank { display: inline-block; width: 12rem; border-bottom: 1px solid #222; }
 ol.blanks li { margin: 1.2rem 0; }
 section.problem { margin-bottom: 3rem; }
+figure.picture { margin: .8rem 0; overflow-x: auto; }
+figure.picture figcaption { font-size: .9rem; color: #444; }
 @media print {
   body { max-width: none; margin: 0; font-size: 11pt; }
   h1, h2, h3 { page-break-after: avoid; break-after: avoid; }
@@ -152,6 +158,13 @@ class HtmlPrinter(DocumentPrinter):
             f'<li>{mathml(item + " =")} <span class="blank"></span> ({html.escape(where)})</li>'
             for item, where in items) + "\n</ol>")
 
+    def diagram(self, d: Diagram) -> None:
+        self.out.append(f'<figure class="picture">\n{diagram_svg(d, self.digits, inline=True)}'
+                        f'<figcaption>{html.escape(d.caption, quote=False)}</figcaption>\n</figure>')
+
+    def chart(self, p: Plot) -> None:
+        self.out.append(f'<figure class="picture">\n{plot_svg(p, inline=True)}</figure>')
+
     def raw(self, text: str) -> None:
         self.out.append(text)
 
@@ -175,7 +188,8 @@ def render_html(run: Run, *, show_all: bool = False, steps: list[int] | None = N
     check_available()
     solution = solution_of(run, show_all=show_all, steps=steps, digits=digits)
     printer = HtmlPrinter(digits=digits)
-    printer.solution(solution, solution_answers(solution, run.problem.outputs, run.problem.ask is not None))
+    printer.solution(solution, solution_answers(solution, run.problem.outputs, run.problem.ask is not None),
+                     figures=figures_of(run))
     return printer.document(solution.header.title)
 
 

@@ -27,6 +27,9 @@ from ..errors import TutorError
 from ..files import scratch_directory
 from ..solution import (GradientCheckPart, Upstream, Diverged, LogRow, Answer, Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution,
                         StepLog, StepPart, Update, attach_shadows, build_solution, solution_answers)
+from ..diagram import Diagram
+from ..figures import Figures, figures_of
+from ..plot import Plot
 from ..train import Run
 from .records import RecordPrinter
 from .usertext import REPLACEMENT, arabic_runs, leading_text, one_line, printable, rtl_language
@@ -88,6 +91,7 @@ class DocumentPrinter(RecordPrinter):
         self.digits = digits
         self.base_level = level
         self.out: list[str] = []
+        self.figures: Figures | None = None
 
     # ------------------------------------------------ blocks (each format)
 
@@ -123,13 +127,26 @@ class DocumentPrinter(RecordPrinter):
     def h(self, depth: int, content: Inline | str) -> None:
         self.heading(self.base_level + depth, [content] if isinstance(content, str) else content)
 
-    def solution(self, solution: Solution, answers: Sequence[Answer] = (), *, title: bool = True) -> None:
-        """The worked solution, then its answers boxed."""
+    def diagram(self, d: Diagram) -> None:
+        """The drawing of the problem (`diagram.Diagram`), with its caption."""
+        raise NotImplementedError
+
+    def chart(self, p: Plot) -> None:
+        """A plot (`plot.Plot`): the loss curve."""
+        raise NotImplementedError
+
+    def solution(self, solution: Solution, answers: Sequence[Answer] = (), *, title: bool = True,
+                 figures: Figures | None = None) -> None:
+        """The worked solution (with its figures, if given), then its answers boxed."""
+        self.figures = figures
         self.solution_ = solution
         self.digits = max(self.digits, solution.round_decimals or 0)
         self.model_settings = {"rank": solution.rank, "params": solution.params, "digits": self.digits}
         self.show_title = title
         self._print(solution)
+        if figures is not None and figures.losses is not None:
+            self.h(1, "The loss during training")
+            self.chart(figures.losses)
         if answers:
             self.h(1, "Answers")
             self.boxed([(f"{latex_identifier(a.label)} = {latex_value(a.value, self.digits)}", self.answer_where(a))
@@ -247,6 +264,14 @@ class DocumentPrinter(RecordPrinter):
         if m.parameters:  # none: a function of its inputs only (an objective)
             self.h(2, "Initial parameters")
             self.parameter_table(m.parameters)
+        figures = self.figures
+        if figures is not None:
+            self.h(2, "The network" if figures.diagram is None or figures.diagram.kind == "network"
+                   else "The computational graph")
+            if figures.diagram is not None:
+                self.diagram(figures.diagram)
+            else:
+                self.paragraph([figures.note])
 
     def parameter_table(self, parameters) -> None:
         per = 4
@@ -477,6 +502,7 @@ PREAMBLE = r"""\usepackage[margin=2.2cm]{geometry}
 \usepackage{booktabs}
 \usepackage{longtable}
 \usepackage{graphicx}
+\usepackage{tikz}
 \setlength{\parindent}{0pt}
 \setlength{\parskip}{0.5\baselineskip}
 \renewcommand{\arraystretch}{1.3}
@@ -788,6 +814,14 @@ class LatexPrinter(DocumentPrinter):
                        for item, where in items)
         self.out.append("\\begin{enumerate}\\setlength{\\itemsep}{1.2em}\n" + body + "\\end{enumerate}\n")
 
+    def diagram(self, d: Diagram) -> None:
+        from .tikz import diagram_tikz
+        self.out.append(diagram_tikz(d, self.digits) + "{\\small " + latex_text(d.caption) + "}\n")
+
+    def chart(self, p: Plot) -> None:
+        from .tikz import plot_tikz
+        self.out.append(plot_tikz(p))
+
     def document(self, title: str) -> str:
         """The document; `source_lines` then holds (line, problem file) where each problem's part begins."""
         start = f"\\title{{{latex_text(one_line(title))}}}\n\\date{{}}\n\\begin{{document}}\n"
@@ -810,14 +844,15 @@ def render_latex(run: Run, *, show_all: bool = False, steps: list[int] | None = 
     title = [one_line(solution.header.title)]
     printer.out.append(f"\\begin{{center}}{{\\LARGE\\bfseries {printer.inline(title)}}}\\end{{center}}\n")
     printer.solution(solution, solution_answers(solution, run.problem.outputs, run.problem.ask is not None),
-                     title=False)
+                     title=False, figures=figures_of(run))
     return printer.document(solution.header.title)
 
 
 # ---------------------------------------------------------------- PDF
 
-ENGINE_PACKAGES = {"pdflatex": "texlive-latex-base texlive-latex-recommended lmodern",
-                   "lualatex": "texlive-luatex texlive-latex-recommended fonts-lmodern fonts-dejavu-core"}
+ENGINE_PACKAGES = {"pdflatex": "texlive-latex-base texlive-latex-recommended texlive-pictures lmodern",
+                   "lualatex": "texlive-luatex texlive-latex-recommended texlive-pictures fonts-lmodern "
+                               "fonts-dejavu-core"}
 _RERUN = re.compile(r"Rerun LaTeX|Rerun to get")
 _LOCATED = re.compile(r"^\./tutor\.tex:(\d+): (.*)$", re.M)
 

@@ -12,8 +12,12 @@ from __future__ import annotations
 import re
 
 from ..solution import solution_answers
+from ..diagram import Diagram
+from ..figures import figures_of
+from ..plot import Plot
 from ..train import Run
 from .latex import M, DocumentPrinter, EqRow, Inline, aligned, solution_of
+from .svg import diagram_svg, plot_svg
 from .usertext import printable
 
 # Characters that Markdown would read as markup (emphasis, links, tables, maths, HTML, entities).
@@ -62,6 +66,14 @@ class MarkdownPrinter(DocumentPrinter):
         self.out.append("\n".join(f"{i}. ${item} =$ \\_\\_\\_\\_\\_\\_\\_\\_\\_\\_\\_\\_\\_\\_\\_\\_ "
                                   f"({markdown_text(where)})" for i, (item, where) in enumerate(items, 1)))
 
+    def diagram(self, d: Diagram) -> None:
+        # inline SVG: an HTML block, which a blank line would end (an SVG here has none)
+        self.out.append(diagram_svg(d, self.digits).rstrip("\n"))
+        self.out.append("*" + markdown_text(d.caption) + "*")
+
+    def chart(self, p: Plot) -> None:
+        self.out.append(plot_svg(p).rstrip("\n"))
+
     def document(self) -> str:
         return "\n\n".join(self.out) + "\n"
 
@@ -70,7 +82,8 @@ def render_markdown(run: Run, *, show_all: bool = False, steps: list[int] | None
     """The worked solution of ``run`` as Markdown."""
     solution = solution_of(run, show_all=show_all, steps=steps, digits=digits)
     printer = MarkdownPrinter(digits=digits)
-    printer.solution(solution, solution_answers(solution, run.problem.outputs, run.problem.ask is not None))
+    printer.solution(solution, solution_answers(solution, run.problem.outputs, run.problem.ask is not None),
+                     figures=figures_of(run))
     return printer.document()
 
 

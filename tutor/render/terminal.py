@@ -25,6 +25,7 @@ from ..solution import (GradientCheckPart, Upstream, Diverged, LogRow, Backward,
 from ..train import Run
 from ..visible import visible, visible_keeping_colours
 from .records import RecordPrinter
+from .textdiagram import figure_text
 from .notation import (OPTIMIZER_NAMES, MathPrinter, format_number,
                        format_value, same_at, to_float)
 
@@ -41,7 +42,9 @@ def render_terminal(run: Run, *, width: int = 80, color: bool = False, show_all:
         from ..train import train
         full = train(dataclasses.replace(run.problem, arithmetic="float", round_decimals=None))
         solution = attach_shadows(solution, build_solution(full, show_all=show_all, steps=steps, digits=digits))
-    return TerminalPrinter(width=width, color=color, digits=digits).doprint(solution)
+    printer = TerminalPrinter(width=width, color=color, digits=digits)
+    printer.figure = figure_text(run, width, digits)   # the drawing of the problem (textdiagram.py)
+    return printer.doprint(solution)
 
 
 def reflow(statement: str) -> str:
@@ -101,6 +104,7 @@ class TerminalPrinter(RecordPrinter):
         self.color = color
         self.digits = digits
         self.out: list[RenderableType] = []
+        self.figure: tuple[str, str] | None = None   # (heading, text) shown after the model
 
     # ------------------------------------------------ entry
 
@@ -244,8 +248,14 @@ class TerminalPrinter(RecordPrinter):
             self.blank()
             self.emit(Text("constants: " + ", ".join(f"{n} = {format_value(v, self.digits)}"
                                                      for n, v in m.constants)), INDENT)
-        if not m.parameters:  # a function of its inputs only (an objective): nothing to train
-            return
+        if m.parameters:  # none: a function of its inputs only (an objective), nothing to train
+            self._parameter_table(m)
+        if self.figure is not None:
+            self.subheading(self.figure[0])
+            self.blank()
+            self.emit(Text(self.figure[1]))
+
+    def _parameter_table(self, m: Model) -> None:
         self.subheading("Initial parameters")
         per = max(1, (self.width - INDENT) // 26)
         rows = list(m.parameters)
