@@ -13,9 +13,9 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from ruamel.yaml import YAML
 from typer.testing import CliRunner
 
+from relu_by_hand import relu_forward
 from tutor.cli import app
 from tutor.gradebook import parse_credit
 
@@ -33,17 +33,9 @@ def by_hand(path: Path, half_gradient: bool = False) -> dict:
     """Every slot of the template for the 2-2-2 ReLU network (linear outputs,
     E = Σ(o−t)²/2, one SGD step with lr 0.1). ``half_gradient``: the slip of
     forgetting the 2 of d(o − t)²/do, so ∂E/∂o is halved and the gradients with it."""
-    doc = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
-    f = lambda x: Fraction(str(x))  # noqa: E731
-    (l1, l2) = doc["network"]["layers"]
-    (w11, w21), (w12, w22) = [[f(x) for x in row] for row in l1["weights"]]
-    b1, b2 = map(f, l1["bias"])
-    (w31, w41), (w32, w42) = [[f(x) for x in row] for row in l2["weights"]]
-    b3, b4 = map(f, l2["bias"])
-    i1, i2, t1, t2 = (f(doc["data"][k]) for k in ("i1", "i2", "t1", "t2"))
-    z1, z2 = w11 * i1 + w21 * i2 + b1, w12 * i1 + w22 * i2 + b2
-    h1, h2 = max(z1, 0), max(z2, 0)
-    o1, o2 = w31 * h1 + w41 * h2 + b3, w32 * h1 + w42 * h2 + b4
+    n = relu_forward(path)
+    w21, w22, w31, w41, w32, w42, i2, t1, t2, z1, z2, h1, h2, o1, o2 = (
+        n.w21, n.w22, n.w31, n.w41, n.w32, n.w42, n.i2, n.t1, n.t2, n.z1, n.z2, n.h1, n.h2, n.o1, n.o2)
     factor = Fraction(1, 2) if half_gradient else 1
     e_o1, e_o2 = (o1 - t1) * factor, (o2 - t2) * factor
     r1, r2 = (1 if z1 > 0 else 0), (1 if z2 > 0 else 0)
