@@ -179,14 +179,20 @@ def plot_svg(plot: Plot, inline: bool = False) -> str:
             out.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="1.8"{style}/>')
         if len(s.points) <= 40:
             out += [f'<circle cx="{n(px(x))}" cy="{n(py(y))}" r="2.5" fill="{colour}"/>' for x, y in s.points]
-    lx = LEFT + w + 14
+    out += _legend(entries, LEFT + w + 14)
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _legend(entries, lx: float) -> list[str]:
+    """One line per series, right of the plot: its stroke, then its label."""
+    out = []
     for i, entry in enumerate(entries):
         colour, style = _stroke(i)
         y = TOP + 12 + 18 * i
         out.append(f'<line x1="{n(lx)}" y1="{y - 4}" x2="{n(lx + 22)}" y2="{y - 4}" stroke="{colour}" '
                    f'stroke-width="2"{style}/><text x="{n(lx + 28)}" y="{y}" font-size="11">{esc(entry)}</text>')
-    out.append("</svg>")
-    return "\n".join(out) + "\n"
+    return out
 
 
 def _stroke(i: int) -> tuple[str, str]:
@@ -232,12 +238,7 @@ def surface_svg(surface: Surface, inline: bool = False) -> str:
         out.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="{thickness}"{style}/>')
         out += [f'<circle cx="{n(px(x))}" cy="{n(py(y))}" r="{3.5 if j == 0 else 2}" fill="{colour}"/>'
                 for j, (x, y) in enumerate(p.points) if j == 0 or len(p.points) <= 60]
-    lx = LEFT + side + 14
-    for i, entry in enumerate(entries):
-        colour, style = _stroke(i)
-        y = TOP + 12 + 18 * i
-        out.append(f'<line x1="{n(lx)}" y1="{y - 4}" x2="{n(lx + 22)}" y2="{y - 4}" stroke="{colour}" '
-                   f'stroke-width="2"{style}/><text x="{n(lx + 28)}" y="{y}" font-size="11">{esc(entry)}</text>')
+    out += _legend(entries, LEFT + side + 14)
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
