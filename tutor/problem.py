@@ -8,6 +8,7 @@ source i1, i2, i3, found 2"), and each needs the exact position of its node.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ import sympy
 from .errors import ProblemError
 from .expr import parse_constant, parse_expression
 from .ops import ACTIVATION_PARAMETER, LAYER_ACTIVATIONS, LOSSES, USER_FUNCTIONS
-from .optim import COMMON_KEYS, OPTIMIZERS, SCHEDULE_UNITS, SCHEDULES
+from .optim import COMMON_KEYS, OPTIMIZERS, SCHEDULE_UNITS, SCHEDULES, STATE_KEY, STEP_COUNT_STATE
 from .source import Node, did_you_mean, load_yaml
 from .tolerance import MAX_DIGITS, Tolerance
 
@@ -78,6 +79,8 @@ class OptimizerSpec:
     weight_decay: Number | None
     centralize: bool
     schedules: tuple[Schedule, ...]
+    state: dict[str, dict[str, Number]] = field(default_factory=dict)  # given initial state: var -> param -> value
+    steps_done: int = 0  # state's t: steps already taken (Adam resumed); the first step here is t = steps_done + 1
 
 
 @dataclass(frozen=True)
@@ -391,6 +394,7 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
     samples = _samples(top["data"], inputs, targets)
     loss = _loss(top["loss"], names, outputs, targets)
     optimizer = _optimizer(top.get("optimizer"), layers is not None)
+    optimizer = _optimizer_state(top.get("optimizer"), optimizer, params)
     training = _training(top.get("training"))
     frozen = tuple(_refer(n, names, ("parameter",), "a parameter to freeze")
                    for n in need_list(top["frozen"], "parameter names", nonempty=False)) if "frozen" in top else ()
@@ -697,7 +701,9 @@ def _optimizer(node: Node | None, layered: bool) -> OptimizerSpec:
     name = need_choice(node.value["name"], "an optimizer", OPTIMIZERS)
     spec = OPTIMIZERS[name]
     own = [h.key for h in spec.hypers]
-    allowed = ["name", *own, *([spec.form_key] if spec.form_key else []), *COMMON_KEYS]
+    allowed = ["name", *own, *([spec.form_key] if spec.form_key else []), *COMMON_KEYS,
+               *([STATE_KEY] if spec.keeps_state else [])]
+    _no_eps_placement(node, spec)
     check_keys(node, list(dict.fromkeys(allowed)), (), f"optimizer {name}")
     v = node.value
     hypers: dict[str, Number] = {}
@@ -729,6 +735,49 @@ def _optimizer(node: Node | None, layered: bool) -> OptimizerSpec:
         raise v["centralize"].error("centralize needs a layered network (network:), to know each unit's weights")
     schedules = _schedules(v["schedule"]) if "schedule" in v else ()
     return OptimizerSpec(name, form, hypers, weight_decay, centralize, schedules)
+
+
+EPS_PLACEMENT = "eps_placement"
+
+
+def _no_eps_placement(node: Node, spec) -> None:
+    """eps_placement on an optimizer whose eps has no choice of place: a clear error,
+    not just an unknown key."""
+    if EPS_PLACEMENT in node.value and spec.form_key != EPS_PLACEMENT:
+        having = [name for name, o in OPTIMIZERS.items() if o.form_key == EPS_PLACEMENT]
+        raise node.key_error(EPS_PLACEMENT, f"optimizer {spec.name} takes no eps_placement "
+                                            f"(only {', '.join(having)} do)")
+
+
+def _optimizer_state(node: Node | None, optimizer: OptimizerSpec, params: dict[str, Number]) -> OptimizerSpec:
+    """The optimizer's ``state:``: initial values by state name, parameter by parameter,
+    and ``t``, the steps already taken (for optimizers whose rules use t)."""
+    if node is None or STATE_KEY not in node.value:
+        return optimizer
+    state_node = need_mapping(node.value[STATE_KEY], "state: variable -> {parameter: value}")
+    definition = OPTIMIZERS[optimizer.name]
+    own = list(definition.state_names(optimizer.form))
+    if definition.counts_steps(optimizer.form):
+        own.append(STEP_COUNT_STATE)
+    shown_form = definition.shown_form(optimizer.form)
+    label = optimizer.name + (f" ({shown_form})" if shown_form else "")
+    state: dict[str, dict[str, Number]] = {}
+    steps_done = 0
+    for var, values in state_node.items():
+        if var not in own:
+            keeps = f"its state is {', '.join(own)}" if own else "it keeps no state"
+            raise state_node.key_error(var, f"unknown state {var!r} for optimizer {label}: {keeps}")
+        if var == STEP_COUNT_STATE:
+            steps_done = need_whole(values, "t (the steps already taken)", 0)
+            continue
+        need_mapping(values, f"state {var}: parameter -> value")
+        state[var] = {}
+        for p, value in values.items():
+            if p not in params:
+                raise values.key_error(p, f"state {var} given for {p!r}, which is not a parameter"
+                                          + _suggestion(p, params, "the parameters"))
+            state[var][p] = need_number(value, f"a number for state {var} of {p}")
+    return dataclasses.replace(optimizer, state=state, steps_done=steps_done)
 
 
 def _schedules(node: Node) -> tuple[Schedule, ...]:

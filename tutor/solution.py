@@ -351,7 +351,8 @@ class _Builder:
                      + " of the per-sample losses (gradients likewise)")
         opt = p.optimizer
         definition = OPTIMIZERS[opt.name]
-        name = opt.name if not definition.form_key or len(definition.forms) == 1 else f"{opt.name} ({opt.form})"
+        shown_form = definition.shown_form(opt.form)
+        name = opt.name if shown_form is None else f"{opt.name} ({shown_form})"
         rules = tuple((a.target, a.expr) for a in definition.forms[opt.form])
         if opt.weight_decay is not None and not definition.decoupled_decay:
             rules = ((L2_DECAY.target, L2_DECAY.expr),) + rules
@@ -361,8 +362,13 @@ class _Builder:
         states = self.updater.state_names
         notes_out = []
         if states:
-            starts = [f"{var} = {init[var]}" if var in init else f"{var} = 0" for var in states]
+            starts = [f"{var} as given" + (f" ({init.get(var, 0)} elsewhere)"
+                                           if set(opt.state[var]) < set(self.trainable) else "")
+                      if opt.state.get(var) else f"{var} = {init[var]}" if var in init else f"{var} = 0"
+                      for var in states]
             notes_out.append("state starts at " + ", ".join(starts))
+        if opt.steps_done:
+            notes_out.append(f"resumed after {opt.steps_done} steps: the first step here has t = {opt.steps_done + 1}")
         for sched in opt.schedules:
             sd = SCHEDULES[sched.name]
             unit = "n = epoch − 1" if sched.unit == "epoch" else "n = t − 1 (updates already made)"
@@ -681,7 +687,7 @@ class _Builder:
             return Update(q, st.parameters_before[q], st.parameters[q], g_used, tuple(rows), frozen=True)
         prev = self._state_before(st)
         env: dict[str, Any] = {"theta": st.parameters_before[q], "g": g_used, "lr": st.lr,
-                               "t": self.domain.const(sympy.Integer(st.step))}
+                               "t": self.updater.step_count(st.step)}
         env.update(self.updater.hypers)
         for var in self.updater.state_names:
             env[var] = prev[var][q]

@@ -72,10 +72,13 @@ class Updater:
         if spec.weight_decay is not None:
             self.hypers["weight_decay"] = domain.number(spec.weight_decay)
         self.state_names = self.definition.state_names(spec.form)
+        self.given_state = spec.state
+        self.steps_done = spec.steps_done
         names = ["theta", "g", "lr", "t", *self.hypers,
                  *dict.fromkeys(rule.target.name for rule in self.rules)]
         symbols = {sympy.Symbol(n, real=True): i for i, n in enumerate(dict.fromkeys(names))}
         self.slot = {sym.name: i for sym, i in symbols.items()}
+        self.reported_names = tuple(n for n in self.definition.reported_names(spec.form) if n in self.slot)
         self.code = [(rule.target.name, compile_expr(rule.expr, symbols, domain)) for rule in self.rules]
         self.decay_code = compile_expr(L2_DECAY.expr, symbols, domain) if spec.weight_decay is not None else None
 
@@ -91,9 +94,18 @@ class Updater:
         return self.domain.round(self.domain.check(value, f"g + λθ of {p}", step))
 
     def initial_state(self, params: list[str]) -> dict[str, dict[str, Any]]:
+        """The state before the first step: the problem's ``state`` where it gives a value,
+        else the optimizer's start (0, or adagrad's initial accumulator)."""
         d = self.domain
         start = {var: self.hypers[symbol] for var, symbol in self.definition.initial_state.items()}
-        return {var: {p: start.get(var, d.const(0)) for p in params} for var in self.state_names}
+        state = {var: {p: d.number(self.given_state[var][p]) if p in self.given_state.get(var, {})
+                       else start.get(var, d.const(0)) for p in params} for var in self.state_names}
+        state.update((var, {}) for var in self.reported_names if var not in state)
+        return state
+
+    def step_count(self, step: int):
+        """t of the update rules: this run's step, after the steps the problem says were taken."""
+        return self.domain.const(sympy.Integer(self.steps_done + step))
 
     def apply(self, p: str, theta, g, lr, t, state, step: int):
         """Update parameter ``p``; mutates ``state``; returns (new θ, the assignments)."""
@@ -113,7 +125,7 @@ class Updater:
             value = d.round(d.check(value, quantity, step))
             env[self.slot[target]] = value
             trail.append((target, value))
-        for var in self.state_names:
+        for var in self.reported_names:
             state[var][p] = env[self.slot[var]]
         return env[self.slot["theta"]], trail
 
@@ -233,7 +245,7 @@ def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, stat
           indices, observe: Observe | None = None) -> Step:
     domain = evaluator.domain
     lr = learning_rate(problem, domain, step, epoch)
-    t = domain.const(sympy.Integer(step))
+    t = updater.step_count(step)
     frozen = set(problem.frozen)
     seen = observe or (lambda kind, index, name, value: value)
     new_params, trails, used = dict(params), {}, {}

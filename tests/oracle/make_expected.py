@@ -313,8 +313,8 @@ def reduce_losses(p, losses):
 DEFAULTS = {
     "sgd": {}, "momentum": {"momentum": 0.9, "form": "classic"},
     "nesterov": {"momentum": 0.9, "form": "pytorch"},
-    "adagrad": {"lr": 0.01, "eps": 1e-10, "initial_accumulator": 0},
-    "rmsprop": {"lr": 0.01, "alpha": 0.99, "eps": 1e-8},
+    "adagrad": {"lr": 0.01, "eps": 1e-10, "initial_accumulator": 0, "eps_placement": "outside"},
+    "rmsprop": {"lr": 0.01, "alpha": 0.99, "eps": 1e-8, "eps_placement": "outside"},
     "adadelta": {"lr": 1.0, "rho": 0.9, "eps": 1e-6},
     "adam": {"lr": 0.001, "betas": [0.9, 0.999], "eps": 1e-8, "eps_placement": "outside"},
     "adamw": {"lr": 0.001, "betas": [0.9, 0.999], "eps": 1e-8, "eps_placement": "outside",
@@ -332,6 +332,8 @@ def optimizer_config(p, num):
     for k, v in cfg.items():
         if k in ("name", "form", "eps_placement", "centralize", "schedule"):
             out[k] = v
+        elif k == "state":   # {var: {param: value}, t: steps already taken}
+            out[k] = {var: (int(x) if var == "t" else {p: num(y) for p, y in x.items()}) for var, x in v.items()}
         elif k == "betas":
             out[k] = [num(b) for b in v]
         else:
@@ -400,11 +402,15 @@ def opt_update(opt, th, g, st, t, lr, B):
     if name == "adagrad":
         r = st.get("r", opt["initial_accumulator"]) + g * g
         st["r"] = r
+        if opt["eps_placement"] == "inside":
+            return th - lr * g / sqrt(r + opt["eps"])
         return th - lr * g / (sqrt(r) + opt["eps"])
     if name == "rmsprop":
         a = opt["alpha"]
         r = a * st.get("r", 0) + (1 - a) * g * g
         st["r"] = r
+        if opt["eps_placement"] == "inside":
+            return th - lr * g / sqrt(r + opt["eps"])
         return th - lr * g / (sqrt(r) + opt["eps"])
     if name == "adadelta":
         rho, eps = opt["rho"], opt["eps"]
@@ -491,6 +497,12 @@ class Solver:
         frozen = set(p.get("frozen") or [])
         opt = optimizer_config(p, num)
         state = {k: {} for k in params}
+        given = dict(opt.get("state") or {})
+        steps_done = given.pop("t", 0)
+        for var, per_param in given.items():   # adam-like: the spec's v is this loop's s
+            key = "s" if var == "v" and opt["name"] in ("adam", "adamw") else var
+            for k, value in per_param.items():
+                state[k][key] = value
         t = 0
         for epoch in range(1, epochs + 1):
             for start in range(0, N, bs):
@@ -519,7 +531,7 @@ class Solver:
                     if k in frozen:
                         new[k] = params[k]
                     else:
-                        new[k] = opt_update(opt, params[k], grads[k], state[k], t, lr, B)
+                        new[k] = opt_update(opt, params[k], grads[k], state[k], steps_done + t, lr, B)
                 out["steps"].append({
                     "step": t, "epoch": epoch, "batch": [i + 1 for i in idx], "lr": to_float(lr),
                     "samples": [{"index": i + 1, "values": {k: to_float(v) for k, v in vals.items()},
