@@ -58,10 +58,37 @@ class Equation:
 
 
 @dataclass(frozen=True)
+class PenaltySpec:
+    l2: Number | None      # λ₂
+    l1: Number | None      # λ₁
+    on: tuple[str, ...]    # the penalized parameters, in the problem's order
+
+    def expression(self) -> sympy.Expr:
+        """P over the parameters' symbols, with the exact λs."""
+        thetas = [sympy.Symbol(p, real=True) for p in self.on]
+        terms = []
+        if self.l2 is not None:
+            terms.append(self.l2.exact / 2 * sympy.Add(*[th**2 for th in thetas]))
+        if self.l1 is not None:
+            terms.append(self.l1.exact * sympy.Add(*[sympy.Abs(th) for th in thetas]))
+        return sympy.Add(*terms)
+
+    def formula(self) -> str:
+        """How the conventions state it."""
+        parts = []
+        if self.l2 is not None:
+            parts.append(f"({self.l2.value:g}/2)·Σθ²")
+        if self.l1 is not None:
+            parts.append(f"{self.l1.value:g}·Σ|θ|")
+        return " + ".join(parts)
+
+
+@dataclass(frozen=True)
 class LossSpec:
     name: str | None           # a LOSSES key, or None for a custom expression
     expr: sympy.Expr | None    # custom: over outputs, targets and constants
     reduction: str             # mean or sum over the samples of a batch
+    penalty: PenaltySpec | None = None  # a regularization term added to the batch loss
 
 
 @dataclass(frozen=True)
@@ -393,6 +420,7 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
                                  f"({', '.join(outputs)}), found {len(targets)}")
     samples = _samples(top["data"], inputs, targets)
     loss = _loss(top["loss"], names, outputs, targets)
+    loss = _loss_penalty(top["loss"], loss, params, layers)
     optimizer = _optimizer(top.get("optimizer"), layers is not None)
     optimizer = _optimizer_state(top.get("optimizer"), optimizer, params)
     training = _training(top.get("training"))
@@ -654,7 +682,7 @@ def _loss(node: Node, names: NameTable, outputs, targets) -> LossSpec:
     if isinstance(node.value, str):
         return LossSpec(need_choice(node, "a loss", LOSSES), None, "mean")
     need_mapping(node, "a loss name or a mapping {name, reduction} or {expr, reduction}")
-    check_keys(node, ("name", "expr", "reduction"), (), "loss")
+    check_keys(node, ("name", "expr", "reduction", PENALTY_KEY), (), "loss")
     v = node.value
     reduction = need_choice(v["reduction"], "a reduction", ("mean", "sum")) if "reduction" in v else "mean"
     if ("name" in v) == ("expr" in v):
@@ -681,6 +709,43 @@ def _loss(node: Node, names: NameTable, outputs, targets) -> LossSpec:
         raise expr_node.error(f"expected the loss expression to use an output ({', '.join(outputs)}), "
                               f"found none")
     return LossSpec(None, expr, reduction)
+
+
+PENALTY_KEY = "penalty"
+PENALTY_ON = ("weights", "all")  # or a list of parameter names
+
+
+def _loss_penalty(node: Node, loss: LossSpec, params: dict[str, Number], layers) -> LossSpec:
+    """The loss's ``penalty: {l2, l1, on}``: (λ₂/2)·Σθ² + λ₁·Σ|θ| over the parameters ``on`` names
+    (weights: a layered network's weights, no biases; a model's every parameter)."""
+    if not isinstance(node.value, dict) or PENALTY_KEY not in node.value:
+        return loss
+    pnode = need_mapping(node.value[PENALTY_KEY], "a penalty {l2, l1, on}")
+    check_keys(pnode, ("l2", "l1", "on"), (), "penalty")
+    v = pnode.value
+    if "l2" not in v and "l1" not in v:
+        raise pnode.error("expected l2 (adds (λ/2)·Σθ²) and/or l1 (adds λ·Σ|θ|) in the penalty, found neither")
+    l2, l1 = (need_number_in(v[k], k, 0.0, math.inf, high_open=True) if k in v else None for k in ("l2", "l1"))
+    on_node = v.get("on")
+    if on_node is None or on_node.value == "weights":
+        on = _weights_of(layers) if layers is not None else tuple(params)
+    elif isinstance(on_node.value, list):
+        on = tuple(_penalized(item, params) for item in need_list(on_node, "the penalized parameters"))
+    else:
+        need_choice(on_node, "what the penalty is on (or a list of parameter names)", PENALTY_ON)
+        on = tuple(params)
+    return dataclasses.replace(loss, penalty=PenaltySpec(l2, l1, tuple(dict.fromkeys(on))))
+
+
+def _weights_of(layers) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(w for layer in layers for row in layer.weights for w in row))
+
+
+def _penalized(node: Node, params: dict[str, Number]) -> str:
+    name = need_text(node, "a parameter name")
+    if name not in params:
+        raise node.error(f"penalty on {name!r}, which is not a parameter" + _suggestion(name, params, "the parameters"))
+    return name
 
 
 # ---------------------------------------------------------------- optimizer

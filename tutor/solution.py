@@ -308,7 +308,7 @@ def build_solution(run: Run, *, show_all: bool = False, steps: list[int] | None 
     evaluation = None
     if not run.steps and run.final_samples:
         evaluation = Evaluation(tuple(b._forward(t, run.initial) for t in run.final_samples),
-                                b._loss(run.final_samples, run.final_loss))
+                                b._loss(run.final_samples, run.final_loss, run.initial))
     return Solution(b.header(), b.model(), frozenset(show), parts, summary, final,
                     str(run.diverged) if run.diverged else None, b.rank, frozenset(graph.params), digits,
                     problem.round_decimals if problem.arithmetic == "round" else None, evaluation)
@@ -349,6 +349,10 @@ class _Builder:
             notes = ["the problem's own loss, per sample"]
         notes.append("batch loss: the " + ("mean" if spec.reduction == "mean" else "sum")
                      + " of the per-sample losses (gradients likewise)")
+        if spec.penalty is not None:
+            notes.append(f"plus the penalty {spec.penalty.formula()} over {', '.join(spec.penalty.on)}: part of "
+                         f"the loss (in each step's loss, its derivative in each gradient), unlike "
+                         f"weight_decay, which only adds λθ to the gradient the optimizer uses")
         opt = p.optimizer
         definition = OPTIMIZERS[opt.name]
         shown_form = definition.shown_form(opt.form)
@@ -428,7 +432,7 @@ class _Builder:
     def step(self, st: Step, show, grad_names, upd_names) -> StepPart:
         lr = Calc("lr", None, None, st.lr)
         forward = tuple(self._forward(t, st.parameters_before) for t in st.samples)
-        loss = self._loss(st.samples, st.loss)
+        loss = self._loss(st.samples, st.loss, st.parameters_before)
         lookahead: tuple[Calc, ...] = ()
         la_forward: tuple[SampleForward, ...] = ()
         traces = st.samples
@@ -468,16 +472,24 @@ class _Builder:
                      for eq in self.graph.equations if eq.name != self.graph.loss_name)
         return SampleForward(trace.index, given, rows)
 
-    def _loss(self, traces, batch_loss) -> Loss:
+    def _loss(self, traces, batch_loss, params=None) -> Loss:
+        """The per-sample losses and their reduction; with a penalty, the batch loss adds it
+        over ``params`` (the parameters the step starts from)."""
         g = self.graph
         eq = g.equations[-1]
         per = tuple((t.index, Calc(g.loss_name + sample_mark(t.index, len(traces)), eq.expr, dict(t.values),
                                    t.loss)) for t in traces)
         batch = None
-        if len(traces) > 1:
-            batch = Calc(g.loss_name, *self._reduce([g.loss_name + sample_mark(t.index, len(traces))
-                                                     for t in traces], [t.loss for t in traces]), batch_loss,
-                         context="chain")
+        penalty = self.problem.loss.penalty
+        if len(traces) > 1 or penalty is not None:
+            names = [g.loss_name + sample_mark(t.index, len(traces)) for t in traces]
+            expr, values = self._reduce(names, [t.loss for t in traces]) if len(traces) > 1 else (
+                sympy.Symbol(names[0]), {names[0]: traces[0].loss})
+            if penalty is not None:
+                expr = sympy.Add(expr, penalty.expression(), evaluate=False)
+                values.update((p, params[p]) for p in penalty.on)
+            batch = Calc(g.loss_name, expr, values, batch_loss, context="chain",
+                         note="with the penalty" if penalty is not None else "")
         return Loss(per, batch)
 
     def _reduce(self, names: list[str], values: list[Any]):
@@ -668,6 +680,13 @@ class _Builder:
         opt = self.problem.optimizer
         definition = OPTIMIZERS[opt.name]
         names = (("theta", q),) if q not in _OPT_DISPLAY_CLASHES else ()
+        penalty = self.problem.loss.penalty
+        if penalty is not None and q in penalty.on and q in st.penalized_gradients:
+            label = partial_label(self.graph.loss_name, q)
+            rows.append(Calc("g", sympy.Add(sympy.Symbol(label), sympy.diff(penalty.expression(), sympy.Symbol(
+                q, real=True)), evaluate=False), {label: raw, q: st.parameters_before[q]},
+                st.penalized_gradients[q], context="chain", note="with the penalty's derivative"))
+            raw = st.penalized_gradients[q]
         if opt.weight_decay is not None and not definition.decoupled_decay and not opt.centralize:
             rows.append(Calc("g", L2_DECAY.expr,
                              {"g": raw, "theta": st.parameters_before[q],

@@ -17,6 +17,7 @@ from .errors import DivergenceError
 from .evaluate import ARITHMETIC_ERRORS, Evaluator, Observe, SampleTrace
 from .graph import Graph, build_graph
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES, Assign, ExactMath, FloatMath
+from .penalty import Penalty
 from .problem import Problem
 
 
@@ -41,6 +42,8 @@ class Step:
     state: dict[str, dict[str, Any]]       # state variable -> parameter -> value, after the update
     trail: dict[str, list[tuple[str, Any]]]  # parameter -> the optimizer's assignments, in order
     lookahead: Lookahead | None = None     # nesterov lookahead: where g was taken, and that pass
+    penalty: Any = None                    # the loss's penalty term alone (in `loss` too), if any
+    penalized_gradients: dict[str, Any] = field(default_factory=dict)  # raw + the penalty's derivative
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Run:
     steps: list[Step] = field(default_factory=list)
     final_samples: list[SampleTrace] = field(default_factory=list)
     final_loss: Any = None
+    final_penalty: Any = None
     diverged: DivergenceError | None = None
 
 
@@ -181,10 +185,11 @@ def train(problem: Problem, details: bool = True, *, derivation: Derivation | No
     run = Run(problem, graph, derivation, domain, dict(params))
     trainable = [p for p in params if p not in problem.frozen]
     state = updater.initial_state(trainable)
+    penalty = Penalty(problem.loss.penalty, domain) if problem.loss.penalty is not None else None
     try:
         for step, epoch, indices in batches(problem):
             record = _step(problem, evaluator, updater, params, state, leaves, step, epoch, indices,
-                           _labelled(observe, step))
+                           _labelled(observe, step), penalty)
             if not details:
                 _forget_details(record)
             run.steps.append(record)
@@ -200,6 +205,9 @@ def train(problem: Problem, details: bool = True, *, derivation: Derivation | No
         run.final_samples, _ = evaluator.run_batch(params, list(enumerate(leaves, 1)), problem.loss.reduction,
                                                    observe=final)
         run.final_loss = evaluator.batch_loss(run.final_samples, problem.loss.reduction)
+        if penalty is not None:
+            run.final_penalty = penalty.value(params)
+            run.final_loss = domain.round(run.final_loss + run.final_penalty)
         if final is not None:
             run.final_loss = final("loss", None, None, run.final_loss)
     except DivergenceError as exc:
@@ -242,16 +250,21 @@ def _leaves(problem: Problem, sample, domain) -> dict[str, Any]:
 
 
 def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, state, leaves, step, epoch,
-          indices, observe: Observe | None = None) -> Step:
+          indices, observe: Observe | None = None, penalty: Penalty | None = None) -> Step:
     domain = evaluator.domain
     lr = learning_rate(problem, domain, step, epoch)
     t = updater.step_count(step)
     frozen = set(problem.frozen)
     seen = observe or (lambda kind, index, name, value: value)
     new_params, trails, used = dict(params), {}, {}
+    taken_at = params  # where the gradient is taken (nesterov lookahead: θ + μv)
+    penalized: dict[str, Any] = {}
 
     def update(grads: dict[str, Any]) -> dict[str, Any]:
-        """Weight decay, then centralization, then the optimizer, for these parameters."""
+        """The penalty's derivative, weight decay, centralization, then the optimizer."""
+        if penalty is not None:
+            grads = {p: domain.round(g + penalty.derivative(p, taken_at, step)) for p, g in grads.items()}
+            penalized.update(grads)
         if updater.decay_code is not None:
             grads = {p: updater.decay(p, params[p], g, step) for p, g in grads.items()}
         if problem.optimizer.centralize:
@@ -275,6 +288,7 @@ def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, stat
         at = {p: domain.round(v + mu * state["v"][p]) if p in state["v"] else v for p, v in params.items()}
         lookahead_traces, raw = evaluator.run_batch(at, samples, reduction, step)
         lookahead = Lookahead(at, lookahead_traces)
+        taken_at = at
     if not sequential:
         update(dict(raw))
     for p in params:  # what the optimizer did not touch: frozen, or (sequential) never complete
@@ -283,10 +297,14 @@ def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, stat
         if p in frozen or p not in trails:
             new_params[p] = seen("parameters", None, p, params[p])
     gradients = {p: used[p] for p in raw}
-    loss = seen("loss", None, None, evaluator.batch_loss(traces, reduction, step))
+    loss = evaluator.batch_loss(traces, reduction, step)
+    term = penalty.value(params, step) if penalty is not None else None
+    if term is not None:
+        loss = domain.round(loss + term)
+    loss = seen("loss", None, None, loss)
     return Step(step, epoch, [i + 1 for i in indices], lr, traces, loss,
                 raw, gradients, dict(params), new_params, {var: dict(values) for var, values in state.items()},
-                trails, lookahead)
+                trails, lookahead, term, penalized)
 
 
 def centralize(graph: Graph, grads: dict[str, Any], domain) -> dict[str, Any]:

@@ -301,6 +301,29 @@ def sample_loss(p, g, vals, B):
     raise ValueError(f"unknown loss {name}")
 
 
+def penalty_term(p, g, params, B, num):
+    """The loss's penalty: (l2/2)·Σθ² + l1·Σ|θ| over `on` (default: a network's weights,
+    a model's parameters), or None."""
+    spec = p["loss"]
+    pen = spec.get("penalty") if isinstance(spec, dict) else None
+    if not pen:
+        return None
+    on = pen.get("on", "weights")
+    if on == "weights":
+        names = [w for ws in g.unit_weights for w in ws] if "network" in p else list(params)
+    elif on == "all":
+        names = list(params)
+    else:
+        names = list(on)
+    names = list(dict.fromkeys(names))
+    term = 0
+    if "l2" in pen:
+        term = term + num(pen["l2"]) / 2 * sum(params[k] * params[k] for k in names)
+    if "l1" in pen:
+        term = term + num(pen["l1"]) * sum(B.funcs["abs"](params[k]) for k in names)
+    return term
+
+
 def reduce_losses(p, losses):
     spec = p["loss"]
     red = "mean" if isinstance(spec, str) else spec.get("reduction", "mean")
@@ -466,7 +489,9 @@ class Solver:
         for i in idx:
             vals = forward(self.g, pv, self.samples[i], self.consts, B)
             outs.append((vals, sample_loss(self.p, self.g, vals, B)))
-        return outs, reduce_losses(self.p, [l for _, l in outs])
+        L = reduce_losses(self.p, [l for _, l in outs])
+        pen = penalty_term(self.p, self.g, pv, B, self.num)
+        return outs, (L if pen is None else L + pen), pen
 
     def gradient(self, params, idx):
         B = self.B
@@ -476,12 +501,16 @@ class Solver:
             losses = [sample_loss(self.p, self.g, forward(self.g, syms, self.samples[i], self.consts, B), B)
                       for i in idx]
             L = reduce_losses(self.p, losses)
+            pen = penalty_term(self.p, self.g, syms, B, self.num)
+            L = L if pen is None else L + pen
             sub = {syms[k]: params[k] for k in names}
             return {k: sp.diff(L, syms[k]).subs(sub) for k in names}
         leaves = {k: torch.tensor(params[k], requires_grad=True) for k in names}
         losses = [sample_loss(self.p, self.g, forward(self.g, leaves, self.samples[i], self.consts, B), B)
                   for i in idx]
         L = reduce_losses(self.p, losses)
+        pen = penalty_term(self.p, self.g, leaves, B, self.num)
+        L = L if pen is None else L + pen
         gr = torch.autograd.grad(L, [leaves[k] for k in names], allow_unused=True)
         return {k: (0.0 if v is None else float(v.item())) for k, v in zip(names, gr)}
 
@@ -511,7 +540,7 @@ class Solver:
                 t += 1
                 idx = list(range(start, min(start + bs, N)))
                 lr = opt["lr"] * schedule_factor(opt, t, epoch, B, num)
-                outs, L = self.values(params, idx)
+                outs, L, pen = self.values(params, idx)
                 at = params
                 if opt["name"] == "nesterov" and opt["form"] == "lookahead":
                     at = {k: params[k] + opt["momentum"] * state[k].get("v", 0) for k in params}
@@ -537,16 +566,18 @@ class Solver:
                     "samples": [{"index": i + 1, "values": {k: to_float(v) for k, v in vals.items()},
                                  "loss": to_float(l)} for i, (vals, l) in zip(idx, outs)],
                     "loss": to_float(L),
+                    **({"penalty": to_float(pen)} if pen is not None else {}),
                     "gradients": {k: to_float(v) for k, v in grads.items()},
                     "parameters": {k: to_float(v) for k, v in new.items()},
                 })
                 params = new
-        outs, L = self.values(params, list(range(N)))
+        outs, L, pen = self.values(params, list(range(N)))
         out["final"] = {
             "parameters": {k: to_float(v) for k, v in params.items()},
             "samples": [{"index": i + 1, "values": {k: to_float(v) for k, v in vals.items()},
                          "loss": to_float(l)} for i, (vals, l) in enumerate(outs)],
             "loss": to_float(L),
+            **({"penalty": to_float(pen)} if pen is not None else {}),
         }
         return out
 

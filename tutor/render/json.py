@@ -33,6 +33,7 @@ def solution_dict(run: Run) -> dict[str, Any]:
                 "lr": num(s.lr),
                 "samples": [sample(t) for t in s.samples],
                 "loss": num(s.loss),
+                **({"penalty": num(s.penalty)} if s.penalty is not None else {}),
                 "gradients": values(s.gradients),
                 "state": {var: values(per_param) for var, per_param in s.state.items()},
                 "parameters": values(s.parameters),
@@ -46,6 +47,7 @@ def solution_dict(run: Run) -> dict[str, Any]:
             "parameters": values(run.steps[-1].parameters if run.steps else run.initial),
             "samples": [sample(t) for t in run.final_samples],
             "loss": num(run.final_loss) if run.final_loss is not None else None,
+            **({"penalty": num(run.final_penalty)} if run.final_penalty is not None else {}),
         },
     }
     if run.diverged is not None:
