@@ -49,6 +49,12 @@ class Layer:
     sources: tuple[str, ...]
     weights: tuple[tuple[str, ...], ...]  # parameter names, one row per unit
     bias: tuple[str, ...] | None
+    thresholds: bool = False  # the bias names are thresholds θ_j, subtracted: net_j = Σ w_ji·s_i − θ_j
+
+    @property
+    def bias_key(self) -> str:
+        """The layer's key (and names key) for its bias: bias, or thresholds."""
+        return THRESHOLDS_KEY if self.thresholds else "bias"
 
 
 @dataclass(frozen=True)
@@ -520,7 +526,16 @@ def _equations(node: Node, names: NameTable) -> tuple[Equation, ...]:
 
 # ---------------------------------------------------------------- network
 
-LAYER_KEYS = ("units", "net", "activation", "weights", "bias", "names")
+THRESHOLDS_KEY = "thresholds"
+LAYER_KEYS = ("units", "net", "activation", "weights", "bias", THRESHOLDS_KEY, "names")
+
+
+def _bias_key(node: Node) -> str:
+    """Which of bias / thresholds the layer gives (not both)."""
+    if THRESHOLDS_KEY in node.value and "bias" in node.value:
+        raise node.key_error(THRESHOLDS_KEY, "a layer gives either bias (+b_j) or thresholds (−θ_j), not both")
+    return THRESHOLDS_KEY if THRESHOLDS_KEY in node.value else "bias"
+
 
 
 def _network(node: Node, names: NameTable):
@@ -556,19 +571,21 @@ def _layer(node: Node, sources, names: NameTable, params, param_nodes) -> Layer:
         raise v["activation"].error("softmax needs a layer of at least 2 units")
 
     weight_rows = _matrix(v["weights"], unit_names, sources, "weights", need_number)
-    bias_values = _vector(v["bias"], unit_names, "biases", need_number) if "bias" in v else None
+    bias_key = _bias_key(node)
+    bias_what = "thresholds" if bias_key == THRESHOLDS_KEY else "biases"
+    bias_values = _vector(v[bias_key], unit_names, bias_what, need_number) if bias_key in v else None
     names_node = v.get("names")
     weight_names = bias_names = None
     if names_node is not None:
         need_mapping(names_node, "names: weights and/or bias")
-        check_keys(names_node, ("weights", "bias"), (), "names")
+        check_keys(names_node, ("weights", bias_key), (), "names")
         if "weights" in names_node.value:
             weight_names = _matrix(names_node.value["weights"], unit_names, sources, "weight names", _name_node)
-        if "bias" in names_node.value:
+        if bias_key in names_node.value:
             if bias_values is None:
-                raise names_node.key_error("bias", "bias names given, but the layer has no bias "
+                raise names_node.key_error(bias_key, "bias names given, but the layer has no bias "
                                                    "(add bias: one number per unit, or remove these names)")
-            bias_names = _vector(names_node.value["bias"], unit_names, "bias names", _name_node)
+            bias_names = _vector(names_node.value[bias_key], unit_names, f"{bias_key} names", _name_node)
 
     # Nets and units are defined after the weights are read, in the order used by the solution.
     nets = tuple(names.define(n, "node") for n in net_nodes)
@@ -582,10 +599,11 @@ def _layer(node: Node, sources, names: NameTable, params, param_nodes) -> Layer:
             row.append(_param(name_node, weight_rows[j][i], names, params, param_nodes))
         w_table.append(tuple(row))
         if bias_values is not None:
-            name_node = bias_names[j] if bias_names else Node(f"b_{unit}", node.line, node.col, node.path)
+            default = f"theta_{unit}" if bias_key == THRESHOLDS_KEY else f"b_{unit}"
+            name_node = bias_names[j] if bias_names else Node(default, node.line, node.col, node.path)
             b_table.append(_param(name_node, bias_values[j], names, params, param_nodes))
     return Layer(units, nets, activation, act_arg, tuple(sources), tuple(w_table),
-                 tuple(b_table) if bias_values is not None else None)
+                 tuple(b_table) if bias_values is not None else None, bias_key == THRESHOLDS_KEY)
 
 
 def _name_node(node: Node, what: str = "a parameter name") -> Node:

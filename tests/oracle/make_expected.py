@@ -198,16 +198,19 @@ def build_graph(p):
             W = layer["weights"]
             names = layer.get("names") or {}
             wn = names.get("weights") or [[f"w_{u}_{s}" for s in sources] for u in units]
-            has_bias = "bias" in layer and layer["bias"] is not None
-            bn = names.get("bias") or [f"b_{u}" for u in units]
+            # thresholds (Negnevitsky, Haykin): net_j = Σ w_ji·s_i − θ_j
+            bkey = "thresholds" if "thresholds" in layer else "bias"
+            sign = -1 if bkey == "thresholds" else 1
+            has_bias = bkey in layer and layer[bkey] is not None
+            bn = names.get(bkey) or [f"{'theta' if sign < 0 else 'b'}_{u}" for u in units]
             for j, u in enumerate(units):
                 assert len(W[j]) == len(sources)
                 for i, s in enumerate(sources):
                     g.params.setdefault(wn[j][i], W[j][i])
                 if has_bias:
-                    g.params.setdefault(bn[j], layer["bias"][j])
+                    g.params.setdefault(bn[j], layer[bkey][j])
                 g.nodes.append(("net", nets[j], [(wn[j][i], s) for i, s in enumerate(sources)],
-                                bn[j] if has_bias else None))
+                                (bn[j], sign) if has_bias else None))
                 g.unit_weights.append([wn[j][i] for i in range(len(sources))])
             act = layer.get("activation", "linear")
             if act == "softmax":
@@ -263,7 +266,8 @@ def forward(g, params, sample, consts, B):
             for w, s in terms:
                 v = env[w] * env[s] if v is None else v + env[w] * env[s]
             if b is not None:
-                v = v + env[b]
+                b, sign = b
+                v = v + env[b] if sign > 0 else v - env[b]
             vals[name] = env[name] = v
         elif kind == "act":
             _, name, act, netname = node
