@@ -19,13 +19,13 @@ import sympy
 
 from .errors import ProblemError
 from .expr import parse_constant, parse_expression
-from .ops import ACTIVATION_PARAMETER, LAYER_ACTIVATIONS, LOSSES, USER_FUNCTIONS
+from .ops import ACTIVATION_PARAMETER, LAYER_ACTIVATIONS, LOSSES, NAMED_CONSTANTS, USER_FUNCTIONS
 from .optim import COMMON_KEYS, OPTIMIZERS, SCHEDULE_UNITS, SCHEDULES, STATE_KEY, STEP_COUNT_STATE
 from .source import Node, did_you_mean, load_yaml
 from .tolerance import MAX_DIGITS, Tolerance
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-RESERVED_NAMES = frozenset(USER_FUNCTIONS) | {"linear", "softmax"}
+RESERVED_NAMES = frozenset(USER_FUNCTIONS) | {"linear", "softmax"} | frozenset(NAMED_CONSTANTS)
 MAX_ROUND_DECIMALS = 15
 ASK_WORDS = ("forward", "loss", "gradient", "update", "final")
 
@@ -293,6 +293,9 @@ class NameTable:
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise node.error(f"expected a name for {_article(kind)} (letters, digits and _, not starting with a "
                              f"digit), found {node.kind}")
+        if name in NAMED_CONSTANTS:
+            raise node.error(f"{name!r} is a constant of equations and cannot name {_article(kind)}; "
+                             f"choose another name")
         if name in RESERVED_NAMES:
             raise node.error(f"{name!r} is a function name and cannot name {_article(kind)}; choose another name")
         if name in self.kind:

@@ -105,6 +105,7 @@ class TorchOps:
         "elu": lambda x, a: tF.elu(x, float(a)),
         "silu": tF.silu, "gelu": lambda x: tF.gelu(x, approximate="none"),
         "max": torch.maximum, "min": torch.minimum,
+        "sin": torch.sin, "cos": torch.cos, "bipolar_sigmoid": lambda x: 2 * torch.sigmoid(x) - 1,
     }
 
     @staticmethod
@@ -147,6 +148,8 @@ def evaluate(node, env, B):
     if isinstance(node, ast.Constant):
         return B.num(node.value)
     if isinstance(node, ast.Name):
+        if node.id == "pi" and "pi" not in env:
+            return B.pi if B.exact else B.num(B.pi)
         return env[node.id]
     if isinstance(node, ast.UnaryOp):
         v = evaluate(node.operand, env, B)
