@@ -348,4 +348,15 @@ LOSSES: dict[str, Loss] = {loss.name: loss for loss in [
          lambda o, t: -_mean([tk * log(ok) + (1 - tk) * log(1 - ok) for ok, tk in zip(o, t)])),
     Loss("cce", "E = −Σₖ tₖ log oₖ",
          lambda o, t: -sympy.Add(*[tk * log(ok) for ok, tk in zip(o, t)])),
+    Loss("hinge", "E = Σ_{k≠y} max(0, oₖ − o_y + 1) (y: the class of t); K = 1: max(0, 1 − t·o)",
+         lambda o, t: _hinge(o, t)),
 ]}
+
+
+def _hinge(o: list, t: list) -> sympy.Expr:
+    """Hinge loss as relu (PyTorch's MultiMarginLoss: no gradient at a margin met exactly).
+    Several outputs: t is one-hot, so o_y = Σⱼ tⱼoⱼ and the k ≠ y terms are those with 1 − tₖ = 1."""
+    if len(o) == 1:
+        return relu(1 - t[0] * o[0])
+    o_y = sympy.Add(*[tj * oj for oj, tj in zip(o, t)])
+    return sympy.Add(*[(1 - tk) * relu(ok - o_y + 1) for ok, tk in zip(o, t)])

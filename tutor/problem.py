@@ -430,6 +430,7 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
     samples = _samples(top["data"], inputs, targets)
     loss = _loss(top["loss"], names, outputs, targets)
     loss = _loss_penalty(top["loss"], loss, params, layers)
+    _check_hinge_targets(top["data"], loss, samples, targets)
     optimizer = _optimizer(top.get("optimizer"), layers is not None)
     optimizer = _optimizer_state(top.get("optimizer"), optimizer, params)
     training = _training(top.get("training"))
@@ -756,6 +757,22 @@ def _loss_penalty(node: Node, loss: LossSpec, params: dict[str, Number], layers)
         need_choice(on_node, "what the penalty is on (or a list of parameter names)", PENALTY_ON)
         on = tuple(params)
     return dataclasses.replace(loss, penalty=PenaltySpec(l2, l1, tuple(dict.fromkeys(on))))
+
+
+def _check_hinge_targets(data: Node, loss: LossSpec, samples, targets) -> None:
+    """hinge: one target of −1 or +1, or (several outputs) a one-hot target: one 1, the rest 0."""
+    if loss.name != "hinge":
+        return
+    sample_nodes = data.value if isinstance(data.value, list) else [data]
+    for k, (sample, node) in enumerate(zip(samples, sample_nodes), 1):
+        values = [sample[t].exact for t in targets]
+        if len(targets) == 1 and values[0] not in (1, -1):
+            raise node.value[targets[0]].error(f"hinge with one output needs the target {targets[0]} to be −1 "
+                                               f"or +1; sample {k} has {_clip(str(node.value[targets[0]].value))}")
+        if len(targets) > 1 and (any(v not in (0, 1) for v in values) or sum(values) != 1):
+            raise node.error(f"hinge with several outputs needs a one-hot target (one of "
+                             f"{', '.join(targets)} is 1, the others 0); sample {k} has "
+                             f"{', '.join(_clip(str(node.value[t].value)) for t in targets)}")
 
 
 def _weights_of(layers) -> tuple[str, ...]:

@@ -305,6 +305,12 @@ def sample_loss(p, g, vals, B):
     if name == "cce":
         log = B.funcs["log"]
         return -sum(b * log(a) for a, b in zip(o, t))
+    if name == "hinge":   # relu: no gradient at a margin met exactly (PyTorch's MultiMarginLoss)
+        relu = B.funcs["relu"]
+        if K == 1:
+            return relu(1 - t[0] * o[0])
+        y = max(range(K), key=lambda k: float(t[k]))       # the one-hot target's class
+        return sum(relu(o[k] - o[y] + 1) for k in range(K) if k != y)
     raise ValueError(f"unknown loss {name}")
 
 
