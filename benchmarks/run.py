@@ -1,6 +1,6 @@
 """tutor's benchmarks, measured side by side in one run (not part of the tests).
 
-    .venv/bin/python benchmarks/run.py [--repeat 5]
+    .venv/bin/python benchmarks/run.py [--repeat 5] [--only start mazur ...]
 
 Each row runs its commands interleaved, `--repeat` times, and reports medians,
 the ratio to its baseline, the target, and the peak memory (max RSS) of each
@@ -11,9 +11,11 @@ with the machine described.
 from __future__ import annotations
 
 import argparse
+import json
 import importlib.util
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -33,16 +35,16 @@ TIME = shutil.which("time") or "/usr/bin/time"
 
 
 def run_once(command: list[str]) -> tuple[float, float]:
-    """Wall seconds and peak memory (MiB) of one run, output discarded. Memory is read
-    by GNU time: a child's own max RSS counter starts from its parent's at fork, so
-    this (large) process cannot read it reliably itself."""
+    """CPU seconds (user + system) and peak memory (MiB) of one run, output discarded.
+    Both are read by GNU time: a child's own max RSS counter starts from its parent's
+    at fork, so this (large) process cannot read it reliably itself; CPU time, unlike
+    wall time, does not depend on what else the machine is running."""
     with open(os.devnull, "wb") as null:
-        start = time.perf_counter()
-        proc = subprocess.run([TIME, "-f", "%M", *command], stdout=null, stderr=subprocess.PIPE, cwd=ROOT)
-        elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
+        proc = subprocess.run([TIME, "-f", "%U %S %M", *command], stdout=null, stderr=subprocess.PIPE, cwd=ROOT)
+    if proc.returncode not in (0, 1):  # 1: a diverged training still prints its solution
         raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{proc.stderr.decode()}")
-    return elapsed, int(proc.stderr.decode().strip().splitlines()[-1]) / 1024
+    user, system, kib = proc.stderr.decode().strip().splitlines()[-1].split()
+    return float(user) + float(system), int(kib) / 1024
 
 
 def side_by_side(commands: dict[str, list[str]], repeat: int) -> dict[str, tuple[float, float]]:
@@ -66,15 +68,126 @@ def row(label: str, seconds: float, mib: float, base: float | None = None, targe
 def bench_start_up(repeat: int) -> list[str]:
     problem = "problems/relu-2-2-2-one-step.yaml"
     result = side_by_side({
-        "floor": [PY, "-c", "import sympy, numpy"],
+        "floor": [PY, "-c", "import sympy"],
         "json": [TUTOR, "solve", problem, "--format", "json"],
         "text": [TUTOR, "solve", problem],
     }, repeat)
     base = result["floor"][0]
     return ["1. cold start on relu-2-2-2-one-step.yaml",
-            row('python -c "import sympy, numpy" (floor)', *result["floor"]),
-            row("tutor solve --format json", *result["json"], base, "≤ 1.3×"),
-            row("tutor solve (terminal)", *result["text"], base, "≤ 1.6×")]
+            row('python -c "import sympy" (peer)', *result["floor"]),
+            row("tutor solve --format json", *result["json"], base, "≤ 1.0×"),
+            row("tutor solve (terminal)", *result["text"], base)]
+
+
+def with_epochs(source: Path, epochs: int, tmp: str, extra: str = "") -> str:
+    text = source.read_text()
+    changed = re.sub(r"training: \{epochs: \d+", f"training: {{epochs: {epochs}", text)
+    assert changed != text or f"epochs: {epochs}" in text
+    path = Path(tmp) / f"{source.stem}-{epochs}{extra and '-'}{extra.split(':')[0]}.yaml"
+    path.write_text(changed + extra)
+    return str(path)
+
+
+def bench_mazur(repeat: int) -> list[str]:
+    result = side_by_side({
+        "peer": [PY, str(HERE / "peer_mazur.py"), "10000"],
+        "tutor": [TUTOR, "solve", str(HERE / "problems" / "mazur-10k.yaml"), "--format", "json"],
+    }, repeat)
+    base = result["peer"][0]
+    return ["2. Mazur 2-2-2, 10,000 SGD steps, every step's numbers as JSON",
+            row("hand-derived plain Python (peer_mazur.py)", *result["peer"]),
+            row("tutor solve --format json", *result["tutor"], base, "≤ 2.0×")]
+
+
+def bench_memory(repeat: int) -> list[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = with_epochs(HERE / "problems" / "mazur-10k.yaml", 100_000, tmp)
+        small = with_epochs(HERE / "problems" / "mazur-10k.yaml", 1_000, tmp)
+        result = side_by_side({"1k": [TUTOR, "solve", small, "--format", "json", "--yes"],
+                               "100k": [TUTOR, "solve", path, "--format", "json", "--yes"]}, max(1, repeat // 3))
+    return ["3. peak memory, Mazur 100,000 steps as JSON (streamed)",
+            row("tutor solve --format json, 1,000 steps (peer)", *result["1k"]),
+            row("tutor solve --format json, 100,000 steps", *result["100k"], None, "≤ 100 MiB")]
+
+
+def bench_exact(repeat: int) -> list[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = with_epochs(ROOT / "problems" / "sigmoid-neuron-sgd.yaml", 5, tmp)  # 2 samples: 10 steps
+        result = side_by_side({"float": [TUTOR, "solve", path, "--format", "json"],
+                               "exact": [TUTOR, "solve", path, "--format", "json", "--exact"]}, repeat)
+    base = result["float"][0]
+    return ["4. exact arithmetic, sigmoid neuron, 10 steps",
+            row("tutor solve --format json, float (peer)", *result["float"]),
+            row("tutor solve --format json --exact", *result["exact"], base, "≤ 1 s")]
+
+
+def bench_terminal(repeat: int) -> list[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = with_epochs(HERE / "problems" / "mazur-10k.yaml", 1000, tmp)
+        result = side_by_side({"json": [TUTOR, "solve", path, "--format", "json"],
+                               "text": [TUTOR, "solve", path, "--all", "--steps", ",".join(map(str, range(1, 1001)))],
+                               }, max(1, repeat // 3))
+    base = result["json"][0]
+    return ["5. every step in full, Mazur 1,000 steps (measured only: the printers' rebuild)",
+            row("tutor solve --format json (peer)", *result["json"]),
+            row("tutor solve --all --steps 1..1000 (terminal)", *result["text"], base, "≤ 8 s")]
+
+
+def bench_check(repeat: int) -> list[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = with_epochs(HERE / "problems" / "mazur-10k.yaml", 1000, tmp)
+        answers = Path(tmp) / "answers.yaml"
+        answers.write_text(answered(path))
+        result = side_by_side({"json": [TUTOR, "solve", path, "--format", "json"],
+                               "check": [TUTOR, "check", path, str(answers)]}, max(1, repeat // 3))
+    base = result["json"][0]
+    return ["7. tutor check, Mazur 1,000 steps, every step fully answered (measured only: the checker's rebuild)",
+            row("tutor solve --format json (peer)", *result["json"]),
+            row("tutor check, 1,000 answered steps", *result["check"], base, "≤ 6 s")]
+
+
+def answered(problem: str) -> str:
+    """An answers file holding the solution's own numbers for every step of a Mazur run."""
+    solution = json.loads(subprocess.run([TUTOR, "solve", problem, "--format", "json"], capture_output=True,
+                                         check=True).stdout)
+    leaves, frozen = {"i1", "i2", "t1", "t2"}, {"b1", "b2"}
+    lines = ["answers:"]
+    for st in solution["steps"]:
+        for sample in st["samples"]:
+            values = {k: v for k, v in sample["values"].items() if k not in leaves}
+            lines.append(f"  - {{step: {st['step']}, sample: {sample['index']}, values: {json.dumps(values)}}}")
+        lines.append(f"  - {{step: {st['step']}, loss: {st['loss']!r}}}")
+        lines.append(f"  - {{step: {st['step']}, gradient: {json.dumps(st['gradients'])}}}")
+        updated = {k: v for k, v in st["parameters"].items() if k not in frozen}
+        lines.append(f"  - {{step: {st['step']}, parameters: {json.dumps(updated)}}}")
+    return "\n".join(lines) + "\n"
+
+
+def bench_fan_in(repeat: int) -> list[str]:
+    with tempfile.TemporaryDirectory() as tmp:
+        commands = {"floor": [TUTOR, "solve", str(ROOT / "problems" / "sigmoid-neuron-sgd.yaml"), "--format", "json"]}
+        for n in (1024, 4096):
+            path = Path(tmp) / f"fan-in-{n}.yaml"
+            path.write_text(fan_in_yaml(n))
+            commands[n] = [TUTOR, "solve", str(path), "--format", "json"]
+        result = side_by_side(commands, repeat)
+    floor = result["floor"][0]
+    work = {n: result[n][0] - floor for n in (1024, 4096)}
+    return ["6. derivation: one sigmoid unit of fan-in 1024 and 4096, one step (start-up: a small solve)",
+            row("tutor solve, sigmoid-neuron-sgd (start-up)", *result["floor"]),
+            row(f"fan-in 1024: {work[1024]:.3f} s beyond start-up", *result[1024]),
+            row(f"fan-in 4096: {work[4096]:.3f} s beyond start-up, {work[4096] / work[1024]:.1f}× 1024's",
+                *result[4096], None, "≤ 5×")]
+
+
+def fan_in_yaml(n: int) -> str:
+    inputs = [f"x{i}" for i in range(n)]
+    weights = [[round((i * 7919 % 1000) / 1000 - 0.5, 3) for i in range(n)]]
+    sample = ", ".join(f"{x}: {(i * 104729 % 200) / 100 - 1}" for i, x in enumerate(inputs))
+    return "\n".join(["title: fan-in benchmark", "network:", f"  inputs: [{', '.join(inputs)}]", "  layers:",
+                      "    - units: [o]", "      activation: sigmoid", f"      weights: {weights}",
+                      "      bias: [0.1]", "targets: [t]", f"data: {{{sample}, t: 0.5}}", "loss: half_sse",
+                      "optimizer: {name: sgd, lr: 0.01}", "training: {epochs: 1}"]) + "\n"
 
 
 def bench_long_training(repeat: int) -> list[str]:
@@ -143,6 +256,19 @@ def bench_class(repeat: int) -> list[str]:
             row("both", total, max(result["vary"][1], result["key"][1]), None, "< 60 s")]
 
 
+def bench_circuit(repeat: int) -> list[str]:
+    result = side_by_side({
+        "relu": [TUTOR, "solve", "problems/relu-2-2-2-one-step.yaml"],
+        "circuit": [TUTOR, "solve", "problems/circuit-cs231n.yaml"],
+        "circuit json": [TUTOR, "solve", "problems/circuit-cs231n.yaml", "--format", "json"],
+    }, repeat)
+    base = result["relu"][0]
+    return ["6. an objective: the CS231n circuit f = (x + y)z, against relu-2-2-2-one-step",
+            row("tutor solve relu-2-2-2-one-step (baseline)", *result["relu"]),
+            row("tutor solve circuit-cs231n (terminal)", *result["circuit"], base, "≤ 1.0×"),
+            row("tutor solve circuit-cs231n --format json", *result["circuit json"], base, "≤ 1.0×")]
+
+
 def machine() -> str:
     cpu = ""
     if Path("/proc/cpuinfo").exists():
@@ -155,13 +281,18 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per command (median reported)")
+    parser.add_argument("--only", nargs="*", help="rows to run: start mazur memory exact terminal check fan-in torch depth key class circuit")
     args = parser.parse_args()
     if not shutil.which(TUTOR):
         raise SystemExit("install tutor first: pip install -e .")
     print(f"machine: {machine()}")
-    print(f"medians of {args.repeat} runs; memory is the peak resident set (target ≤ 200 MiB each)\n")
+    print(f"CPU time (user + system), medians of {args.repeat} runs; memory is the peak resident set\n")
     print(f"  {'command':<44} {'time':>10} {'ratio':>7} {'target':>8} {'memory':>12}")
-    for bench in (bench_start_up, bench_long_training, bench_depth, bench_key, bench_class):
+    benches = {"start": bench_start_up, "mazur": bench_mazur, "memory": bench_memory, "exact": bench_exact,
+               "terminal": bench_terminal, "check": bench_check, "fan-in": bench_fan_in, "torch": bench_long_training,
+               "depth": bench_depth, "key": bench_key, "class": bench_class, "circuit": bench_circuit}
+    for name in args.only or benches:
+        bench = benches[name]
         for line in bench(args.repeat):
             print(line)
         print()

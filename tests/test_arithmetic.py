@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from tutor.api import solve_problem, solve_text
+from tutor.problem import parse_problem
+from tutor.render.json import solution_dict
+from tutor.train import train
 
 PROBLEMS = Path(__file__).resolve().parent.parent / "problems"
 
@@ -94,3 +97,48 @@ def test_mazur_sequential_mistake_reproduces_his_published_error(update, publish
     text = text.replace("training: {epochs: 1}", f"training: {{epochs: 1, update: {update}}}")
     assert f"update: {update}" in text
     assert round(solve_text(text)["final"]["loss"], 9) == published
+
+
+def _numbers_differ(exact, floating, where=""):
+    """Where two solution JSONs differ beyond rel 1e-9 (abs 1e-12); the arithmetic's name aside."""
+    if isinstance(floating, dict):
+        return [m for key in floating.keys() - {"arithmetic"} | exact.keys() - {"arithmetic"}
+                for m in _numbers_differ(exact.get(key), floating.get(key), f"{where}.{key}")]
+    if isinstance(floating, list):
+        if not isinstance(exact, list) or len(exact) != len(floating):
+            return [f"{where}: {len(floating)} items in float, {exact!r:.60} in exact"]
+        return [m for i, (e, f) in enumerate(zip(exact, floating)) for m in _numbers_differ(e, f, f"{where}[{i}]")]
+    if where.endswith(".rel_error"):
+        # A gradient check's relative error of a correct backward pass is float64's rounding noise
+        # (exactly 0 in exact arithmetic): what must agree are its plus, minus, numeric and analytic.
+        return [] if abs(exact - floating) < 1e-9 else [f"{where}: {exact} != {floating}"]
+    if isinstance(floating, float) and isinstance(exact, (int, float)):
+        return [] if math.isclose(exact, floating, rel_tol=1e-9, abs_tol=1e-12) else [f"{where}: {exact} != {floating}"]
+    return [] if exact == floating else [f"{where}: {exact!r} != {floating!r}"]
+
+
+@pytest.mark.parametrize("path", sorted(PROBLEMS.glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_problem_solves_in_exact_arithmetic_as_in_float(path: Path):
+    """A dead ReLU or a max gives exact integers (0, 1): they are finite numbers, and
+    every shipped problem solves exactly, agreeing with float64 to rel 1e-9."""
+    exact = solution_dict(solve_problem(path, arithmetic="exact", details=False))
+    floating = solution_dict(solve_problem(path, arithmetic="float", details=False))
+    assert "diverged" not in exact
+    assert exact["arithmetic"] == "exact"
+    bad = _numbers_differ(exact, floating)
+    assert not bad, "\n".join(bad[:20])
+
+
+def test_exact_values_build_on_the_previous_step_without_resimplifying_it():
+    """Ten exact steps of a sigmoid neuron (SymPy's re-simplification of the whole
+    history made each step ~13× the cost of the one before: years for ten). Each new
+    parameter is an unevaluated tree over the previous step's value, the same object."""
+    text = (PROBLEMS / "sigmoid-neuron-sgd.yaml").read_text().replace("epochs: 2,", "epochs: 5,")
+    assert "epochs: 5," in text
+    run = train(parse_problem(text + "arithmetic: exact\n", "ten.yaml"), details=False)
+    assert len(run.steps) == 10 and run.diverged is None
+    for before, after in zip(run.steps, run.steps[1:]):
+        w_before, w_after = before.parameters["w0"].expr, after.parameters["w0"].expr
+        assert any(arg is w_before for arg in w_after.args)
+    floating = solution_dict(train(parse_problem(text, "ten.yaml"), details=False))
+    assert not _numbers_differ(solution_dict(run), floating)

@@ -71,10 +71,10 @@ def test_exact_division_by_zero_is_reported_as_divergence(tmp_path):
 def test_internal_errors_become_one_line_and_exit_1(monkeypatch):
     import tutor.api
 
-    def broken(path, **options):
+    def broken(*args, **options):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(tutor.api, "solve_problem", broken)
+    monkeypatch.setattr(tutor.api, "_load", broken)  # every solve, streamed or not, loads through it
     result = invoke("solve", str(PROBLEMS / "relu-2-2-2-one-step.yaml"), "--format", "json")
     assert result.exit_code == 1
     assert result.stderr.strip().count("\n") == 0
@@ -112,3 +112,28 @@ def test_check_template_writes_a_file_and_refuses_to_overwrite(tmp_path):
 
 def test_check_without_answers_is_a_usage_error():
     assert invoke("check", str(PROBLEMS / "relu-2-2-2-one-step.yaml")).exit_code == 2
+
+
+def test_no_command_writes_onto_its_input(tmp_path):
+    problem = tmp_path / "p.yaml"
+    text = (PROBLEMS / "relu-2-2-2-one-step.yaml").read_text()
+    problem.write_text(text)
+    for args in (("check", "--template", str(problem), "-o", str(problem), "--force"),
+                 ("export", str(problem), "-o", str(problem), "-f", "md", "--force"),
+                 ("key", str(PROBLEMS / "mazur-2-2-2.yaml"), str(problem), "-o", str(problem), "-f", "md",
+                  "--force")):
+        result = invoke(*args)
+        assert result.exit_code == 2 and "is the input file" in result.stderr, result.stderr
+        assert result.stdout == ""
+    assert problem.read_text() == text
+
+
+def test_steps_past_the_end_is_an_error_not_an_empty_solution():
+    path = PROBLEMS / "relu-2-2-2-one-step.yaml"
+    result = invoke("solve", str(path), "--steps", "5")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == f"{path}: error: --steps 5: there is no such step; this problem has 1 update step\n"
+    forward_only = PROBLEMS / "relu-forward-only.yaml"
+    result = invoke("export", str(forward_only), "-o", "-", "-f", "md", "--steps", "1,2")
+    assert result.exit_code == 2
+    assert result.stderr.endswith("--steps 1, 2: there is no such step; this problem has no update steps\n")

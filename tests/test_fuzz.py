@@ -3,7 +3,9 @@
 Every problem in problems/ is mutated structurally (keys deleted, renamed,
 retyped; numbers replaced by strings, NaN, 1e308, huge lists; names swapped;
 equations truncated) and textually (YAML syntax broken, tabs, CRLF, a BOM,
-non-UTF-8 bytes). Whatever happens, tutor must answer with a solution (exit 0),
+non-UTF-8 bytes), with hostile values (control characters, numbers too long
+or too small, dates, `1_000`, Unicode digits, names of every allowed shape),
+and on generated shapes (chains of diamonds, wide layers). Whatever happens, tutor must answer with a solution (exit 0),
 a divergence report (exit 1), or `FILE:LINE:COL: error: ...` (exit 2) — never a
 traceback, never an internal error.
 """
@@ -136,7 +138,99 @@ def textual_mutation(draw):
     return name, raw
 
 
+NUMBER = re.compile(rb"(?<![\w.])-?\d+(?:\.\d+)?(?:e-?\d+)?(?![\w.])")
+HOSTILE_NUMBERS = [b"7" * 5000, b"0." + b"1" * 400, b"1e-330", b"5e-324", b"1e400", b"2024-01-01",
+                   b"2024-01-01T10:00:00Z", b"1_000", b'"1_000"', "\u0663".encode(), "\u06f1\u066b\u06f5".encode(),
+                   "\u0969".encode(), "\uff11".encode(), "\u00b2".encode(), b"0x1F", b"0o17", b"0b11", b".nan",
+                   b"-.inf", b"1:30", b'"sqrt(-4)"', b'"relu(sqrt(-4))"', b'"log(0)"', b'"1e-200*1e-200"',
+                   b'"(-8)**(1/3)"', b'"\\uD800"']
+CONTROL_TEXTS = ["\x1b[2J\x1b[H", "\x1b]8;;https://example.com\x1b\\link\x1b]8;;\x1b\\", "\x1b]52;c;aGVsbG8=\x07",
+                 "\x07\x08\x7f", "\x9b31m", "\u202e", "a\x00b"]
+MARKER = "hostile_value_here"
+NAME_SHAPES = ["_", "_1", "a1", "A", "x_", "E", "L", "loss", "E_total", "E_1", "w" * 80, "sigmoid", "pi", "1a",
+               "net_h1"]
+
+
+@st.composite
+def hostile_mutation(draw):
+    """Values an attacker or a careless author writes: in place of a number, a
+    title, a key, or a name throughout the file."""
+    name = draw(st.sampled_from(sorted(PROBLEM_TEXTS)))
+    raw = PROBLEM_TEXTS[name].encode()
+    action = draw(st.sampled_from(["number", "control", "control-key", "rename"]))
+    if action == "number":  # a number of the tree (or in an equation) becomes the hostile text, verbatim
+        data = load(raw.decode())
+        places = [p for p, v in paths(data) if p and (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                      or p[0] == "model" and isinstance(v, str)
+                                                      and NUMBER.search(v.encode()))]
+        path = draw(st.sampled_from(places))
+        value = next(v for p, v in paths(data) if p == path)
+        in_equation = isinstance(value, str)
+        set_at(data, path, NUMBER.sub(MARKER.encode(), value.encode(), 1).decode() if in_equation else MARKER)
+        hostile = draw(st.sampled_from(HOSTILE_NUMBERS))
+        raw = dump(data).encode().replace(MARKER.encode(), hostile.strip(b'"') if in_equation else hostile)
+    elif action in ("control", "control-key"):
+        data = load(raw.decode())
+        places = [p for p, v in paths(data) if p and isinstance(v, str)] if action == "control" else \
+            [p for p, v in paths(data) if p and isinstance(v, dict) and v]
+        if places:
+            path = draw(st.sampled_from(places))
+            text = draw(st.sampled_from(CONTROL_TEXTS))
+            if action == "control":
+                set_at(data, path, draw(st.sampled_from(["", "prefix "])) + text)
+            else:
+                target = next(v for p, v in paths(data) if p == path)
+                key = draw(st.sampled_from(sorted(target)))
+                target[draw(st.sampled_from([key + text, text + key]))] = target.pop(key)
+            raw = dump(data).encode()
+    else:
+        words = sorted(set(re.findall(rb"\b[A-Za-z_][A-Za-z0-9_]*\b", raw)))
+        old = draw(st.sampled_from(words))
+        raw = re.sub(rb"\b" + re.escape(old) + rb"\b", draw(st.sampled_from(NAME_SHAPES)).encode(), raw)
+    return name, raw
+
+
+def diamond_chain(k: int) -> str:
+    """a1 → (b1, c1) → a2 → ...: 2**k paths from the loss to w."""
+    eqs = ["  a1: w*x"]
+    for i in range(1, k + 1):
+        eqs += [f"  b{i}: sigmoid(a{i})", f"  c{i}: tanh(a{i})", f"  a{i + 1}: b{i} + c{i}"]
+    return ("title: Diamonds\ninputs: [x]\nparams: {w: 0.5}\nmodel:\n" + "\n".join(eqs)
+            + f"\noutputs: [a{k + 1}]\ntargets: [y]\ndata: {{x: 1, y: 0}}\nloss: mse\n")
+
+
+def wide_network(n: int, outputs: int) -> str:
+    units = ", ".join(f"h{j}" for j in range(n))
+    first = "[" + ", ".join("[0.1, -0.2]" for _ in range(n)) + "]"
+    second = "[" + ", ".join("[" + ", ".join(["0.01"] * n) + "]" for _ in range(outputs)) + "]"
+    outs = [f"o{j}" for j in range(outputs)]
+    return (f"title: Wide\nnetwork:\n  inputs: [x1, x2]\n  layers:\n"
+            f"    - {{units: [{units}], activation: relu, weights: {first}}}\n"
+            f"    - {{units: [{', '.join(outs)}], activation: {'softmax' if outputs > 1 else 'sigmoid'}, "
+            f"weights: {second}}}\ntargets: [{', '.join(f't{j}' for j in range(outputs))}]\n"
+            f"data: {{x1: 1, x2: 2, {', '.join(f't{j}: {int(j == 0)}' for j in range(outputs))}}}\n"
+            f"loss: {draw_loss(outputs)}\n")
+
+
+def draw_loss(outputs: int) -> str:
+    return "cce" if outputs > 1 else "bce"
+
+
+@st.composite
+def generated_shape(draw):
+    if draw(st.booleans()):
+        text = diamond_chain(draw(st.integers(1, 30)))
+    else:
+        text = wide_network(draw(st.integers(1, 120)), draw(st.integers(1, 3)))
+    raw = text.encode()
+    if draw(st.booleans()):  # and a hostile number somewhere in it
+        spot = draw(st.sampled_from(list(NUMBER.finditer(raw))))
+        raw = raw[: spot.start()] + draw(st.sampled_from(HOSTILE_NUMBERS)) + raw[spot.end():]
+    return "generated.yaml", raw
+
+
 ERROR_LINE = re.compile(r"^(?P<file>.+):(?P<line>\d+):(?P<col>\d+): error: .+\S$")
+WARNING_LINE = re.compile(r"^.+:\d+:\d+: warning: .+\S$")
 
 
 def check_outcome(tmp_path: Path, name: str, raw: bytes) -> None:
@@ -144,8 +238,10 @@ def check_outcome(tmp_path: Path, name: str, raw: bytes) -> None:
     path.write_bytes(raw)
     for args in (["validate", str(path)], ["solve", str(path), "--format", "json", "--max-steps", "30"]):
         result = runner.invoke(app, args)
-        stderr = result.stderr
+        warnings = [line for line in result.stderr.splitlines() if WARNING_LINE.match(line)]
+        stderr = "".join(line + "\n" for line in result.stderr.splitlines() if line not in warnings)
         assert "Traceback" not in stderr and "internal error" not in stderr, (raw.decode("utf-8", "replace"), stderr)
+        assert "\x1b" not in result.stderr, result.stderr  # a control sequence in the input never reaches stderr raw
         assert result.exit_code in (0, 1, 2), (result.exit_code, stderr)
         if result.exit_code == 2:
             lines = stderr.splitlines()
@@ -165,6 +261,18 @@ def test_structural_mutations(tmp_path_factory, case):
 @FUZZ
 @given(case=textual_mutation())
 def test_textual_mutations(tmp_path_factory, case):
+    check_outcome(tmp_path_factory.mktemp("fuzz"), *case)
+
+
+@FUZZ
+@given(case=hostile_mutation())
+def test_hostile_mutations(tmp_path_factory, case):
+    check_outcome(tmp_path_factory.mktemp("fuzz"), *case)
+
+
+@settings(FUZZ, max_examples=40)
+@given(case=generated_shape())
+def test_generated_shapes(tmp_path_factory, case):
     check_outcome(tmp_path_factory.mktemp("fuzz"), *case)
 
 

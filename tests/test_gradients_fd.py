@@ -1220,3 +1220,124 @@ training: {{epochs: 1}}
     grads, sol = gradients_of(text)
     assert sol["steps"][0]["loss"] == pytest.approx((y - t) ** 2, rel=1e-12)
     assert grads["p"] == pytest.approx(2 * (y - t) * math.copysign(1.0, u) * df(a) * x, rel=1e-12)
+
+
+# --------------------------------------------------------------------------
+# Objectives: gradients on parameters, inputs, constants and nodes
+# --------------------------------------------------------------------------
+
+
+@dataclass
+class ObjectiveProblem:
+    """A random model with ``objective:`` instead of outputs, targets and loss (the last
+    node, or upstream gradients given at one or two nodes), one sample. Every equation
+    gets ``+ s_<node>``, a constant 0: moving it moves that node's value, so a central
+    difference in it is ∂E/∂node."""
+
+    base: ModelProblem
+    point: dict[str, float]               # parameters, inputs, constants (k1, s_*): what moves
+    upstream: dict[str, float] | None     # None: the objective is the last node
+
+    def nodes(self) -> list[str]:
+        return [name for name, _ in self.base.equations]
+
+    def render(self, point: dict[str, float]) -> str:
+        b = self.base
+        lines = ["title: Finite-difference check (objective)",
+                 f"inputs: [{', '.join(b.inputs)}]",
+                 "params: {" + ", ".join(f"{p}: {num(point[p])}" for p in b.params) + "}",
+                 "constants: {" + ", ".join(f"{c}: {num(point[c])}" for c in self.constant_names()) + "}",
+                 "model:"]
+        lines += [f"  {name}: {render_expr(e)} + s_{name}" for name, e in b.equations]
+        if self.upstream is None:
+            lines.append(f"objective: {self.nodes()[-1]}")
+        else:
+            lines.append("objective: {upstream: {" + ", ".join(f"{n}: {num(g)}" for n, g in self.upstream.items())
+                         + "}}")
+        lines.append("data: {" + ", ".join(f"{x}: {num(point[x])}" for x in b.inputs) + "}")
+        lines.append("training: {epochs: 0}")
+        return "\n".join(lines) + "\n"
+
+    def constant_names(self) -> list[str]:
+        return list(self.base.constants) + [f"s_{n}" for n in self.nodes()]
+
+    def reference(self, point: dict[str, float]) -> tuple[float, list[float]]:
+        kinks: list[float] = []
+        posargs: list[float] = []
+        values: list[float] = []
+        env = dict(point)
+        for name, e in self.base.equations:
+            env[name] = eval_expr(e, env, kinks, posargs, values) + env[f"s_{name}"]
+            values.append(env[name])
+        if self.upstream is None:
+            objective = env[self.nodes()[-1]]
+        else:
+            objective = sum(g * env[n] for n, g in self.upstream.items())
+        check_region(values + [objective], kinks, posargs)
+        return objective, kinks
+
+
+@st.composite
+def objective_problems(draw, case):
+    base = draw(model_problems(case))
+    point = {**base.params, **base.constants, **base.data[0]}
+    for target in base.targets:
+        point.pop(target)
+    point.update((f"s_{name}", 0.0) for name, _ in base.equations)
+    nodes = [name for name, _ in base.equations]
+    upstream = None
+    if draw(st.booleans()):
+        chosen = draw(st.lists(st.sampled_from(nodes), min_size=1, max_size=2, unique=True))
+        upstream = {n: draw(st.sampled_from([1.0, -2.0, 0.5, 3.0])) for n in chosen}
+    return ObjectiveProblem(base, point, upstream)
+
+
+def _safe_objective(problem: ObjectiveProblem) -> bool:
+    try:
+        _, kinks = problem.reference(problem.point)
+        signs = [k > 0 for k in kinks]
+        for name, v in problem.point.items():
+            for q in (v - 2e-4 * max(1.0, abs(v)), v + 2e-4 * max(1.0, abs(v))):
+                if [k > 0 for k in problem.reference({**problem.point, name: q})[1]] != signs:
+                    return False
+    except (Reject, OverflowError, ValueError, ZeroDivisionError):
+        return False
+    return True
+
+
+def _objective_at(problem: ObjectiveProblem, point: dict[str, float]) -> float:
+    return float(solve(problem.render(point))["final"]["loss"])
+
+
+OBJECTIVE_CASES = MODEL_CASES[::3]
+
+
+@pytest.mark.parametrize("case", OBJECTIVE_CASES, ids=["-".join(map(str, c)) for c in OBJECTIVE_CASES])
+@settings(max_examples=_EXAMPLES or 3, **_COMMON)
+@given(data=st.data())
+def test_objective_gradients_match_finite_differences(case, data):
+    """∂E/∂θ (final.gradients, no training step) and ∂E/∂input, ∂E/∂constant, ∂E/∂node
+    (final.samples[0].derivatives) against central differences of the objective."""
+    problem = data.draw(objective_problems(case), label="problem")
+    assume(_safe_objective(problem))
+    text = problem.render(problem.point)
+    note(f"problem:\n{text}")
+    sol = solve(text)
+    final = sol["final"]
+    ref, _ = problem.reference(problem.point)
+    assert final["loss"] == pytest.approx(ref, rel=FORWARD_REL, abs=1e-12)
+    derivatives = final["samples"][0]["derivatives"]
+    engine = {**final["gradients"], **derivatives}
+    # a node's derivative is the derivative by its shift constant s_<node>
+    moved = {name: name for name in problem.point} | {n: f"s_{n}" for n in problem.nodes()}
+    failures = []
+    for name, via in moved.items():
+        v = problem.point[via]
+        g = float(engine[name])
+        h = 1e-6 * max(1.0, abs(v))
+        hi = _objective_at(problem, {**problem.point, via: v + h})
+        lo = _objective_at(problem, {**problem.point, via: v - h})
+        fd = (hi - lo) / ((v + h) - (v - h))
+        if abs(g - fd) > fd_tolerance(fd, max(abs(hi), abs(lo)), h):
+            failures.append(f"∂E/∂{name}: engine {g!r}, central difference {fd!r}")
+    assert not failures, "derivative != finite difference:\n" + "\n".join(failures)

@@ -31,7 +31,8 @@ from .errors import ProblemError
 from .graph import build_graph
 from .optim import OPTIMIZERS
 from .problem import Number, Problem, check_keys, need_list, need_mapping, need_number, need_whole
-from .source import Node, load_yaml
+from .source import Node, load_yaml, read_text
+from .visible import visible
 from .train import batches
 
 Key = tuple[Any, str, "int | None", "str | None"]  # (step | "final", kind, sample, name)
@@ -80,12 +81,7 @@ def partial_name(edge: tuple[str, str]) -> str:
 
 def load_answers(path: str | Path, problem: Problem, derivation: Derivation | None = None) -> Answers:
     path = str(path)
-    try:
-        text = Path(path).read_bytes().decode("utf-8")
-    except OSError as exc:
-        raise ProblemError(path, 1, 1, f"cannot read file: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ProblemError(path, 1, 1, "file is not valid UTF-8 text") from None
+    text = read_text(path)  # the same byte limit and UTF-8 error as a problem file
     return parse_answers(text, problem, path, derivation)
 
 
@@ -259,7 +255,7 @@ def template_yaml(problem: Problem, derivation: Derivation | None = None) -> str
     params = list(problem.params)
     ask = problem.ask
     words = {item.kind for item in ask} if ask is not None else {"forward", "loss", "gradient", "update", "final"}
-    gradient_names = _asked_names(ask, "gradient", params)
+    gradient_names = [n for n in _asked_names(ask, "gradient", params) if n in params]  # not inputs, nodes
     update_names = [p for p in _asked_names(ask, "update", params) if p not in problem.frozen]
     state_vars = state_variables(problem)
     shown = next((item.steps for item in ask or () if item.kind == "steps"), None)
@@ -269,7 +265,8 @@ def template_yaml(problem: Problem, derivation: Derivation | None = None) -> str
     def blanks(names) -> str:
         return "{" + ", ".join(f"{n}: " for n in names) + "}"
 
-    lines = [f"# Answers for: {problem.title}",
+    # The title escaped and on one line: a raw control character would make the file unreadable YAML.
+    lines = [f"# Answers for: {visible(problem.title, one_line=True)}",
              "# Fill in the blanks; a blank left empty is not checked.",
              "# deltas: δ = ∂E/∂node; partials: node/dep is the local derivative ∂node/∂dep;",
              "# gradient with sample: that sample's own gradient; state: the optimizer's variables.",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from decimal import ROUND_HALF_UP, Context, Decimal
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import sympy
 
@@ -35,6 +35,16 @@ def _fpow(a: float, b: float) -> float:
     if isinstance(result, complex):
         raise NotFinite(f"{a!r} to the power {b!r} is not a real number")
     return result
+
+
+def ordered_sum(values: Iterable[Any], start: Any = 0) -> Any:
+    """Left to right, one rounding per addition, as written out by hand. Not the
+    builtin sum(): from Python 3.12 it compensates float rounding errors, so its
+    last bits, and the solution JSON, would depend on the Python version."""
+    total = start
+    for value in values:
+        total = total + value
+    return total
 
 
 class FloatDomain:
@@ -96,6 +106,9 @@ class RoundDomain(FloatDomain):
 DIGITS = 50  # precision of the decimal shadow every exact value carries
 
 
+ZERO, ONE, MINUS_ONE = sympy.Integer(0), sympy.Integer(1), sympy.Integer(-1)
+
+
 class Exact:
     """An exact value (a SymPy expression) with a high-precision decimal shadow.
 
@@ -103,6 +116,14 @@ class Exact:
     exponentially with depth, so they are never evaluated or queried as trees.
     Branches (relu at 0, max), finiteness and printing use the shadow; rational
     values stay plain rationals, where the shadow is exact too.
+
+    Only rationals are combined by SymPy's own arithmetic. Any other value is
+    built unevaluated (``evaluate=False``): SymPy's automatic simplification
+    would flatten and re-collect the whole history of the value on every
+    operation, which makes a training run's cost grow about tenfold per step.
+    The unevaluated tree denotes the same number; the few identities SymPy
+    would have applied to reach a rational (0·x, x + 0, 1·x, x − x) are
+    applied here, so rationals stay rationals.
     """
 
     __slots__ = ("expr", "approx")
@@ -116,23 +137,24 @@ class Exact:
     def of(x) -> "Exact":
         return x if isinstance(x, Exact) else Exact(sympy.Integer(x) if isinstance(x, int) else x)
 
-    def _combine(self, other, op) -> "Exact":
-        other = Exact.of(other)
-        return Exact(op(self.expr, other.expr), op(self.approx, other.approx))
-
     def __add__(self, other):
-        return self._combine(other, lambda a, b: a + b)
+        other = Exact.of(other)
+        return Exact(_add(self.expr, other.expr), self.approx + other.approx)
 
     __radd__ = __add__
 
     def __sub__(self, other):
-        return self._combine(other, lambda a, b: a - b)
+        other = Exact.of(other)
+        a, b = self.expr, other.expr
+        expr = ZERO if a is b else _add(a, _neg(b))
+        return Exact(expr, self.approx - other.approx)
 
     def __rsub__(self, other):
         return Exact.of(other) - self
 
     def __mul__(self, other):
-        return self._combine(other, lambda a, b: a * b)
+        other = Exact.of(other)
+        return Exact(_mul(self.expr, other.expr), self.approx * other.approx)
 
     __rmul__ = __mul__
 
@@ -140,13 +162,20 @@ class Exact:
         other = Exact.of(other)
         if other.is_zero():
             raise NotFinite("division by zero")
-        return self._combine(other, lambda a, b: a / b)
+        a, b = self.expr, other.expr
+        if a.is_Rational and b.is_Rational:
+            expr = a / b
+        elif a is b:
+            expr = ONE
+        else:
+            expr = _mul(a, b ** -1 if b.is_Rational else sympy.Pow(b, MINUS_ONE, evaluate=False))
+        return Exact(expr, self.approx / other.approx)
 
     def __rtruediv__(self, other):
         return Exact.of(other) / self
 
     def __neg__(self):
-        return Exact(-self.expr, -self.approx)
+        return Exact(_neg(self.expr), -self.approx)
 
     def __pow__(self, other):
         other = Exact.of(other)
@@ -166,6 +195,32 @@ class Exact:
         return f"Exact({self.expr})"
 
 
+def _add(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+    if a.is_Rational and b.is_Rational:
+        return a + b
+    if a is ZERO or (a.is_Rational and a.is_zero):
+        return b
+    if b.is_Rational and b.is_zero:
+        return a
+    return sympy.Add(a, b, evaluate=False)
+
+
+def _mul(a: sympy.Expr, b: sympy.Expr) -> sympy.Expr:
+    if a.is_Rational and b.is_Rational:
+        return a * b
+    if (a.is_Rational and a.is_zero) or (b.is_Rational and b.is_zero):
+        return ZERO
+    if a.is_Rational and a == 1:
+        return b
+    if b.is_Rational and b == 1:
+        return a
+    return sympy.Mul(a, b, evaluate=False)
+
+
+def _neg(a: sympy.Expr) -> sympy.Expr:
+    return -a if a.is_Rational else sympy.Mul(MINUS_ONE, a, evaluate=False)
+
+
 class ExactDomain:
     name = "exact"
     exact = True
@@ -179,6 +234,11 @@ class ExactDomain:
     def function(self, cls: type) -> Callable:
         def apply(*args: Exact) -> Exact:
             approx = cls(*(a.approx for a in args))
+            if any(a.approx.is_extended_real is False for a in (*args, Exact(approx, approx))):
+                shown = ", ".join(str(sympy.N(a.approx, 6)) for a in args)
+                raise NotFinite(f"{cls.__name__} of {shown} is not a finite real number")
+            if not approx.is_Float:  # settled exactly (relu → 0), or left symbolic (softplus(0) = log 2)
+                approx = sympy.Float(approx.evalf(DIGITS), DIGITS)
             if all(a.expr.is_Rational for a in args):
                 return Exact(cls(*(a.expr for a in args)), approx)  # SymPy simplifies σ(0) = 1/2 etc.
             return Exact(cls(*(a.expr for a in args), evaluate=False), approx)
@@ -189,6 +249,8 @@ class ExactDomain:
         return a ** b
 
     def sqrt(self, x: Exact) -> Exact:
+        if x.approx < 0:  # as in float arithmetic, not an imaginary number carried on
+            raise NotFinite(f"square root of the negative number {float(x.approx)!r}")
         return x ** Exact(sympy.Rational(1, 2))
 
     def round(self, x):
@@ -199,7 +261,9 @@ class ExactDomain:
 
     @staticmethod
     def is_finite(x: Exact) -> bool:
-        return isinstance(x.approx, sympy.Float) and bool(x.approx.is_finite)
+        # The shadow is a Float, or an Integer where SymPy settles a value exactly
+        # (max(z, 0) = 0, 0 · x = 0); nan and zoo are Numbers that are not finite.
+        return x.approx.is_Number and x.approx.is_finite is True
 
     @staticmethod
     def show(x: Exact) -> str:
@@ -237,7 +301,7 @@ def compile_expr(expr: sympy.Expr, slots: dict[sympy.Symbol, int], domain) -> Co
         if len(parts) == 2:
             a, b = parts
             return lambda env: a(env) + b(env)
-        return lambda env: sum(p(env) for p in parts)
+        return lambda env: ordered_sum(p(env) for p in parts)
     if isinstance(expr, sympy.Mul):
         return _compile_mul(expr, slots, domain)
     if isinstance(expr, sympy.Pow):
@@ -261,7 +325,7 @@ def _compile_mul(expr: sympy.Mul, slots, domain) -> Compiled:
     for factor in expr.args:
         if isinstance(factor, sympy.Pow) and factor.exp.is_Number and factor.exp < 0:
             denom.append(compile_expr(factor.base ** -factor.exp, slots, domain))
-        elif factor.is_Rational and factor.q != 1 and not domain.exact:
+        elif factor.is_Rational and factor.q != 1 and not domain.exact and _exact_in_double(factor):
             numer.append(compile_expr(sympy.Integer(factor.p), slots, domain))
             denom.append(compile_expr(sympy.Integer(factor.q), slots, domain))
         else:
@@ -281,6 +345,12 @@ def _compile_mul(expr: sympy.Mul, slots, domain) -> Compiled:
         return top(env) / b
 
     return divide
+
+
+def _exact_in_double(r: sympy.Rational) -> bool:
+    """Whether a fraction's numerator and denominator are each exactly a double, so
+    that dividing them is one rounding (a 310-decimal constant's are not: inf/inf)."""
+    return abs(r.p) <= 2 ** 53 and r.q <= 2 ** 53
 
 
 def _product(parts: list[Compiled], domain) -> Compiled:

@@ -8,14 +8,17 @@ commands, so that `tutor --help` is instant.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, TextIO
 
 import typer
 
 from .errors import TutorError
+from .visible import visible, visible_keeping_colours
 
 app = typer.Typer(
     add_completion=False,
@@ -60,14 +63,30 @@ def _guarded(action: Callable[[], int]) -> None:
     try:
         code = action()
     except TutorError as exc:
-        print(str(exc), file=sys.stderr)
+        print(visible(str(exc), one_line=True), file=sys.stderr)
         code = exc.exit_code
     except KeyboardInterrupt:
         code = 130
     except Exception as exc:  # noqa: BLE001 - the one place a bug is turned into a message
-        print(BUG_REPORT.format(type(exc).__name__, exc), file=sys.stderr)
+        print(visible(BUG_REPORT.format(type(exc).__name__, exc), one_line=True), file=sys.stderr)
         code = 1
     raise typer.Exit(code)
+
+
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from . import __version__
+
+        print(f"tutor {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _global_options(
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=_print_version,
+                                 help="Print tutor's version and exit."),
+) -> None:
+    """Options before the command name; the help text is the app's."""
 
 
 # Options several commands share: one definition each.
@@ -77,24 +96,51 @@ SHOW_ALL = typer.Option(False, "--all", help="Show everything, not only what the
 DIGITS = typer.Option(4, "--digits", min=1, max=17, help="Decimals shown (the numbers stay exact).")
 STEPS = typer.Option(None, "--steps", help="Steps to show in full, e.g. 1,2,10.")
 FORCE = typer.Option(False, "--force", help="Overwrite an existing output file.")
-PROBLEM = typer.Argument(..., help="The problem file (YAML).")
+PROBLEM = typer.Argument(..., help="The problem file (YAML); - reads it from standard input.")
 
 
-def _emit(data: str | bytes, output: str | None, force: bool) -> None:
-    """Command output to stdout (no output, or "-"), or atomically to a file."""
+def _warn(problem) -> None:
+    """A problem's warnings (valid input that is probably a mistake), one line each on stderr."""
+    for warning in problem.warnings:
+        print(visible(str(warning), one_line=True), file=sys.stderr)
+
+
+def _emit(data: str | bytes, output: str | None, force: bool, inputs: tuple[Path, ...] = ()) -> None:
+    """Command output to stdout (no output, or "-"), or atomically to a file. Text
+    on stdout goes through `visible`: a problem's title must not drive the terminal."""
     if output is None or output == "-":
-        raw = data.encode("utf-8") if isinstance(data, str) else data
+        raw = visible_keeping_colours(data).encode("utf-8") if isinstance(data, str) else data
         sys.stdout.buffer.write(raw) if hasattr(sys.stdout, "buffer") else sys.stdout.write(raw.decode("utf-8"))
         sys.stdout.flush()
         return
     from .files import write_output
 
-    write_output(output, data, force=force)
+    write_output(output, data, force=force, inputs=inputs)
+
+
+def _shown(show_all: bool, steps: list[int] | None):
+    """The steps a printer shows in full, for the estimate (limits.Rendering)."""
+    return "all" if show_all and steps is None else (tuple(steps) if steps is not None else None)
+
+
+@contextlib.contextmanager
+def _utf8_stdout() -> Iterator[TextIO]:
+    """stdout as UTF-8 text with "\n" line ends, whatever the locale, for streamed output."""
+    if not hasattr(sys.stdout, "buffer"):
+        yield sys.stdout
+        return
+    sys.stdout.flush()
+    out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n")
+    try:
+        yield out
+    finally:
+        out.flush()
+        out.detach()  # leaves sys.stdout's own buffer open
 
 
 def _report_divergence(diverged: list[tuple[Path, object]]) -> int:
     for file, error in diverged:
-        print(f"{file}: {error}", file=sys.stderr)
+        print(visible(f"{file}: {error}", one_line=True), file=sys.stderr)
     return 1 if diverged else 0
 
 
@@ -116,15 +162,18 @@ def solve(
     def action() -> int:
         from . import api
 
-        run = api.solve_problem(file, max_steps=max_steps, yes=yes, arithmetic="exact" if exact else None,
-                                details=format is not Format.json)
-        if format is Format.json:
-            from .render.json import render_json
-
-            _emit(render_json(run), None, False)
+        arithmetic = "exact" if exact else None
+        if format is Format.json:  # streamed: written step by step as computed
+            with _utf8_stdout() as out:
+                run = api.write_solution_json(file, out, max_steps=max_steps, yes=yes, arithmetic=arithmetic)
+            _warn(run.problem)
         else:
+            from .limits import Rendering
             from .render.terminal import render_terminal
 
+            run = api.solve_problem(file, max_steps=max_steps, yes=yes, arithmetic=arithmetic,
+                                    rendering=Rendering("terminal", _shown(show_all, chosen_steps)))
+            _warn(run.problem)
             width, color = _terminal()
             _emit(render_terminal(run, width=width, color=color, show_all=show_all, digits=digits,
                                   steps=chosen_steps), None, False)
@@ -154,9 +203,14 @@ def export(
         from . import api
         from .key import export_bytes, format_of
 
+        from .limits import JSON, Rendering
+
         fmt = format_of(output, format)
-        run = api.solve_problem(file, max_steps=max_steps, yes=yes)
-        _emit(export_bytes(run, fmt, show_all=show_all, steps=chosen_steps, digits=digits), output, force)
+        rendering = JSON if fmt == "json" else Rendering("export", _shown(show_all, chosen_steps))
+        run = api.solve_problem(file, max_steps=max_steps, yes=yes, rendering=rendering)
+        _warn(run.problem)
+        data = export_bytes(run, fmt, show_all=show_all, steps=chosen_steps, digits=digits)
+        _emit(data if fmt == "pdf" else data.decode("utf-8"), output, force, (file,))
         return _report_divergence([(file, run.diverged)] if run.diverged else [])
 
     _guarded(action)
@@ -164,7 +218,8 @@ def export(
 
 @app.command()
 def key(
-    files: list[Path] = typer.Argument(..., help="The problem files (YAML), in the order of the key."),
+    files: list[Path] = typer.Argument(..., help="The problem files (YAML), in the order of the key; - reads "
+                                       "one from standard input."),
     output: str = typer.Option(..., "--output", "-o", help="The output file (.pdf, .tex, .md, .html), "
                                "or - for stdout (with --format)."),
     format: str | None = typer.Option(None, "--format", "-f", help="md, tex, pdf or html (default: the "
@@ -183,13 +238,20 @@ def key(
     chosen_steps = _parse_steps(steps)
 
     def action() -> int:
-        from . import api
         from .key import KEY_FORMATS, format_of, key_bytes
+        from .api import read_problem
+        from .limits import JSON, Rendering, apply_limits_together
+        from .train import train
 
         fmt = format_of(output, format, KEY_FORMATS)
-        runs = [api.solve_problem(f, max_steps=max_steps, yes=yes) for f in files]
-        _emit(key_bytes(runs, fmt, answers_only=answers_only, sheet=sheet, show_all=show_all,
-                        steps=chosen_steps, digits=digits), output, force)
+        rendering = JSON if answers_only or sheet else Rendering("export", _shown(show_all, chosen_steps))
+        problems = apply_limits_together([read_problem(f) for f in files], max_steps, yes, rendering)
+        for problem in problems:
+            _warn(problem)
+        runs = [train(p) for p in problems]
+        data = key_bytes(runs, fmt, answers_only=answers_only, sheet=sheet, show_all=show_all,
+                         steps=chosen_steps, digits=digits)
+        _emit(data if fmt == "pdf" else data.decode("utf-8"), output, force, tuple(files))
         return _report_divergence([(f, r.diverged) for f, r in zip(files, runs) if r.diverged is not None])
 
     _guarded(action)
@@ -243,6 +305,7 @@ def check(
                                          "per student), or - for stdout."),
     credit: str = typer.Option("correct=1,consistent=0.5", "--credit", help="With --gradebook: what each verdict "
                                "earns, e.g. correct=1,consistent=0.5,wrong=0."),
+    yes: bool = YES,
 ) -> None:
     """Check a student's numbers: correct, consistent with their earlier answers, or wrong (and why)."""
     answers = answers or []
@@ -258,19 +321,27 @@ def check(
         if gradebook is not None:
             from .gradebook import grade, gradebook_csv, load_problems, parse_credit
 
-            columns, rows = grade(load_problems(problem), answers, parse_credit(credit), chosen)
-            _emit(gradebook_csv(columns, rows), gradebook, force)
-            return 0
-        from .problem import load_problem
+            from .limits import refuse_class_if_too_big
 
-        loaded = load_problem(problem)
+            problems = load_problems(problem)
+            refuse_class_if_too_big(problems, len(answers), yes)
+            columns, rows = grade(problems, answers, parse_credit(credit), chosen)
+            _emit(gradebook_csv(columns, rows), gradebook, force, (problem, *answers))
+            return 0
+        from .api import read_problem
+
+        loaded = read_problem(problem)
+        _warn(loaded)
         if template:
             from .answers import template_yaml
 
-            _emit(template_yaml(loaded), output, force)
+            _emit(template_yaml(loaded), output, force, (problem,))
             return 0
         from .answers import load_answers
         from .check import check as check_answers
+        from .limits import CHECK, apply_limits
+
+        apply_limits(loaded, None, yes, CHECK)
 
         report = check_answers(loaded, load_answers(answers[0], loaded), chosen)
         if format is Format.json:
@@ -304,28 +375,50 @@ def vary(
 
         chosen = variant_ids(count, read_ids(ids) if ids is not None else None)
         paths = write_variants(make_variants(file, chosen, seed), output, force)
-        print(f"{len(paths)} variants of {file} in {output}/ (seed {seed})", file=sys.stderr)
+        print(visible(f"{len(paths)} variants of {file} in {output}/ (seed {seed})", one_line=True), file=sys.stderr)
         return 0
 
     _guarded(action)
 
 
 @app.command()
-def validate(file: Path = PROBLEM) -> None:
-    """Check a problem file without solving it."""
+def validate(files: list[Path] = typer.Argument(..., help="The problem files (YAML); - reads one from "
+                                                "standard input.")) -> None:
+    """Check problem files without solving them: one line each, exit 2 if any is invalid."""
 
     def action() -> int:
-        from .problem import load_problem
+        from .api import STDIN, STDIN_NAME, read_problem
 
-        problem = load_problem(file)
-        print(f"{file}: ok ({problem.title})")
-        return 0
+        code = 0
+        for file in files:
+            try:
+                problem = read_problem(file)
+            except TutorError as exc:  # report it and go on: every file gets its line
+                print(visible(str(exc), one_line=True), file=sys.stderr)
+                code = max(code, exc.exit_code)
+                continue
+            _warn(problem)
+            print(visible(f"{STDIN_NAME if str(file) == STDIN else file}: ok ({problem.title})", one_line=True))
+        return code
 
     _guarded(action)
 
 
 def main() -> None:
-    app()
+    """The console script: the command, then an exit without tearing down the
+    objects it made (SymPy's caches and expressions: a tenth of a second)."""
+    import os
+
+    try:
+        app(prog_name="tutor")  # also under `python -m tutor`
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        if exc.code is not None and not isinstance(exc.code, int):
+            print(exc.code, file=sys.stderr)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """Graph -> Derivation: every local partial derivative, and the chain rule as data.
 
 This is the only caller of ``sympy.diff``, and it differentiates each equation
-only with respect to the names it uses: the cost is linear in the number of
-edges. The composed loss is never differentiated.
+only with respect to the names it uses, and splits each sum once: the cost is
+linear in the number of edges, whatever a unit's fan-in. The composed loss is
+never differentiated.
 
 Local partials are rewritten in the problem's names: ∂a1/∂z1 is computed by
 SymPy as σ(z1)(1 − σ(z1)) and then stated as a1·(1 − a1), since a1 = σ(z1).
@@ -10,7 +11,7 @@ SymPy as σ(z1)(1 − σ(z1)) and then stated as a1·(1 − a1), since a1 = σ(z
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
 import sympy
@@ -26,6 +27,9 @@ class Derivation:
     deps: dict[str, tuple[str, ...]]        # node -> differentiable names it uses (nodes, params)
     partials: dict[Edge, sympy.Expr]        # ∂node/∂dep, in the problem's names
     consumers: dict[str, tuple[str, ...]]   # node or param -> nodes that use it, in forward order
+    # ∂node/∂leaf for the inputs and constants a node uses: only for ∂E/∂input
+    # (asked gradients, the JSON's derivatives); the chain rule never passes through them.
+    leaf_partials: dict[Edge, sympy.Expr] = field(default_factory=dict)
 
     def paths(self, name: str, limit: int = 64) -> list[tuple[str, ...]] | None:
         """Every chain from the loss down to ``name`` (loss first), or None when there
@@ -55,19 +59,45 @@ def derive(graph: Graph) -> Derivation:
     consumers: dict[str, list[str]] = {}
     order = {name: i for i, name in enumerate(graph.symbols)}
     for eq in graph.equations:
-        used = sorted((s.name for s in eq.expr.free_symbols if s.name in differentiable), key=order.__getitem__)
+        terms = terms_by_symbol(eq.expr)
+        used = sorted((s.name for s in terms if s.name in differentiable), key=order.__getitem__)
         deps[eq.name] = tuple(used)
         for dep in used:
-            local = local_partial(eq.expr, graph.symbol(dep))
+            x = graph.symbol(dep)
+            local = sympy.Add(*(local_partial(term, x) for term in terms[x]))
             partials[(eq.name, dep)] = local.xreplace(by_expression)
             consumers.setdefault(dep, []).append(eq.name)
-    return Derivation(graph, deps, partials, {k: tuple(v) for k, v in consumers.items()})
+    return Derivation(graph, deps, partials, {k: tuple(v) for k, v in consumers.items()},
+                      _leaf_partials(graph, by_expression))
+
+
+def _leaf_partials(graph: Graph, by_expression) -> dict[Edge, sympy.Expr]:
+    leaves = set(graph.problem.inputs) | set(graph.problem.constants)
+    out: dict[Edge, sympy.Expr] = {}
+    order = {name: i for i, name in enumerate(graph.symbols)}
+    for eq in graph.equations:
+        for leaf in sorted((s.name for s in eq.expr.free_symbols if s.name in leaves), key=order.__getitem__):
+            out[(eq.name, leaf)] = local_partial(eq.expr, graph.symbol(leaf)).xreplace(by_expression)
+    return out
+
+
+def terms_by_symbol(expr: sympy.Expr) -> dict[sympy.Symbol, list[sympy.Expr]]:
+    """Each symbol of ``expr`` -> the terms of the sum ``expr`` that contain it, in order.
+
+    The sum is split here, once per equation: a net input Σ w·s of fan-in n has n
+    terms, and looking for each weight's terms among all of them would cost n²."""
+    terms = expr.args if isinstance(expr, sympy.Add) else (expr,)
+    found: dict[sympy.Symbol, list[sympy.Expr]] = {}
+    for term in terms:
+        for symbol in term.free_symbols:
+            found.setdefault(symbol, []).append(term)
+    return found
 
 
 def local_partial(expr: sympy.Expr, x: sympy.Symbol) -> sympy.Expr:
     """∂expr/∂x. Sums and products are split here so that sympy.diff only sees
-    the terms that contain x: a net input Σ w·s has one such term per weight,
-    and SymPy's general machinery is slow on many small derivatives."""
+    the terms that contain x: SymPy's general machinery is slow on many small
+    derivatives."""
     if expr == x:
         return sympy.Integer(1)
     if isinstance(expr, sympy.Add):

@@ -23,6 +23,10 @@ class ProblemError(TutorError):
         return f"{self.path}:{self.line}:{self.col}: error: {self.message}"
 
 
+# A message stays one readable line: a product of 350 factors has 351 inputs.
+MAX_INPUTS_SHOWN = 8
+
+
 class DivergenceError(TutorError):
     """A value became infinite or undefined while solving (too large a learning rate,
     log of 0, ...). Carries where it happened so the report can name it."""
@@ -40,7 +44,10 @@ class DivergenceError(TutorError):
 
     def __str__(self) -> str:
         where = f"step {self.step}: " if self.step is not None else "the final forward pass: "
-        inputs = ", ".join(f"{k} = {v!r}" for k, v in self.inputs.items())
+        shown = list(self.inputs.items())[:MAX_INPUTS_SHOWN]
+        inputs = ", ".join(f"{k} = {v!r}" for k, v in shown)
+        if len(self.inputs) > len(shown):
+            inputs += f", … ({len(self.inputs) - len(shown)} more)"
         text = f"error: {where}{self.quantity} is not a finite number ({self.detail})"
         if inputs:
             text += f"; its inputs: {inputs}"

@@ -8,10 +8,12 @@ the same sum over the equations that use it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import operator
+from dataclasses import dataclass, field
+from math import isfinite
 from typing import Any, Callable
 
-from .arith import NotFinite, compile_expr
+from .arith import NotFinite, compile_expr, ordered_sum
 from .derive import Derivation, Edge
 from .errors import DivergenceError
 
@@ -28,6 +30,7 @@ class SampleTrace:
     partials: dict[Edge, Any]       # value of each local partial ∂node/∂dep
     deltas: dict[str, Any]          # δ = ∂E/∂node for every node (E's is 1)
     gradients: dict[str, Any]       # this sample's ∂E/∂θ
+    leaf_derivatives: dict[str, Any] = field(default_factory=dict)  # ∂E/∂input and ∂E/∂constant
 
     @property
     def loss(self):
@@ -81,6 +84,11 @@ class Evaluator:
             users = derivation.consumers.get(p)
             if users:
                 completes_at.setdefault(users[0], []).append(p)
+        # Float arithmetic without rounding runs a fast path: no check per value, one
+        # check of every value at the end; only a failing batch is redone value by value,
+        # for the message naming the first quantity that failed. The numbers are the same.
+        self.fast = domain.name == "float"
+        self._node_values = operator.itemgetter(*(i for _, i, _ in self.forward_code), 0)
         self.backward_plan = [
             _Backward(name,
                       tuple((dep, partial_code[(name, dep)]) for dep in derivation.deps[name] if dep in params),
@@ -88,6 +96,11 @@ class Evaluator:
                       tuple(completes_at.get(name, ())))
             for name in reversed(graph.node_names)
         ]
+        completed = [p for node in self.backward_plan for p in node.completes]
+        self.gradient_order = completed + [p for p in graph.params if p not in completed]
+        self.leaf_plan = [(node, leaf, compile_expr(expr, by_symbol, domain))
+                          for (node, leaf), expr in derivation.leaf_partials.items()]
+        self.leaf_names = graph.problem.inputs + tuple(graph.problem.constants)
 
     # ------------------------------------------------------------ forward
 
@@ -99,6 +112,10 @@ class Evaluator:
             env[slot[name]] = value if observe is None else observe("values", index, name, value)
         for name, value in params.items():
             env[slot[name]] = value
+        if observe is None and self.fast and self._forward_fast(env):
+            values = {name: env[slot[name]] for name in leaves}
+            values.update((name, env[i]) for name, i, _ in self.forward_code)
+            return env, values
         rnd, loss_name = self.domain.round, self.graph.loss_name
         for name, i, code in self.forward_code:
             value = rnd(self._value(code, env, ("node", name, index), step))
@@ -109,6 +126,16 @@ class Evaluator:
         values = {name: env[slot[name]] for name in leaves}
         values.update((name, env[i]) for name, i, _ in self.forward_code)
         return env, values
+
+    def _forward_fast(self, env: list) -> bool:
+        """The forward pass without checks; False if any value is not finite (or an
+        operation failed): then the caller redoes it value by value."""
+        try:
+            for _, i, code in self.forward_code:
+                env[i] = code(env)
+        except ARITHMETIC_ERRORS:
+            return False
+        return all(map(isfinite, self._node_values(env)))
 
     def _value(self, code, env, what: tuple, step: int | None):
         try:
@@ -153,6 +180,13 @@ class Evaluator:
                  on_complete: OnComplete | None = None) -> dict[str, Any]:
         """The reverse sweep over forward environments (one per sample of the batch);
         fills each trace's partials, δs and gradients; returns the batch gradients."""
+        if self.fast and on_complete is None:
+            batch = self._backward_fast(envs, traces, reduction)
+            if batch is not None:
+                self._leaf_derivatives(envs, traces, step)
+                return batch
+            for trace in traces:  # redone value by value, to name what failed
+                trace.partials, trace.deltas, trace.gradients = {}, {}, {}
         d = self.domain
         zero, rnd = d.const(0), d.round
         for trace in traces:
@@ -172,7 +206,7 @@ class Evaluator:
             for p in node.completes:
                 for trace, grad in zip(traces, grads):
                     trace.gradients[p] = rnd(self._finite(grad[p], ("grad", p, trace.index), step))
-                total = self._finite(sum((t.gradients[p] for t in traces), zero), ("grad", p, None), step)
+                total = self._finite(ordered_sum((t.gradients[p] for t in traces), zero), ("grad", p, None), step)
                 batch[p] = rnd(total if reduction == "sum" else total / len(traces))
             if on_complete and node.completes:
                 updated = on_complete({p: batch[p] for p in node.completes})
@@ -188,7 +222,55 @@ class Evaluator:
                 for trace in traces:
                     trace.gradients[p] = zero
                 batch[p] = zero
+        self._leaf_derivatives(envs, traces, step)
         return {p: batch[p] for p in self.graph.params}
+
+    def _backward_fast(self, envs: list[list], traces: list[SampleTrace], reduction: str) -> dict[str, Any] | None:
+        """`backward` in float arithmetic, simultaneous updates: each sample's sweep in
+        one pass, the same operations in the same order; None if any value is not finite."""
+        try:
+            for trace, env in zip(traces, envs):
+                partials, deltas, grads = trace.partials, trace.deltas, trace.gradients
+                deltas[self.graph.loss_name] = 1.0
+                acc: dict[str, float] = {}
+                for node in self.backward_plan:
+                    name = node.name
+                    delta = deltas.get(name)
+                    if delta is None:
+                        delta = deltas[name] = acc.pop(name, 0.0)
+                    for dep, code in node.param_edges:
+                        partials[(name, dep)] = value = code(env)
+                        grads[dep] = grads.get(dep, 0.0) + delta * value
+                    for dep, code in node.node_edges:
+                        partials[(name, dep)] = value = code(env)
+                        acc[dep] = acc.get(dep, 0.0) + delta * value
+                if not (all(map(isfinite, partials.values())) and all(map(isfinite, deltas.values()))
+                        and all(map(isfinite, grads.values()))):
+                    return None
+        except ARITHMETIC_ERRORS:
+            return None
+        for trace in traces:  # in the order `backward` completes them; unused parameters: 0
+            grads = trace.gradients
+            trace.gradients = {p: grads.get(p, 0.0) for p in self.gradient_order}
+        batch: dict[str, Any] = {}
+        for p in self.graph.params:
+            total = ordered_sum((t.gradients[p] for t in traces), 0.0)
+            if not isfinite(total):
+                return None
+            batch[p] = total if reduction == "sum" else total / len(traces)
+        return batch
+
+    def _leaf_derivatives(self, envs, traces: list[SampleTrace], step: int | None) -> None:
+        """∂E/∂input and ∂E/∂constant, once every δ is known: Σ δ_node·∂node/∂leaf."""
+        d = self.domain
+        zero, rnd = d.const(0), d.round
+        for trace, env in zip(traces, envs):
+            acc = {leaf: zero for leaf in self.leaf_names}
+            for node, leaf, code in self.leaf_plan:
+                partial = trace.partials[(node, leaf)] = rnd(self._value(code, env, (leaf, node, trace.index), step))
+                acc[leaf] = acc[leaf] + trace.deltas[node] * partial
+            trace.leaf_derivatives = {leaf: rnd(self._finite(v, ("delta", leaf, trace.index), step))
+                                      for leaf, v in acc.items()}
 
     def _partial(self, node: str, dep: str, code, env, trace: SampleTrace, step):
         value = self.domain.round(self._value(code, env, (dep, node, trace.index), step))
@@ -197,5 +279,5 @@ class Evaluator:
 
     def batch_loss(self, traces: list[SampleTrace], reduction: str, step: int | None = None):
         d = self.domain
-        total = self._finite(sum((t.loss for t in traces), d.const(0)), ("loss", None, None), step)
+        total = self._finite(ordered_sum((t.loss for t in traces), d.const(0)), ("loss", None, None), step)
         return d.round(total if reduction == "sum" else total / len(traces))

@@ -55,7 +55,8 @@ def build_graph(problem: Problem) -> Graph:
     symbols = {name: sympy.Symbol(name, real=True) for name in
                [*problem.inputs, *problem.targets, *problem.constants, *problem.params,
                 *(eq.name for eq in equations)]}
-    loss_name = next(n for n in LOSS_NAME_CHOICES if n not in taken)
+    fallbacks = (f"E_{k}" for k in range(1, len(taken) + 2))  # when the problem uses all four
+    loss_name = next(n for n in (*LOSS_NAME_CHOICES, *fallbacks) if n not in taken)
     symbols[loss_name] = sympy.Symbol(loss_name, real=True)
     outputs = [symbols[o] for o in problem.outputs]
     targets = [symbols[t] for t in problem.targets]

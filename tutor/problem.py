@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -21,7 +22,7 @@ from .errors import ProblemError
 from .expr import parse_constant, parse_expression
 from .ops import ACTIVATION_PARAMETER, LAYER_ACTIVATIONS, LOSSES, NAMED_CONSTANTS, USER_FUNCTIONS
 from .optim import COMMON_KEYS, OPTIMIZERS, SCHEDULE_UNITS, SCHEDULES, STATE_KEY, STEP_COUNT_STATE
-from .source import Node, did_you_mean, load_yaml
+from .source import Node, did_you_mean, load_yaml, read_text
 from .tolerance import MAX_DIGITS, Tolerance
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -126,9 +127,33 @@ class Training:
 
 @dataclass(frozen=True)
 class AskItem:
-    kind: str                    # forward, loss, gradient, update, final, steps
-    names: tuple[str, ...] = ()  # for gradient / update; empty = all
+    kind: str                    # forward, loss, gradient, update, final, steps, gradient_check
+    names: tuple[str, ...] = ()  # for gradient / update / gradient_check; empty = all
     steps: tuple[int, ...] = ()
+    eps: Number | None = None    # gradient_check's ε
+
+
+@dataclass(frozen=True)
+class Objective:
+    """What is minimised instead of a loss: a node's value, or Σ g_k·Y_k with the
+    upstream gradients g_k given."""
+
+    node: str | None
+    upstream: dict[str, Number] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProblemWarning:
+    """Valid input that is probably not what the author meant: printed by the CLI
+    as ``FILE:LINE:COL: warning: MESSAGE``; the library itself never prints."""
+
+    path: str
+    line: int
+    col: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.col}: warning: {self.message}"
 
 
 @dataclass(frozen=True)
@@ -154,6 +179,8 @@ class Problem:
     round_decimals: int | None = None
     check_tolerance: Tolerance | None = None  # the instructor's, for tutor check
     name_lines: dict[str, int] = field(default_factory=dict, compare=False)
+    warnings: tuple[ProblemWarning, ...] = field(default=(), compare=False)
+    objective: Objective | None = None
 
     @property
     def step_count(self) -> int:
@@ -242,9 +269,10 @@ def need_number(node: Node, what: str = "a number") -> Number:
     if isinstance(v, int):
         exact = sympy.Integer(v)
     elif isinstance(v, float):
-        if not math.isfinite(v):
+        if not math.isfinite(v) and not (node.text or "").lstrip("+-")[:1].isdigit():  # .inf, .nan
             raise node.error(f"expected {what}, found {v!r}, which is not a finite number")
-        exact = sympy.Rational(repr(v))  # the decimal as written: 0.1 is 1/10
+        # The decimal as written (0.1 is 1/10), by the same rules as a number in an equation.
+        exact = parse_constant(node.text or repr(v), node.error_at)
     else:
         exact = parse_constant(v, node.error_at)
     if exact.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo) or exact.is_real is False:
@@ -290,6 +318,10 @@ class NameTable:
 
     def define(self, node: Node, kind: str) -> str:
         name = node.value
+        control = next((c for c in name if unicodedata.category(c) == "Cc"), None) if isinstance(name, str) else None
+        if control is not None:
+            raise node.error(f"a name cannot hold the control character U+{ord(control):04X} "
+                             f"(found {_clip(ascii(name))}); names use letters, digits and _")
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise node.error(f"expected a name for {_article(kind)} (letters, digits and _, not starting with a "
                              f"digit), found {node.kind}")
@@ -361,25 +393,15 @@ def _parse_equation(node: Node, names: NameTable, allowed_kinds: tuple[str, ...]
 # ---------------------------------------------------------------- top level
 
 TOP_KEYS = ("title", "statement", "meta", "network", "model", "inputs", "params", "constants", "outputs",
-            "targets", "data", "loss", "optimizer", "training", "frozen", "ask", "arithmetic", "check", "vary")
+            "targets", "data", "loss", "optimizer", "training", "frozen", "ask", "arithmetic", "check", "vary",
+            "objective")
+OBJECTIVE_REPLACES = ("outputs", "targets", "loss")
 MODEL_ONLY = ("inputs", "params", "outputs")
 
 
 def load_problem(path: str | Path) -> Problem:
     path = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ProblemError(path, 1, 1, f"cannot read file: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line_start = raw.rfind(b"\n", 0, exc.start) + 1
-        line = raw[: exc.start].count(b"\n") + 1
-        col = len(raw[line_start: exc.start].decode("utf-8")) + 1
-        raise ProblemError(path, line, col, f"expected UTF-8 text, found the byte 0x{raw[exc.start]:02X}, "
-                                            f"which UTF-8 does not allow here; save the file as UTF-8") from None
-    return parse_problem(text, path)
+    return parse_problem(read_text(path), path)
 
 
 def parse_problem(text: str, path: str = "<problem>") -> Problem:
@@ -389,7 +411,9 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         raise root.error(f"expected a problem (a mapping with title, network or model, targets, data, loss), "
                          f"found {found}")
     top = root.value
-    check_keys(root, TOP_KEYS, ("title", "targets", "data", "loss"))
+    check_keys(root, TOP_KEYS, ("title",) if "objective" in top else ("title", "targets", "data", "loss"))
+    if "objective" in top:
+        _objective_alone(root)
     title = need_text(top["title"], "a title")
     statement = need_text(top["statement"], "a statement") if "statement" in top else None
     meta = _plain(need_mapping(top["meta"], "meta")) if "meta" in top else {}
@@ -403,16 +427,16 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
     names = NameTable()
     constants = _constants(top.get("constants"), names)
     if "model" in top:
-        for key in MODEL_ONLY:
+        for key in MODEL_ONLY if "objective" not in top else ():
             if key not in top:
                 raise root.key_error("model", f"missing key {key!r}: a problem with model also needs "
                                               f"{', '.join(MODEL_ONLY)}")
-        inputs = _name_list(top["inputs"], names, "input", "the input names")
-        params = _params(top["params"], names)
+        inputs = _name_list(top["inputs"], names, "input", "the input names") if "inputs" in top else ()
+        params = _params(top["params"], names) if "params" in top else {}
         equations = _equations(top["model"], names)
         layers = None
         outputs = tuple(_refer(n, names, ("node",), "an output (a node of the model)")
-                        for n in need_list(top["outputs"], "the output names"))
+                        for n in need_list(top["outputs"], "the output names")) if "outputs" in top else ()
     else:
         for key in MODEL_ONLY:
             if key in top:
@@ -422,23 +446,31 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         equations = None
         outputs = layers[-1].units
 
-    targets_node = top["targets"]
-    targets = _name_list(targets_node, names, "target", "the target names")
-    if len(targets) != len(outputs):
-        raise targets_node.error(f"expected {len(outputs)} target{'s' * (len(outputs) != 1)}, one per output "
-                                 f"({', '.join(outputs)}), found {len(targets)}")
-    samples = _samples(top["data"], inputs, targets)
-    loss = _loss(top["loss"], names, outputs, targets)
-    loss = _loss_penalty(top["loss"], loss, params, layers)
-    _check_hinge_targets(top["data"], loss, samples, targets)
+    objective = None
+    if "objective" in top:
+        objective, loss = _objective(top["objective"], names)
+        # what the answers name: the objective's node, or the nodes given their upstream gradient
+        outputs, targets = (objective.node,) if objective.node else tuple(objective.upstream), ()
+        samples = _objective_samples(root, inputs)
+    else:
+        targets_node = top["targets"]
+        targets = _name_list(targets_node, names, "target", "the target names")
+        if len(targets) != len(outputs):
+            raise targets_node.error(f"expected {len(outputs)} target{'s' * (len(outputs) != 1)}, one per output "
+                                     f"({', '.join(outputs)}), found {len(targets)}")
+        samples = _samples(top["data"], inputs, targets)
+        loss = _loss(top["loss"], names, outputs, targets)
+        loss = _loss_penalty(top["loss"], loss, params, layers)
+        _check_hinge_targets(top["data"], loss, samples, targets)
     optimizer = _optimizer(top.get("optimizer"), layers is not None)
     optimizer = _optimizer_state(top.get("optimizer"), optimizer, params)
-    training = _training(top.get("training"))
+    training = _training(top.get("training"), len(samples))
     frozen = tuple(_refer(n, names, ("parameter",), "a parameter to freeze")
                    for n in need_list(top["frozen"], "parameter names", nonempty=False)) if "frozen" in top else ()
     arithmetic, decimals = _arithmetic(top.get("arithmetic"))
     _check_combinations(top, optimizer, training, layers)
     ask = _ask(top["ask"], names, total_steps(len(samples), training)) if "ask" in top else None
+    warnings = _check_meaning(top, names, loss, outputs, targets, samples, training, frozen, equations, layers)
     problem = Problem(
         path=path, title=title, statement=statement, meta=meta, inputs=inputs, params=params,
         constants=constants, equations=equations, layers=layers, outputs=outputs, targets=targets,
@@ -446,10 +478,48 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         arithmetic=arithmetic, round_decimals=decimals,
         check_tolerance=_check(top["check"]) if "check" in top else None,
         name_lines={n: node.line for n, node in names.where.items()},
+        warnings=warnings,
+        objective=objective,
     )
     if "vary" in top:
         _vary(root, problem)
     return problem
+
+
+def _objective_alone(root: Node) -> None:
+    for key in OBJECTIVE_REPLACES:
+        if key in root.value:
+            raise root.key_error(key, f"{key!r} cannot be combined with objective (line "
+                                      f"{root.key_pos['objective'][0]}): an objective replaces outputs, "
+                                      f"targets and loss")
+
+
+def _objective(node: Node, names: NameTable) -> tuple[Objective, LossSpec]:
+    """``objective: f`` or ``objective: {upstream: {Y11: 1, ...}}``, and the per-sample
+    "loss" it stands for: E = f, or E = Σ g_k·Y_k."""
+    if not isinstance(node.value, dict):
+        name = _refer(node, names, ("node",), "the objective (a node of the model, or {upstream: {node: gradient}})")
+        return Objective(name), LossSpec(None, names.symbol(name), "mean")
+    check_keys(node, ("upstream",), ("upstream",), "objective")
+    given = need_mapping(node.value["upstream"], "upstream: node -> the gradient arriving at it")
+    if not given.value:
+        raise given.error("expected at least one node with its upstream gradient")
+    upstream = {}
+    for key, value in given.items():
+        name = _refer(_key_node(given, key), names, ("node",), "a node receiving an upstream gradient")
+        upstream[name] = need_number(value, f"the upstream gradient ∂E/∂{name}: a number")
+    expr = sympy.Add(*(g.exact * names.symbol(n) for n, g in upstream.items()))
+    return Objective(None, upstream), LossSpec(None, expr, "mean")
+
+
+def _objective_samples(root: Node, inputs) -> tuple[dict[str, Number], ...]:
+    """With an objective: the data's samples; without inputs and data, one empty sample
+    (one evaluation per step)."""
+    if "data" in root.value:
+        return _samples(root.value["data"], inputs, ())
+    if inputs:
+        raise root.key_error("inputs", f"missing key 'data': the inputs ({', '.join(inputs)}) need values")
+    return ({},)
 
 
 def _vary(root: Node, problem: Problem) -> None:
@@ -912,7 +982,9 @@ def _schedules(node: Node) -> tuple[Schedule, ...]:
 
 # ---------------------------------------------------------------- training, ask, arithmetic
 
-def _training(node: Node | None) -> Training:
+def _training(node: Node | None, n_samples: int) -> Training:
+    """``steps`` alone runs exactly that many steps, over as many epochs as needed;
+    with ``epochs`` it may stop early but never asks for more than the epochs hold."""
     if node is None:
         return Training(1, 1 << 62, None, "simultaneous")
     need_mapping(node, "training: epochs, batch_size, steps, update")
@@ -922,6 +994,13 @@ def _training(node: Node | None) -> Training:
     batch = need_whole(v["batch_size"], "batch_size", 1) if "batch_size" in v else 1 << 62
     steps = need_whole(v["steps"], "steps", 0) if "steps" in v else None
     update = need_choice(v["update"], "update", ("simultaneous", "sequential")) if "update" in v else "simultaneous"
+    per_epoch = math.ceil(n_samples / batch)
+    if steps is not None and "epochs" not in v:
+        epochs = math.ceil(steps / per_epoch)
+    elif steps is not None and steps > epochs * per_epoch:
+        raise v["steps"].error(f"steps: {steps} asks for more update steps than {epochs} epoch{'s' * (epochs != 1)} "
+                               f"of {per_epoch} step{'s' * (per_epoch != 1)} hold ({epochs * per_epoch}); "
+                               f"remove epochs to run exactly {steps} steps")
     return Training(epochs, batch, steps, update)
 
 
@@ -935,7 +1014,11 @@ def _ask(node: Node, names: NameTable, n_steps: int) -> tuple[AskItem, ...]:
         if len(item.value) != 1:
             raise item.error("expected one key per ask item, e.g. {gradient: [w1, w2]}")
         (key, value), = item.value.items()
-        if key in ("gradient", "update"):
+        if key == "gradient":
+            items.append(AskItem(key, names=_gradient_names(value, names)))
+        elif key == "gradient_check":
+            items.append(_gradient_check(value, names))
+        elif key == "update":
             chosen = tuple(_refer(n, names, ("parameter",), "a parameter name") for n in need_list(value, "names"))
             items.append(AskItem(key, names=chosen))
         elif key == "steps":
@@ -946,8 +1029,41 @@ def _ask(node: Node, names: NameTable, n_steps: int) -> tuple[AskItem, ...]:
                                        f"{'s' * (n_steps != 1)}")
             items.append(AskItem("steps", steps=steps))
         else:
-            raise item.key_error(key, f"unknown ask item {key!r} (expected gradient, update or steps)")
+            raise item.key_error(key, f"unknown ask item {key!r} (expected gradient, update, steps or "
+                                      f"gradient_check)")
     return tuple(items)
+
+
+DIFFERENTIABLE_KINDS = ("parameter", "input", "constant", "node")
+
+
+def _gradient_names(node: Node, names: NameTable) -> tuple[str, ...]:
+    """``{gradient: [...]}``: parameters, and also inputs, constants, nodes and outputs."""
+    out = []
+    for item in need_list(node, "names"):
+        name = need_text(item, "a name to differentiate by")
+        kind = names.kind.get(name)
+        if kind not in DIFFERENTIABLE_KINDS:
+            known = [n for n, k in names.kind.items() if k in DIFFERENTIABLE_KINDS]
+            found = f"{name!r}, which is {_article(kind)}" if kind else f"unknown name {name!r}"
+            raise item.error(f"expected a name to differentiate by (a parameter, input, constant or node), found "
+                             f"{found}" + _suggestion(name, known, "names"))
+        out.append(name)
+    return tuple(out)
+
+
+def _gradient_check(node: Node, names: NameTable) -> AskItem:
+    """``{gradient_check: {eps: 1e-4, parameters: [w1]}}``; eps is required, parameters default to all."""
+    need_mapping(node, "gradient_check settings {eps, parameters}")
+    check_keys(node, ("eps", "parameters"), ("eps",), "gradient_check")
+    eps = need_number_in(node.value["eps"], "eps", 0.0, math.inf, low_open=True, high_open=True)
+    chosen = ()
+    if "parameters" in node.value:
+        chosen = tuple(_refer(n, names, ("parameter",), "a parameter name")
+                       for n in need_list(node.value["parameters"], "parameter names"))
+    elif not any(kind == "parameter" for kind in names.kind.values()):
+        raise node.error("a gradient check needs parameters, and the problem has none")
+    return AskItem("gradient_check", names=chosen, eps=eps)
 
 
 def _arithmetic(node: Node | None) -> tuple[str, int | None]:
@@ -989,3 +1105,101 @@ def parse_tolerance(node: Node) -> Tolerance:
     rel = need_number_in(v["rel"], "rel", 0.0, 1.0, high_open=True).value if "rel" in v else Tolerance.rel
     floor = need_number_in(v["abs"], "abs", 0.0, math.inf, high_open=True).value if "abs" in v else None
     return Tolerance(rel, floor)
+
+
+# ---------------------------------------------------------------- valid, but probably not meant
+
+PROBABILITY_LOSSES = ("bce", "cce")  # losses that take log(o) of a probability o and a target in [0, 1]
+
+
+def _check_meaning(top: dict[str, Node], names: NameTable, loss: LossSpec, outputs, targets, samples,
+                   training: Training, frozen, equations, layers) -> tuple[ProblemWarning, ...]:
+    """Refuse what is surely a mistake; warn about what probably is (docs/problem-checks.md)."""
+    warnings: list[ProblemWarning] = []
+
+    def warn(node: Node, message: str) -> None:
+        warnings.append(ProblemWarning(node.path, node.line, node.col, message))
+
+    if "loss" in top:  # an objective has none
+        _check_loss_meaning(top, loss, outputs, targets, equations, layers, warn)
+    if equations is not None:
+        used = set().union(*(eq.expr.free_symbols for eq in equations))
+        for name, kind in names.kind.items():
+            if kind in ("parameter", "input") and names.symbol(name) not in used:
+                warn(names.where[name], f"{kind} {name!r} is not used by any equation"
+                                        + (": its gradient is always 0" if kind == "parameter" else ""))
+    _warn_training(top, samples, training, frozen, names, warn)
+    repeats = _repeated_samples(samples)
+    if repeats:
+        (later, first), more = repeats[0], len(repeats) - 1
+        warn(top["data"].value[later - 1], f"sample {later} repeats sample {first}; each epoch uses both"
+                                           + (f" ({more} more sample{'s' * (more != 1)} repeat an earlier one)"
+                                              if more else ""))
+    return tuple(sorted(warnings, key=lambda w: (w.line, w.col)))
+
+
+def _check_loss_meaning(top: dict[str, Node], loss: LossSpec, outputs, targets, equations, layers, warn) -> None:
+    """A named loss that cannot mean what it says (cce on one output), or fed what it cannot take."""
+    loss_node = top["loss"].value.get("name", top["loss"]) if isinstance(top["loss"].value, dict) else top["loss"]
+    if loss.name == "cce" and len(outputs) == 1:
+        raise loss_node.error("cce on a single output is −t·log(o): it drops the (1 − t)·log(1 − o) term, so "
+                              "samples with t = 0 add no loss; use bce for one sigmoid output")
+    if loss.name in PROBABILITY_LOSSES:
+        _check_probability_targets(top["data"], targets, loss.name)
+        for output, how in _unbounded_outputs(outputs, equations, layers):
+            warn(loss_node, f"{loss.name} takes log({output}), but {output} comes from {how}, which is not "
+                            f"kept in (0, 1); a sigmoid (or softmax) output is expected")
+
+
+def _repeated_samples(samples) -> list[tuple[int, int]]:
+    """(k, first) for each 1-based sample k equal to an earlier sample first."""
+    first_of: dict[tuple, int] = {}
+    out = []
+    for k, sample in enumerate(samples, 1):
+        key = tuple((name, number.exact) for name, number in sample.items())
+        if key in first_of:
+            out.append((k, first_of[key]))
+        else:
+            first_of[key] = k
+    return out
+
+
+def _check_probability_targets(data: Node, targets, loss_name: str) -> None:
+    for sample in data.value if isinstance(data.value, list) else [data]:
+        for t in targets:
+            value = need_number(sample.value[t]).value
+            if not 0 <= value <= 1:
+                raise sample.value[t].error(f"{loss_name} needs targets in [0, 1] (a probability or a 0/1 label), "
+                                            f"found {t} = {_num_text(value)}")
+
+
+def _unbounded_outputs(outputs, equations, layers):
+    """(output, what computes it) for outputs whose values may leave (0, 1)."""
+    if layers is not None:
+        if layers[-1].activation not in ("sigmoid", "softmax"):
+            return [(o, f"a {layers[-1].activation} layer") for o in outputs]
+        return []
+    from .ops import OPS  # noqa: PLC0415 - the classes whose values stay in (0, 1)
+    squashing = (OPS["sigmoid"].sympy_fn, OPS["softmax"].sympy_fn, sympy.Pow)  # Pow: 1/(1 + exp(-z))
+    by_name = {eq.name: eq.expr for eq in equations}
+    out = []
+    for o in outputs:
+        func = by_name[o].func
+        if not issubclass(func, squashing):
+            out.append((o, f"{func.__name__}(…)" if issubclass(func, sympy.Function) else "a linear expression"))
+    return out
+
+
+def _warn_training(top: dict[str, Node], samples, training: Training, frozen, names: NameTable, warn) -> None:
+    node = top.get("training")
+    v = node.value if node is not None and isinstance(node.value, dict) else {}
+    if "batch_size" in v and training.batch_size > len(samples):
+        warn(v["batch_size"], f"batch_size {training.batch_size} is larger than the {len(samples)} sample"
+                              f"{'s' * (len(samples) != 1)}: each step uses all of them (full batch)")
+    params = [n for n, k in names.kind.items() if k == "parameter"]
+    if frozen and set(frozen) >= set(params) and total_steps(len(samples), training) > 0:
+        warn(top["frozen"], "every parameter is frozen: the updates change nothing")
+    optimizer = top.get("optimizer")
+    momentum = optimizer.value.get("momentum") if optimizer is not None and isinstance(optimizer.value, dict) else None
+    if momentum is not None and need_number(momentum).value == 1:
+        warn(momentum, "momentum 1 never forgets a gradient: the velocity only grows; 0.9 is usual")

@@ -17,13 +17,17 @@ from typing import Any
 
 import sympy
 
-from .arith import Exact
+from .arith import Exact, ordered_sum
 from .derive import Derivation
+from .errors import TutorError
 from .ops import LOSSES, elu_prime, leaky_relu_prime, relu_prime
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES
 from .train import Run, Step, Updater
 
-MAX_PATHS = 4  # more chain-rule paths than this for some parameter: the δ form reads better
+# More chain-rule paths than this for some parameter: the δ form reads better. It also
+# bounds the work: the number of paths can double with every node (a chain of diamonds
+# has 2^n), so paths are counted first (linear in the edges) and listed only when few.
+MAX_PATHS = 4
 
 
 # ---------------------------------------------------------------- records
@@ -86,6 +90,17 @@ class SampleBackward:
 
 
 @dataclass(frozen=True)
+class Upstream:
+    """∂E/∂name for the inputs, constants and nodes a problem asks about, one sample,
+    stage by stage from the top down as CS231n draws a circuit: at each stage its
+    local derivatives, then the upstream gradient times them."""
+
+    index: int
+    rows: tuple[Calc, ...]
+    results: tuple[Calc, ...] = ()         # the row that ends each asked name's working: its answer
+
+
+@dataclass(frozen=True)
 class Backward:
     form: str                              # paths | delta
     chains: tuple[tuple[str, sympy.Expr], ...]   # parameter -> chain rule in symbols (paths form)
@@ -128,6 +143,7 @@ class StepPart:
     lookahead_forward: tuple[SampleForward, ...]
     backward: Backward | None
     updates: tuple[Update, ...]
+    upstream: tuple[Upstream, ...] = ()    # asked gradients on inputs and nodes
 
 
 @dataclass(frozen=True)
@@ -179,7 +195,7 @@ def epoch_rows(steps) -> list[LogRow]:
         epochs.setdefault(s.epoch, []).append(s)
     return [LogRow(f"{group[0].step}–{group[-1].step}" if len(group) > 1 else str(group[0].step), epoch,
                    f"{len(group)} step{'s' * (len(group) > 1)}", group[-1].lr,
-                   sum((g.loss for g in group[1:]), group[0].loss) / len(group))
+                   ordered_sum((g.loss for g in group[1:]), group[0].loss) / len(group))
             for epoch, group in epochs.items()]
 
 
@@ -207,6 +223,16 @@ class Evaluation:
 
     forward: tuple[SampleForward, ...]
     loss: Loss
+    upstream: tuple[Upstream, ...] = ()
+    backward: Backward | None = None       # asked parameter gradients, at the initial parameters
+
+
+@dataclass(frozen=True)
+class GradientCheckPart:
+    """Central differences against backpropagation at the initial parameters."""
+
+    eps: Any
+    rows: tuple[tuple[str, Any, Any, Any, Any, float], ...]  # θ, E(θ+ε), E(θ−ε), numeric, backprop, rel. error
 
 
 @dataclass(frozen=True)
@@ -230,10 +256,12 @@ class Solution:
     digits: int = 4
     round_decimals: int | None = None
     evaluation: Evaluation | None = None
+    gradient_check: GradientCheckPart | None = None
 
     def records(self) -> tuple:
         """Everything a printer prints, in order."""
         head = (self.header, self.model) + ((self.evaluation,) if self.evaluation is not None else ())
+        head += (self.gradient_check,) if self.gradient_check is not None else ()
         tail = ((self.final,) if self.final is not None else ()) + ((Diverged(self.diverged),) if self.diverged else ())
         return head + self.training() + tail
 
@@ -294,7 +322,8 @@ def build_solution(run: Run, *, show_all: bool = False, steps: list[int] | None 
             show = {"forward", "loss", "gradient", "update", "final"}
     n = len(run.steps)
     if steps is not None:
-        full = [s for s in steps if 1 <= s <= n]
+        _refuse_missing_steps(problem.path, steps, n, run.diverged is not None)
+        full = list(steps)
     elif asked_steps:
         full = list(asked_steps)
     elif show_all:
@@ -302,16 +331,35 @@ def build_solution(run: Run, *, show_all: bool = False, steps: list[int] | None 
     else:
         full = sorted({1, n}) if n else []
     full = sorted(dict.fromkeys(full))
-    parts = tuple(b.step(run.steps[s - 1], show, grad_names, upd_names) for s in full)
+    value_names = tuple(n for n in grad_names if n not in graph.params)   # inputs, constants, nodes
+    parts = tuple(b.step(run.steps[s - 1], show, grad_names, upd_names, value_names) for s in full)
     summary = tuple(StepSummary(s.step, s.epoch, tuple(s.batch), s.lr, s.loss) for s in run.steps)
     final = b.final() if "final" in show and run.steps else None
     evaluation = None
     if not run.steps and run.final_samples:
-        evaluation = Evaluation(tuple(b._forward(t, run.initial) for t in run.final_samples),
-                                b._loss(run.final_samples, run.final_loss, run.initial))
+        # Gradients at the initial parameters when asked for (a problem that asks nothing
+        # and trains nothing is a forward-pass exercise).
+        asked = show if problem.ask is not None or show_all else show - {"gradient"}
+        evaluation = b.evaluation(asked, grad_names, value_names)
+    check = run.gradient_check
+    checked = GradientCheckPart(check.eps, tuple((q, c.plus, c.minus, c.numeric, c.analytic, c.rel_error)
+                                                 for q, c in check.parameters.items())) if check else None
     return Solution(b.header(), b.model(), frozenset(show), parts, summary, final,
                     str(run.diverged) if run.diverged else None, b.rank, frozenset(graph.params), digits,
-                    problem.round_decimals if problem.arithmetic == "round" else None, evaluation)
+                    problem.round_decimals if problem.arithmetic == "round" else None, evaluation, checked)
+
+
+def _refuse_missing_steps(path: str, asked: list[int], n: int, diverged: bool) -> None:
+    """--steps naming a step the run does not have is an error, not an empty solution."""
+    missing = [s for s in asked if not 1 <= s <= n]
+    if not missing:
+        return
+    which = ", ".join(map(str, missing))
+    has = f"has {n} update step{'s' * (n != 1)}" if n else "has no update steps"
+    if diverged:
+        has = f"stopped after {n} update step{'s' * (n != 1)} (it diverged)"
+    raise TutorError(f"{path}: error: --steps {which}: there is no such step; this problem {has}"
+                     + (f", numbered 1 to {n}" if n > 1 else ""))
 
 
 class _Builder:
@@ -333,6 +381,17 @@ class _Builder:
                 self.alias[eq.name] = eq.expr.name
         self.aliased = {v: k for k, v in self.alias.items()}   # net_o1 -> o1
         self.trainable = [p for p in g.params if p not in self.problem.frozen]
+        self.path_counts = self._count_paths()
+
+    def _count_paths(self) -> dict[str, int]:
+        """How many chains lead from each node and parameter up to the loss (0: it does
+        not affect the loss), capped just above MAX_PATHS; one sweep from the loss down."""
+        g, consumers = self.graph, self.derivation.consumers
+        counts = {g.loss_name: 1}
+        for name in [*reversed(g.node_names), *g.params]:
+            if name != g.loss_name:
+                counts[name] = min(MAX_PATHS + 1, sum(counts.get(c, 0) for c in consumers.get(name, ())))
+        return counts
 
     # ------------------------------------------------ header and model
 
@@ -344,11 +403,15 @@ class _Builder:
             loss = LOSSES[spec.name].formula.replace("E =", f"{g.loss_name} =", 1)
             notes = [f"K = {k} output{'s' * (k != 1)}: " + ", ".join(
                 f"{o} with target {t}" for o, t in zip(p.outputs, p.targets))]
+        elif p.objective is not None:
+            loss = ""
+            notes = [_objective_note(p.objective)]
         else:
             loss = ""
             notes = ["the problem's own loss, per sample"]
-        notes.append("batch loss: the " + ("mean" if spec.reduction == "mean" else "sum")
-                     + " of the per-sample losses (gradients likewise)")
+        if p.objective is None or len(p.samples) > 1:
+            notes.append("batch loss: the " + ("mean" if spec.reduction == "mean" else "sum")
+                         + " of the per-sample losses (gradients likewise)")
         if spec.penalty is not None:
             notes.append(f"plus the penalty {spec.penalty.formula()} over {', '.join(spec.penalty.on)}: part of "
                          f"the loss (in each step's loss, its derivative in each gradient), unlike "
@@ -429,7 +492,22 @@ class _Builder:
 
     # ------------------------------------------------ steps
 
-    def step(self, st: Step, show, grad_names, upd_names) -> StepPart:
+    def evaluation(self, show, grad_names, value_names) -> Evaluation:
+        """No training steps: the pass at the initial parameters, and the gradients asked there."""
+        run = self.run
+        traces = run.final_samples
+        upstream, backward = (), None
+        if "gradient" in show and traces[0].deltas:
+            upstream = tuple(self._upstream(t, run.initial, value_names) for t in traces) if value_names else ()
+            grads = [q for q in self.graph.params if q in grad_names]
+            if grads:
+                at = Step(0, 0, [t.index for t in traces], None, traces, run.final_loss, run.final_raw_gradients,
+                          run.final_gradients, run.initial, run.initial, {}, {})
+                backward = self._backward(at, traces, grads, run.initial)
+        return Evaluation(tuple(self._forward(t, run.initial) for t in traces),
+                          self._loss(traces, run.final_loss, run.initial), upstream, backward)
+
+    def step(self, st: Step, show, grad_names, upd_names, value_names=()) -> StepPart:
         lr = Calc("lr", None, None, st.lr)
         forward = tuple(self._forward(t, st.parameters_before) for t in st.samples)
         loss = self._loss(st.samples, st.loss, st.parameters_before)
@@ -460,8 +538,11 @@ class _Builder:
         updates = ()
         if "update" in show:
             updates = tuple(self._update(st, q) for q in self.graph.params if q in upd_names)
+        upstream = ()
+        if "gradient" in show and value_names:
+            upstream = tuple(self._upstream(t, params_for_partials, value_names) for t in traces)
         return StepPart(st.step, st.epoch, tuple(st.batch), lr, forward, loss, lookahead, la_forward,
-                        backward, updates)
+                        backward, updates, upstream)
 
     def _forward(self, trace, params) -> SampleForward:
         p = self.problem
@@ -505,14 +586,25 @@ class _Builder:
         return (self.alias.get(top, top), bottom)
 
     def _paths(self, q: str):
-        found = self.derivation.paths(q, limit=MAX_PATHS)
-        if found is None or len(found) > MAX_PATHS:
+        """The chains from the loss down to ``q`` as lists of shown edges, or None when
+        there are more than MAX_PATHS. Only consumers that reach the loss are followed,
+        so a long unused branch costs nothing."""
+        if self.path_counts.get(q, 0) > MAX_PATHS:
             return None
         out = []
-        for path in found:
-            nodes = [n for n in path if n not in self.aliased]   # drop net_o1 under o1 = net_o1
+        for path in self._paths_up(q):
+            nodes = [n for n in reversed(path) if n not in self.aliased]   # drop net_o1 under o1 = net_o1
             out.append(tuple(zip(nodes, nodes[1:])))
         return out
+
+    def _paths_up(self, name: str):
+        if name == self.graph.loss_name:
+            yield [name]
+            return
+        for consumer in self.derivation.consumers.get(name, ()):
+            if self.path_counts.get(consumer, 0):
+                for rest in self._paths_up(consumer):
+                    yield [name, *rest]
 
     def _backward(self, st: Step, traces, grads: list[str], params) -> Backward:
         g = self.graph
@@ -606,6 +698,8 @@ class _Builder:
                         terms.append(sympy.Mul(d, f, evaluate=False))
                     expr = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
                 lhs = partial_label(g.loss_name + mark, q)
+                if isinstance(expr, sympy.Symbol) and expr.name == lhs:  # E uses q directly: no chain
+                    expr, vals = None, None
                 gradients.append((q, Calc(lhs, expr, vals, trace.gradients[q], context="chain")))
             samples.append(SampleBackward(trace.index, tuple(locals_), tuple(deltas), tuple(gradients)))
         batch = []
@@ -616,6 +710,57 @@ class _Builder:
                 batch.append((q, Calc(partial_label(g.loss_name, q), expr, vals, st.raw_gradients[q],
                                       context="chain")))
         return Backward(form, tuple(chains.items()), tuple(samples), tuple(batch))
+
+    def _upstream(self, trace, params, names) -> Upstream:
+        """CS231n's backward pass over the asked names, from the top down: each stage's
+        local derivatives, then ∂E/∂name = Σ (upstream gradient)·(local derivative)."""
+        g, d = self.graph, self.derivation
+        objective = self.problem.objective
+        top = objective.node if objective is not None and objective.node else g.loss_name
+        env = {**params, **trace.values}
+        users: dict[str, list[str]] = {n: list(d.consumers.get(n, ())) for n in g.node_names}
+        for node, leaf in d.leaf_partials:
+            users.setdefault(leaf, []).append(node)
+        order = {n: i for i, n in enumerate(g.symbols)}
+        rows: list[Calc] = []
+        results: list[Calc] = []
+        for name in sorted(names, key=order.__getitem__, reverse=True):
+            if rows:
+                results.append(rows[-1])
+            value = trace.deltas[name] if name in trace.deltas else trace.leaf_derivatives[name]
+            lhs = partial_label(top, name)
+            if name == top:
+                rows.append(Calc(lhs, None, None, value, note="the start: the objective's gradient with respect "
+                                                              "to itself"))
+                continue
+            if objective is not None and objective.upstream and users.get(name) == [g.loss_name]:
+                rows.append(Calc(lhs, None, None, value, note="given"))
+                continue
+            terms, vals = [], {}
+            for user in users.get(name, []):
+                edge = (user, name)
+                expr = d.partials.get(edge, d.leaf_partials.get(edge))
+                shown = self.aliased.get(user, user)   # o1 in place of net_o1 (o1 = net_o1), as above
+                shown = user if shown == g.loss_name else shown   # but f stays f under E = f
+                local = partial_label(shown, name)
+                vals[local] = trace.partials[edge]
+                rows.append(Calc(local, expr, None if expr.is_number else env, trace.partials[edge],
+                                 kink=self._kink(expr, env)))
+                if user == g.loss_name or user == top:
+                    terms.append(sympy.Symbol(local))
+                else:
+                    up = partial_label(top, shown)
+                    vals[up] = trace.deltas[user]
+                    terms.append(sympy.Mul(sympy.Symbol(up), sympy.Symbol(local), evaluate=False))
+            if not terms:
+                rows.append(Calc(lhs, None, None, value, note=f"{top} does not depend on {name}"))
+                continue
+            expr = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
+            if not (len(terms) == 1 and isinstance(expr, sympy.Symbol) and rows[-1].lhs == lhs):
+                rows.append(Calc(lhs, expr, vals, value, context="chain"))
+        if rows:
+            results.append(rows[-1])
+        return Upstream(trace.index, tuple(rows), tuple(results))
 
     def _shown_consumers(self, name: str) -> list[str]:
         """Who uses ``name``, with o1 shown in place of net_o1 (o1 = net_o1)."""
@@ -730,6 +875,13 @@ class _Builder:
         return Final(params, epochs, tuple(outputs), run.final_loss)
 
 
+def _objective_note(objective) -> str:
+    if objective.node:
+        return f"the objective: {objective.node}, the value minimised (no targets, no loss)"
+    given = ", ".join(f"∂E/∂{n} = {g.value:g}" for n, g in objective.upstream.items())
+    return f"the upstream gradients are given ({given}): E = Σ (given gradient)·(node)"
+
+
 # A parameter named like an optimizer quantity is shown as θ in its update.
 _OPT_DISPLAY_CLASHES = frozenset(["g", "lr", "t", "v", "m", "s", "r", "u", "d"])
 
@@ -783,13 +935,22 @@ def solution_answers(solution: Solution, outputs: tuple[str, ...], asked: bool =
             c = loss.batch if loss.batch is not None else loss.per_sample[0][1]
             out.append(Answer("loss", step, c.lhs, c.value))
 
+    def gradients(step, upstream, backward):
+        if "gradient" not in show:
+            return
+        for u in upstream:
+            mark = sample_mark(u.index, len(upstream))
+            out.extend(Answer("gradient", step, c.lhs + mark, c.value) for c in u.results)
+        if backward is not None:
+            pairs = backward.batch or (backward.samples[0].gradients if len(backward.samples) == 1 else ())
+            out.extend(Answer("gradient", step, c.lhs, c.value) for _, c in pairs)
+
     if solution.evaluation is not None:
         forward_and_loss(None, solution.evaluation.forward, solution.evaluation.loss)
+        gradients(None, solution.evaluation.upstream, solution.evaluation.backward)
     for p in solution.steps if asked else ():
         forward_and_loss(p.step, p.forward, p.loss)
-        if "gradient" in show and p.backward is not None:
-            pairs = p.backward.batch or (p.backward.samples[0].gradients if len(p.backward.samples) == 1 else ())
-            out.extend(Answer("gradient", p.step, c.lhs, c.value) for _, c in pairs)
+        gradients(p.step, p.upstream, p.backward)
         if "update" in show:
             out.extend(Answer("update", p.step, u.param, u.new) for u in p.updates)
     if solution.final is not None:

@@ -1,18 +1,19 @@
 """YAML text -> a tree of located nodes. The only module that imports a YAML library.
 
-ruamel.yaml's round-trip loader is used because it is YAML 1.2 (``1e-3`` is a
-number), rejects duplicate keys, and records the line and column of every key
-and value; it constructs only plain data (unknown tags stay inert, and are
-refused here). Its tree is copied into `Node`s so that the rest of tutor never
-touches ruamel's types.
+ruamel.yaml's round-trip loader is used because it rejects duplicate keys and
+records the line and column of every key and value; it constructs only plain
+data (unknown tags stay inert, and are refused here). Which plain scalars are
+numbers is decided here, by the YAML 1.2 core schema and nothing more (ruamel
+would also read ``1_000``, ``0b11`` and dates): see docs/numbers.md. Its tree is
+copied into `Node`s so that the rest of tutor never touches ruamel's types.
 """
 
 from __future__ import annotations
 
 import bisect
-import datetime
 import difflib
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
@@ -20,17 +21,75 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import ScalarNode
 from ruamel.yaml.reader import ReaderError
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.tag import Tag
 from ruamel.yaml.scalarstring import (DoubleQuotedScalarString, FoldedScalarString, LiteralScalarString,
                                       SingleQuotedScalarString)
 
 from .errors import ProblemError
 
 # Aliases let a tiny file describe an exponentially large tree ("billion laughs").
-# Real problem files have a few hundred nodes; refuse long before memory suffers.
+# Without aliases a document has fewer values than characters, so the budget is
+# the text's length plus this margin: only an expanding alias can exhaust it.
 MAX_NODES = 200_000
 MAX_TEXT_BYTES = 2_000_000
+# An integer literal this long is far beyond a double (1.8e308 has 309 digits),
+# and Python refuses to convert more than 4300 digits at all.
+MAX_INTEGER_DIGITS = 400
 PLAIN_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq")}
+
+
+# The YAML 1.2 core schema (https://yaml.org/spec/1.2.2/#1032-tag-resolution).
+_CORE = {
+    "null": re.compile(r"(?:~|null|Null|NULL|)\Z"),
+    "bool": re.compile(r"(?:true|True|TRUE|false|False|FALSE)\Z"),
+    "int": re.compile(r"[-+]?[0-9]+\Z"),
+    "int8": re.compile(r"0o[0-7]+\Z"),
+    "int16": re.compile(r"0x[0-9a-fA-F]+\Z"),
+    "float": re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?\Z"),
+    "inf": re.compile(r"[-+]?\.(?:inf|Inf|INF)\Z"),
+    "nan": re.compile(r"\.(?:nan|NaN|NAN)\Z"),
+}
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+class _CoreResolver(VersionedResolver):
+    """Plain scalars resolve to null, bool or text only; numbers are read in
+    `_plain_number`, so that ``1_000``, ``0b11``, ``2024-01-01`` and ``1:30``
+    stay text (and are then refused where a number is expected)."""
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode and implicit[0]:
+            if value == "<<":
+                return Tag(suffix="tag:yaml.org,2002:merge")
+            for core in ("null", "bool"):
+                if _CORE[core].match(value):
+                    return Tag(suffix=f"tag:yaml.org,2002:{core}")
+            return Tag(suffix="tag:yaml.org,2002:str")
+        return super().resolve(kind, value, implicit)
+
+
+def read_text(path: str) -> str:
+    """The UTF-8 text of a file, read no further than the size limit (a 3 GB file
+    or /dev/zero is refused after reading MAX_TEXT_BYTES + 1 bytes)."""
+    try:
+        with open(path, "rb") as file:
+            raw = file.read(MAX_TEXT_BYTES + 1)
+    except OSError as exc:
+        raise ProblemError(path, 1, 1, f"cannot read file: {exc.strerror or exc}") from None
+    if len(raw) > MAX_TEXT_BYTES:
+        raise ProblemError(path, 1, 1, f"file is too large (more than {MAX_TEXT_BYTES:,} bytes)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        line = raw[: exc.start].count(b"\n") + 1
+        col = len(raw[line_start: exc.start].decode("utf-8", "replace")) + 1
+        raise ProblemError(path, line, col, f"expected UTF-8 text, found the byte 0x{raw[exc.start]:02X}, "
+                                            f"which UTF-8 does not allow here; save the file as UTF-8") from None
 
 
 class Source:
@@ -52,13 +111,15 @@ class Source:
 class Node:
     """One YAML value with its 1-based position. ``value`` is a dict of Nodes,
     a list of Nodes, or a scalar (str, int, float, bool, None). ``style`` is how a
-    text was written: "" (plain), "'", '"', "|" or ">"."""
+    text was written: "" (plain), "'", '"', "|" or ">". ``text`` is a plain
+    number as written (``0.1``, ``1e-3``), for reading it exactly."""
 
     value: Any
     line: int
     col: int
     path: str
     style: str = ""
+    text: str | None = None
     key_pos: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False)
     source: Source | None = field(default=None, compare=False, repr=False)
 
@@ -158,7 +219,11 @@ def _scalar_index(text: str, start: int, value: str, style: str, offset: int) ->
 
 
 class _Constructor(RoundTripConstructor):
-    """Refuses a repeated key, naming where it was first given."""
+    """Refuses a repeated key, naming where it was first given. A number with an
+    explicit tag (``!!int 2``) is read by the same core-schema rules as a plain one."""
+
+    def construct_as_written(self, node: Any) -> str:
+        return str(self.construct_scalar(node))
 
     def check_mapping_key(self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any) -> bool:
         if key in mapping:
@@ -170,13 +235,18 @@ class _Constructor(RoundTripConstructor):
         return True
 
 
+for _tag in ("int", "float"):
+    _Constructor.add_constructor(f"tag:yaml.org,2002:{_tag}", _Constructor.construct_as_written)
+
+
 def load_yaml(text: str, path: str) -> Node:
     """Parse one YAML document into Nodes, or raise ProblemError at the fault."""
     if len(text) > MAX_TEXT_BYTES:
-        raise ProblemError(path, 1, 1, f"file is too large ({len(text)} characters; at most {MAX_TEXT_BYTES})")
+        raise ProblemError(path, 1, 1, f"file is too large ({len(text):,} characters; at most {MAX_TEXT_BYTES:,})")
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
     yaml = YAML(typ="rt", pure=True)
     yaml.Constructor = _Constructor
+    yaml.Resolver = _CoreResolver
     yaml.preserve_quotes = True
     try:
         tree = yaml.load(text)
@@ -191,7 +261,7 @@ def load_yaml(text: str, path: str) -> Node:
         raise ProblemError(path, 1, 1, f"invalid YAML: {exc}") from None
     except RecursionError:
         raise ProblemError(path, 1, 1, "invalid YAML: nested too deeply") from None
-    budget = [MAX_NODES]
+    budget = [MAX_NODES + len(text)]
     try:
         return _convert(tree, 1, 1, path, budget, Source(text))
     except RecursionError:
@@ -218,21 +288,30 @@ def _yaml_error(exc: MarkedYAMLError, text: str, path: str) -> ProblemError:
 def _convert(obj: Any, line: int, col: int, path: str, budget: list[int], source: Source) -> Node:
     budget[0] -= 1
     if budget[0] < 0:
-        raise ProblemError(path, line, col, f"document too large: more than {MAX_NODES} values (aliases expanding?)")
+        raise ProblemError(path, line, col, f"document too large: its aliases (*name) expand it to more than "
+                                            f"{MAX_NODES + len(source.text):,} values")
     tag = getattr(getattr(obj, "tag", None), "value", None)
     if tag is not None:
         if tag not in PLAIN_TAGS or (isinstance(obj, TaggedScalar) and not tag.endswith(":str")):
             shown = tag.replace("tag:yaml.org,2002:", "!!")
+            if _CONTROL.search(shown) or _SURROGATE.search(shown):
+                raise ProblemError(path, line, col, f"expected a plain value, found a YAML tag holding a control "
+                                                    f"character ({_clip(ascii(shown))}); remove it")
             raise ProblemError(path, line, col, f"expected a plain value, found the YAML tag {shown}; remove it")
         if isinstance(obj, TaggedScalar):
             obj = str(obj.value)
+    if isinstance(obj, (CommentedMap, CommentedSeq)) and type(obj) not in (CommentedMap, CommentedSeq):
+        found = type(obj).__name__.removeprefix("Commented").lower()  # !!omap, !!set, !!pairs
+        raise ProblemError(path, line, col, f"expected a plain value, found a YAML {found} (a tagged collection); "
+                                            f"write a plain mapping or list")
     if isinstance(obj, CommentedMap):
         children: dict[str, Node] = {}
         key_pos: dict[str, tuple[int, int]] = {}
         for key in obj:
             (kl, kc), (vl, vc) = _key_marks(obj, key, line, col)
             if not isinstance(key, str) or isinstance(key, bool):
-                raise ProblemError(path, kl, kc, f"expected a name as key, found {key!r}")
+                raise ProblemError(path, kl, kc, f"expected a name as key, found {_clip(repr(key))}")
+            _check_characters(key, path, kl, kc)
             key_pos[key] = (kl, kc)
             children[str(key)] = _convert(obj[key], vl, vc, path, budget, source)
         return Node(children, line, col, path, key_pos=key_pos, source=source)
@@ -245,16 +324,44 @@ def _convert(obj: Any, line: int, col: int, path: str, budget: list[int], source
     if obj is None or isinstance(obj, bool):
         return Node(obj, line, col, path, source=source)
     if isinstance(obj, str):
-        return Node(str(obj), line, col, path, style=_STYLES.get(type(obj), ""), source=source)
-    if isinstance(obj, int):
-        return Node(int(obj), line, col, path, source=source)
-    if isinstance(obj, float):
-        return Node(float(obj), line, col, path, source=source)
-    if isinstance(obj, (datetime.date, datetime.datetime)):
-        return Node(obj.isoformat(), line, col, path, source=source)
+        style = _STYLES.get(type(obj), "")
+        _check_characters(obj, path, line, col)
+        if style == "":
+            number = _plain_number(str(obj), path, line, col)
+            if number is not None:
+                return Node(number, line, col, path, text=str(obj), source=source)
+        return Node(str(obj), line, col, path, style=style, source=source)
     found = "binary data (!!binary)" if isinstance(obj, bytes) else \
         f"a YAML {type(obj).__name__.removeprefix('Commented').lower()}"
     raise ProblemError(path, line, col, f"expected a number, text, a list or a mapping, found {found}")
+
+
+def _plain_number(text: str, path: str, line: int, col: int) -> int | float | None:
+    """A plain scalar's number by the YAML 1.2 core schema, or None for text."""
+    if _CORE["int"].match(text):
+        if len(text.lstrip("+-").lstrip("0")) > MAX_INTEGER_DIGITS:
+            raise ProblemError(path, line, col, f"the integer of {len(text.lstrip('+-')):,} digits is out of range "
+                                                f"for a double (at most about 1.8e308)")
+        return int(text)
+    if _CORE["int8"].match(text) or _CORE["int16"].match(text):
+        if len(text) > MAX_INTEGER_DIGITS:
+            raise ProblemError(path, line, col, f"the integer {_clip(text)} is out of range for a double "
+                                                f"(at most about 1.8e308)")
+        return int(text, 8 if text[1] == "o" else 16)
+    if _CORE["float"].match(text) or _CORE["inf"].match(text):
+        return float(text.replace(".inf", "inf").replace(".Inf", "inf").replace(".INF", "inf"))
+    if _CORE["nan"].match(text):
+        return math.nan
+    return None
+
+
+def _check_characters(text: str, path: str, line: int, col: int) -> None:
+    """Refuse a lone UTF-16 surrogate ("\\uD800"): it is no character and cannot be
+    printed or written to a file."""
+    bad = _SURROGATE.search(text)
+    if bad:
+        raise ProblemError(path, line, col, f"the escape \\u{ord(bad.group()):04X} is half of a UTF-16 surrogate "
+                                            f"pair, not a character; write the character itself")
 
 
 _STYLES = {SingleQuotedScalarString: "'", DoubleQuotedScalarString: '"', LiteralScalarString: "|",

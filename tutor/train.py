@@ -7,11 +7,12 @@ Nothing here prints; the solution and its printers read the Run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from math import isfinite
+from typing import Any, Callable, Iterator
 
 import sympy
 
-from .arith import compile_expr, make_domain
+from .arith import compile_expr, make_domain, ordered_sum
 from .derive import Derivation, derive
 from .errors import DivergenceError
 from .evaluate import ARITHMETIC_ERRORS, Evaluator, Observe, SampleTrace
@@ -47,6 +48,24 @@ class Step:
 
 
 @dataclass
+class CheckedGradient:
+    plus: Any        # E(θ + ε)
+    minus: Any       # E(θ − ε)
+    numeric: Any     # (E(θ + ε) − E(θ − ε)) / 2ε
+    analytic: Any    # the backpropagated ∂E/∂θ
+    rel_error: float  # |numeric − analytic| / max(|numeric|, |analytic|); 0 when both are 0
+
+
+@dataclass
+class GradientCheck:
+    """Central differences against backpropagation, at the initial parameters, on the
+    loss over every sample."""
+
+    eps: Any
+    parameters: dict[str, CheckedGradient]
+
+
+@dataclass
 class Run:
     problem: Problem
     graph: Graph
@@ -57,7 +76,12 @@ class Run:
     final_samples: list[SampleTrace] = field(default_factory=list)
     final_loss: Any = None
     final_penalty: Any = None
+    final_gradients: dict[str, Any] = field(default_factory=dict)  # of the loss over every sample
+    final_raw_gradients: dict[str, Any] = field(default_factory=dict)  # the same without the penalty
     diverged: DivergenceError | None = None
+    last_step: Step | None = None          # also when the steps are streamed, not kept
+    steps_done: int = 0
+    gradient_check: GradientCheck | None = None
 
 
 class Updater:
@@ -83,7 +107,11 @@ class Updater:
         symbols = {sympy.Symbol(n, real=True): i for i, n in enumerate(dict.fromkeys(names))}
         self.slot = {sym.name: i for sym, i in symbols.items()}
         self.reported_names = tuple(n for n in self.definition.reported_names(spec.form) if n in self.slot)
-        self.code = [(rule.target.name, compile_expr(rule.expr, symbols, domain)) for rule in self.rules]
+        self.code = [(rule.target.name, self.slot[rule.target.name], compile_expr(rule.expr, symbols, domain))
+                     for rule in self.rules]
+        self._hyper_env: list[Any] = [None] * len(self.slot)
+        for name, value in self.hypers.items():
+            self._hyper_env[self.slot[name]] = value
         self.decay_code = compile_expr(L2_DECAY.expr, symbols, domain) if spec.weight_decay is not None else None
 
     def decay(self, p: str, theta, g, step: int):
@@ -114,24 +142,41 @@ class Updater:
     def apply(self, p: str, theta, g, lr, t, state, step: int):
         """Update parameter ``p``; mutates ``state``; returns (new θ, the assignments)."""
         d = self.domain
-        env: list[Any] = [None] * len(self.slot)
-        for name, value in (("theta", theta), ("g", g), ("lr", lr), ("t", t), *self.hypers.items()):
-            env[self.slot[name]] = value
-        for var in self.state_names:
-            env[self.slot[var]] = state[var][p]
-        trail = []
-        for target, code in self.code:
-            quantity = f"{_display_target(target)} of {p}"
-            try:
-                value = code(env)
-            except ARITHMETIC_ERRORS as exc:
-                raise DivergenceError(quantity, str(exc) or type(exc).__name__, step) from None
-            value = d.round(d.check(value, quantity, step))
-            env[self.slot[target]] = value
-            trail.append((target, value))
+        env = self._env(p, theta, g, lr, t, state)
+        trail = self._apply_fast(env) if d.name == "float" else None
+        if trail is None:  # checked value by value, to name what failed
+            env, trail = self._env(p, theta, g, lr, t, state), []
+            for target, i, code in self.code:
+                quantity = f"{_display_target(target)} of {p}"
+                try:
+                    value = code(env)
+                except ARITHMETIC_ERRORS as exc:
+                    raise DivergenceError(quantity, str(exc) or type(exc).__name__, step) from None
+                env[i] = value = d.round(d.check(value, quantity, step))
+                trail.append((target, value))
         for var in self.reported_names:
             state[var][p] = env[self.slot[var]]
         return env[self.slot["theta"]], trail
+
+    def _env(self, p: str, theta, g, lr, t, state) -> list[Any]:
+        env = self._hyper_env[:]  # the hyper-parameters are the same for every update
+        slot = self.slot
+        env[slot["theta"]], env[slot["g"]], env[slot["lr"]], env[slot["t"]] = theta, g, lr, t
+        for var in self.state_names:
+            env[slot[var]] = state[var][p]
+        return env
+
+    def _apply_fast(self, env: list) -> list[tuple[str, Any]] | None:
+        """The assignments in float arithmetic, checked once at the end; None if one
+        fails (``env`` is then spoiled: the caller starts again)."""
+        trail = []
+        try:
+            for target, i, code in self.code:
+                env[i] = value = code(env)
+                trail.append((target, value))
+        except ARITHMETIC_ERRORS:
+            return None
+        return trail if all(isfinite(value) for _, value in trail) else None
 
 
 def _display_target(name: str) -> str:
@@ -147,8 +192,12 @@ def learning_rate(problem: Problem, domain, step: int, epoch: int):
         if domain.exact:  # schedule factors are small: plain SymPy, then wrapped
             rate = rate * domain.wrap(factor(n, {k: v.exact for k, v in sched.keys.items()}, ExactMath))
         else:
-            rate = rate * factor(n, {k: v.value for k, v in sched.keys.items()}, FloatMath)
-    return domain.round(rate)
+            try:
+                rate = rate * factor(n, {k: v.value for k, v in sched.keys.items()}, FloatMath)
+            except ARITHMETIC_ERRORS:  # gamma ** n beyond a double
+                raise DivergenceError("the learning rate", f"the factor of schedule {sched.name} at n = {n} "
+                                                           f"is beyond a double", step) from None
+    return domain.round(domain.check(rate, "the learning rate", step))
 
 
 def batches(problem: Problem):
@@ -175,44 +224,91 @@ def train(problem: Problem, details: bool = True, *, derivation: Derivation | No
     partial), ``rules`` rewrites the optimizer's assignments, and ``observe(key,
     value)`` sees every quantity, keyed (step or "final", kind, sample, name), and
     returns the value to carry on with."""
+    run, steps = training(problem, details, derivation=derivation, rules=rules, observe=observe)
+    run.steps.extend(steps)
+    return run
+
+
+def training(problem: Problem, details: bool = False, *, derivation: Derivation | None = None,
+             rules: Callable[[tuple], tuple] | None = None,
+             observe: Callable[[tuple, Any], Any] | None = None) -> tuple[Run, Iterator[Step]]:
+    """The run, and its steps as they are computed: a printer that streams holds one
+    step at a time, so memory stays flat however long the training. The run's
+    ``steps`` stays empty; its final pass (or divergence) is filled in when the
+    steps are exhausted. Arguments as for `train`."""
     derivation = derivation or derive(build_graph(problem))
-    graph = derivation.graph
     domain = make_domain(problem.arithmetic, problem.round_decimals)
     evaluator = Evaluator(derivation, domain)
     updater = Updater(problem, domain, rules)
     params = {name: domain.number(n) for name, n in problem.params.items()}
+    run = Run(problem, derivation.graph, derivation, domain, dict(params))
+    return run, _steps(run, evaluator, updater, params, observe, details)
+
+
+def _steps(run: Run, evaluator: Evaluator, updater: Updater, params, observe, details: bool) -> Iterator[Step]:
+    problem, domain = run.problem, run.domain
     leaves = [_leaves(problem, sample, domain) for sample in problem.samples]
-    run = Run(problem, graph, derivation, domain, dict(params))
-    trainable = [p for p in params if p not in problem.frozen]
-    state = updater.initial_state(trainable)
+    state = updater.initial_state([p for p in params if p not in problem.frozen])
     penalty = Penalty(problem.loss.penalty, domain) if problem.loss.penalty is not None else None
     try:
+        asked_check = next((item for item in problem.ask or () if item.kind == "gradient_check"), None)
+        if asked_check is not None:
+            run.gradient_check = check_gradients(problem, evaluator, params, leaves, asked_check, penalty)
         for step, epoch, indices in batches(problem):
             record = _step(problem, evaluator, updater, params, state, leaves, step, epoch, indices,
                            _labelled(observe, step), penalty)
             if not details:
                 _forget_details(record)
-            run.steps.append(record)
-            params = dict(run.steps[-1].parameters)
+            run.last_step, run.steps_done = record, run.steps_done + 1
+            yield record
+            params = dict(record.parameters)
     except DivergenceError as exc:
         exc.suggestion = exc.suggestion or _suggestion(run, exc)
         run.diverged = exc
-        return run  # the final forward pass would only diverge again
+        return  # the final forward pass would only diverge again
     final = _labelled(observe, "final")
     if final is not None:
         params = {p: final("parameters", None, p, value) for p, value in params.items()}
     try:
-        run.final_samples, _ = evaluator.run_batch(params, list(enumerate(leaves, 1)), problem.loss.reduction,
-                                                   observe=final)
+        run.final_samples, run.final_raw_gradients = evaluator.run_batch(
+            params, list(enumerate(leaves, 1)), problem.loss.reduction, observe=final)
+        run.final_gradients = dict(run.final_raw_gradients)
         run.final_loss = evaluator.batch_loss(run.final_samples, problem.loss.reduction)
-        if penalty is not None:
+        if penalty is not None:  # part of the loss: in its value and in every gradient
             run.final_penalty = penalty.value(params)
             run.final_loss = domain.round(run.final_loss + run.final_penalty)
+            run.final_gradients = {p: domain.round(g + penalty.derivative(p, params))
+                                   for p, g in run.final_raw_gradients.items()}
         if final is not None:
             run.final_loss = final("loss", None, None, run.final_loss)
     except DivergenceError as exc:
         run.diverged = run.diverged or exc
-    return run
+
+
+def check_gradients(problem: Problem, evaluator: Evaluator, params, leaves, item,
+                    penalty: Penalty | None = None) -> GradientCheck:
+    domain = evaluator.domain
+    eps = domain.number(item.eps)
+    samples = list(enumerate(leaves, 1))
+    reduction = problem.loss.reduction
+
+    def loss_at(theta) -> Any:
+        traces = [SampleTrace(i, evaluator.forward(theta, values, i, None)[1], {}, {}, {}) for i, values in samples]
+        loss = evaluator.batch_loss(traces, reduction)
+        return loss if penalty is None else domain.round(loss + penalty.value(theta))
+
+    _, analytic = evaluator.run_batch(params, samples, reduction)
+    if penalty is not None:
+        analytic = {p: domain.round(g + penalty.derivative(p, params)) for p, g in analytic.items()}
+    out = {}
+    for p in item.names or tuple(params):
+        plus = loss_at({**params, p: domain.round(params[p] + eps)})
+        minus = loss_at({**params, p: domain.round(params[p] - eps)})
+        numeric = domain.round((plus - minus) / (eps + eps))
+        n, a = domain.to_float(numeric), domain.to_float(analytic[p])
+        scale = max(abs(n), abs(a))
+        out[p] = CheckedGradient(plus, minus, numeric, analytic[p], abs(n - a) / scale if scale else 0.0)
+    return GradientCheck(eps, out)
 
 
 def _labelled(observe, label):
@@ -224,7 +320,7 @@ def _labelled(observe, label):
 
 def _forget_details(step: Step) -> None:
     for trace in step.samples + (step.lookahead.samples if step.lookahead else []):
-        trace.partials, trace.deltas, trace.gradients = {}, {}, {}
+        trace.partials, trace.gradients = {}, {}   # the δs stay: the JSON's derivatives
     step.trail = {}
     step.raw_gradients = step.gradients
 
@@ -233,9 +329,10 @@ def _suggestion(run: Run, exc: DivergenceError) -> str:
     """What to change, judged from how the run got here."""
     lr = run.problem.optimizer.hypers["lr"].value
     size = lambda params: max((abs(run.domain.to_float(v) or 0.0) for v in params.values()), default=0.0)  # noqa: E731
-    if run.steps and size(run.steps[-1].parameters) > 1e3 * max(size(run.initial), 1.0):
-        return (f"the parameters grew from at most {size(run.initial):.3g} to {size(run.steps[-1].parameters):.3g} "
-                f"in {len(run.steps)} steps: the training diverges; try a smaller learning rate than lr = {lr:g}")
+    last = run.last_step
+    if last and size(last.parameters) > 1e3 * max(size(run.initial), 1.0):
+        return (f"the parameters grew from at most {size(run.initial):.3g} to {size(last.parameters):.3g} "
+                f"in {run.steps_done} steps: the training diverges; try a smaller learning rate than lr = {lr:g}")
     if "log" in exc.quantity or "log" in exc.detail or "domain" in exc.detail:
         return "a log or square root met a value outside its domain (an output at exactly 0 or 1 in a cross-entropy?)"
     if "division by zero" in exc.detail:
@@ -312,7 +409,7 @@ def centralize(graph: Graph, grads: dict[str, Any], domain) -> dict[str, Any]:
     over that unit's inputs; biases untouched."""
     out = dict(grads)
     for row in graph.unit_weights:
-        mean = domain.round(sum((grads[w] for w in row), domain.const(0)) / len(row))
+        mean = domain.round(ordered_sum((grads[w] for w in row), domain.const(0)) / len(row))
         for w in row:
             out[w] = domain.round(grads[w] - mean)
     return out

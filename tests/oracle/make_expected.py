@@ -188,7 +188,7 @@ class Graph:
 
 def build_graph(p):
     g = Graph()
-    g.targets = list(p["targets"])
+    g.targets = list(p.get("targets") or [])
     for k, v in (p.get("constants") or {}).items():
         g.constants[k] = v
     if "network" in p:
@@ -224,11 +224,11 @@ def build_graph(p):
             sources = units
         g.outputs = list(sources)
     else:
-        g.inputs = list(p["inputs"])
-        g.params = dict(p["params"])
+        g.inputs = list(p.get("inputs") or [])      # an objective may have no inputs
+        g.params = dict(p.get("params") or {})      # ... or no parameters
         for name, rhs in p["model"].items():
             g.nodes.append(("eq", name, parse_expr(rhs)))
-        g.outputs = list(p["outputs"])
+        g.outputs = list(p.get("outputs") or [])
     return g
 
 
@@ -249,8 +249,9 @@ def apply_activation(act, x, B):
     return B.funcs[act](x)
 
 
-def forward(g, params, sample, consts, B):
-    """Ordered values of one sample: inputs, targets, constants, nodes."""
+def forward(g, params, sample, consts, B, fresh=False):
+    """Ordered values of one sample: inputs, targets, constants, nodes. ``fresh``: every
+    node is its own tensor (x + 0), so that autograd can differentiate by each one."""
     vals = {}
     for k in g.inputs + g.targets:
         vals[k] = sample[k]
@@ -262,6 +263,8 @@ def forward(g, params, sample, consts, B):
         kind = node[0]
         if kind == "eq":
             v = evaluate(node[2], env, B)
+            if fresh:
+                v = v + 0.0
             vals[node[1]] = env[node[1]] = v
         elif kind == "net":
             _, name, terms, b = node
@@ -284,6 +287,13 @@ def forward(g, params, sample, consts, B):
 
 
 def sample_loss(p, g, vals, B):
+    if "objective" in p:             # E = f, or E = Σ g_k·Y_k with the upstream gradients given
+        obj = p["objective"]
+        if isinstance(obj, str):
+            return vals[obj]
+        terms = [B.num(exact_number(v)) * vals[k] if B.exact else float(exact_number(v)) * vals[k]
+                 for k, v in obj["upstream"].items()]
+        return sum(terms[1:], terms[0])
     spec = p["loss"]
     name = spec if isinstance(spec, str) else spec.get("name")
     o = [vals[k] for k in g.outputs]
@@ -317,7 +327,7 @@ def sample_loss(p, g, vals, B):
 def penalty_term(p, g, params, B, num):
     """The loss's penalty: (l2/2)·Σθ² + l1·Σ|θ| over `on` (default: a network's weights,
     a model's parameters), or None."""
-    spec = p["loss"]
+    spec = p.get("loss")  # an objective has none
     pen = spec.get("penalty") if isinstance(spec, dict) else None
     if not pen:
         return None
@@ -338,7 +348,7 @@ def penalty_term(p, g, params, B, num):
 
 
 def reduce_losses(p, losses):
-    spec = p["loss"]
+    spec = p.get("loss", "mean")
     red = "mean" if isinstance(spec, str) else spec.get("reduction", "mean")
     s = sum(losses[1:], losses[0])
     return s if red == "sum" else s / len(losses)
@@ -489,7 +499,7 @@ class Solver:
         self.g = build_graph(p)
         self.consts = {k: self.B.num(v) if self.B.exact else torch.tensor(self.num(v))
                        for k, v in self.g.constants.items()}
-        data = p["data"]
+        data = p.get("data", {})      # an objective without inputs: one empty sample
         self.data = [data] if isinstance(data, dict) else list(data)
         self.samples = [{k: (self.B.num(v) if self.B.exact else torch.tensor(self.num(v)))
                          for k, v in s.items()} for s in self.data]
@@ -509,6 +519,8 @@ class Solver:
     def gradient(self, params, idx):
         B = self.B
         names = list(params)
+        if not names:
+            return {}
         if B.exact:
             syms = {k: sp.Symbol("θ_" + k) for k in names}
             losses = [sample_loss(self.p, self.g, forward(self.g, syms, self.samples[i], self.consts, B), B)
@@ -527,10 +539,52 @@ class Solver:
         gr = torch.autograd.grad(L, [leaves[k] for k in names], allow_unused=True)
         return {k: (0.0 if v is None else float(v.item())) for k, v in zip(names, gr)}
 
+    def derivatives(self, params, i):
+        """∂E_i/∂name for every input, constant and node of sample i (float mode: autograd
+        by every value at once; exact mode: not computed)."""
+        if self.B.exact:
+            return None
+        pv = {k: torch.tensor(v, requires_grad=True) for k, v in params.items()}
+        sample = {k: v.clone().requires_grad_(True) for k, v in self.samples[i].items()}
+        consts = {k: v.clone().requires_grad_(True) for k, v in self.consts.items()}
+        vals = forward(self.g, pv, sample, consts, self.B, fresh=True)
+        loss = sample_loss(self.p, self.g, vals, self.B)
+        names = [k for k in vals if k not in self.g.targets]
+        grads = torch.autograd.grad(loss, [vals[k] for k in names], allow_unused=True)
+        return {k: (0.0 if d is None else to_float(d)) for k, d in zip(names, grads)}
+
+    def sample_record(self, params, i, vals, loss):
+        out = {"index": i + 1, "values": {k: to_float(v) for k, v in vals.items()}, "loss": to_float(loss)}
+        d = self.derivatives(params, i)
+        if d is not None:
+            out["derivatives"] = d
+        return out
+
+    def gradient_check(self, params):
+        """ask: [{gradient_check: {eps}}]: central differences of the loss over every sample."""
+        item = next((a["gradient_check"] for a in self.p.get("ask") or ()
+                     if isinstance(a, dict) and "gradient_check" in a), None)
+        if item is None:
+            return None
+        eps = self.num(item["eps"])
+        every = list(range(len(self.data)))
+        analytic = self.gradient(params, every)
+        out = {}
+        for k in item.get("parameters") or list(params):
+            plus = self.values({**params, k: params[k] + eps}, every)[1]
+            minus = self.values({**params, k: params[k] - eps}, every)[1]
+            numeric = (plus - minus) / (2 * eps)
+            n, a = to_float(numeric), to_float(analytic[k])
+            # No rel_error: for a correct backward pass it is rounding noise (1e-13 here, 1e-12
+            # there), which no two implementations share; tests check it against numeric and analytic.
+            out[k] = {"plus": to_float(plus), "minus": to_float(minus), "numeric": n, "analytic": a}
+        return {"eps": to_float(eps), "parameters": out}
+
     def solve(self):
         p, B, num = self.p, self.B, self.num
         params = {k: num(v) for k, v in self.g.params.items()}
         out = {"title": p["title"], "parameters": {k: to_float(v) for k, v in params.items()}, "steps": []}
+        check = self.gradient_check(params)
         tr = p.get("training") or {}
         N = len(self.data)
         epochs = int(tr.get("epochs", 1))
@@ -576,8 +630,7 @@ class Solver:
                         new[k] = opt_update(opt, params[k], grads[k], state[k], steps_done + t, lr, B)
                 out["steps"].append({
                     "step": t, "epoch": epoch, "batch": [i + 1 for i in idx], "lr": to_float(lr),
-                    "samples": [{"index": i + 1, "values": {k: to_float(v) for k, v in vals.items()},
-                                 "loss": to_float(l)} for i, (vals, l) in zip(idx, outs)],
+                    "samples": [self.sample_record(params, i, vals, l) for i, (vals, l) in zip(idx, outs)],
                     "loss": to_float(L),
                     **({"penalty": to_float(pen)} if pen is not None else {}),
                     "gradients": {k: to_float(v) for k, v in grads.items()},
@@ -587,11 +640,13 @@ class Solver:
         outs, L, pen = self.values(params, list(range(N)))
         out["final"] = {
             "parameters": {k: to_float(v) for k, v in params.items()},
-            "samples": [{"index": i + 1, "values": {k: to_float(v) for k, v in vals.items()},
-                         "loss": to_float(l)} for i, (vals, l) in enumerate(outs)],
+            "samples": [self.sample_record(params, i, vals, l) for i, (vals, l) in enumerate(outs)],
             "loss": to_float(L),
             **({"penalty": to_float(pen)} if pen is not None else {}),
+            "gradients": {k: to_float(v) for k, v in self.gradient(params, list(range(N))).items()},
         }
+        if check is not None:
+            out["gradient_check"] = check
         return out
 
 
@@ -611,7 +666,9 @@ def close(a, b, rtol=1e-9, atol=1e-12):
     return math.isclose(float(a), float(b), rel_tol=rtol, abs_tol=atol)
 
 
-def compare(exp, got):
+def compare(exp, got, v2=True):
+    """Mismatches of ``got`` against ``exp``; ``v2``: also the keys of the contract's
+    additions (derivatives, final gradients, gradient check), which older expected files lack."""
     bad = []
 
     def maps(where, e, g):
@@ -645,6 +702,8 @@ def compare(exp, got):
             if not close(es["loss"], gs_.get("loss")):
                 bad.append(f"{w}.sample {es['index']}.loss: expected {es['loss']!r}, got {gs_.get('loss')!r}")
             maps(f"{w}.sample {es['index']}.values", es["values"], gs_.get("values"))
+            if v2 and "derivatives" in es:
+                maps(f"{w}.sample {es['index']}.derivatives", es["derivatives"], gs_.get("derivatives"))
     f = got.get("final", {})
     maps("final.parameters", exp["final"]["parameters"], f.get("parameters"))
     maps("parameters", exp["parameters"], got.get("parameters"))
@@ -654,6 +713,13 @@ def compare(exp, got):
         if not close(es["loss"], gs_.get("loss")):
             bad.append(f"final.sample {es['index']}.loss: expected {es['loss']!r}, got {gs_.get('loss')!r}")
         maps(f"final.sample {es['index']}.values", es["values"], gs_.get("values"))
+        if v2 and "derivatives" in es:
+            maps(f"final.sample {es['index']}.derivatives", es["derivatives"], gs_.get("derivatives"))
+    if v2 and "gradients" in exp["final"]:
+        maps("final.gradients", exp["final"]["gradients"], f.get("gradients"))
+    for k, e in (exp.get("gradient_check") or {} if v2 else {}).get("parameters", {}).items():
+        maps(f"gradient_check.{k}", e,
+             ((got.get("gradient_check") or {}).get("parameters") or {}).get(k))
     return bad
 
 
@@ -674,7 +740,7 @@ def main(argv=None):
         if a.check or a.tutor:
             if a.check:
                 exp = json.loads((pathlib.Path(a.check) / (path.stem + ".json")).read_text())
-                bad = compare(exp, sol) + [f"(reverse) {b}" for b in compare(sol, exp)]
+                bad = compare(exp, sol, v2=False) + [f"(reverse) {b}" for b in compare(sol, exp, v2=False)]
             else:
                 run = subprocess.run([a.tutor, "solve", str(path), "--format", "json"],
                                      capture_output=True, text=True)

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..check import AnswerResult, CheckReport
+from ..visible import json_visible, visible, visible_keeping_colours
 
 VERDICT_STYLE = {"correct": "green", "consistent": "yellow", "wrong": "bold red"}
 VERDICT_WORD = {"correct": "correct", "consistent": "consistent with your earlier answers", "wrong": "wrong"}
@@ -46,7 +47,7 @@ def _entry(r: AnswerResult) -> dict[str, Any]:
 
 
 def render_check_json(report: CheckReport) -> str:
-    return json.dumps(check_report_dict(report), indent=1, ensure_ascii=False) + "\n"
+    return json_visible(json.dumps(check_report_dict(report), indent=1, ensure_ascii=False)) + "\n"
 
 
 def quantity_label(r: AnswerResult) -> str:
@@ -58,7 +59,7 @@ def quantity_label(r: AnswerResult) -> str:
     what = {"values": name, "loss": "loss", "delta": f"δ of {name}", "partial": "∂" + name.replace("/", "/∂"),
             "gradient": f"∂E/∂{name}", "state": f"{var} of {param}",
             "parameters": f"{name} after the update" if r.step != "final" else name}[r.kind]
-    return f"{where} · {what}"
+    return visible(f"{where} · {what}", one_line=True)
 
 
 def number(x: float | None) -> str:
@@ -73,7 +74,7 @@ def render_check_text(report: CheckReport, width: int = 80, color: bool = False)
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, color_system="truecolor" if color else None,
                       force_terminal=color, no_color=not color, highlight=False, emoji=False, markup=False)
-    console.print(Text(f"Answers to: {report.title}", style="bold"))
+    console.print(Text(f"Answers to: {visible(report.title, one_line=True)}", style="bold"))
     console.print(f"tolerance: {report.tolerance.describe()}")
     table = Table(show_edge=False, pad_edge=False, box=None, header_style="bold")
     for column, justify in (("quantity", "left"), ("given", "right"), ("expected", "right"), ("verdict", "left")):
@@ -112,7 +113,7 @@ def render_check_text(report: CheckReport, width: int = 80, color: bool = False)
         for r in consistent:
             _item(console, f"{quantity_label(r)}: {number(r.given)} (expected {number(r.expected)})")
     # Cells are padded to the column width: trailing spaces are noise in a file or a pipe.
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n"
+    return visible_keeping_colours("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n")
 
 
 def _bullet(console: Console, text: str) -> None:

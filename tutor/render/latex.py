@@ -18,14 +18,14 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import sympy
 
 from ..errors import TutorError
-from ..solution import (Diverged, LogRow, Answer, Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution,
+from ..files import scratch_directory
+from ..solution import (GradientCheckPart, Upstream, Diverged, LogRow, Answer, Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution,
                         StepLog, StepPart, Update, attach_shadows, build_solution, solution_answers)
 from ..train import Run
 from .records import RecordPrinter
@@ -244,8 +244,9 @@ class DocumentPrinter(RecordPrinter):
         if m.constants:
             self.paragraph(["constants: "] + _join([M(f"{latex_identifier(n)} = {latex_value(v, self.digits)}")
                                                     for n, v in m.constants]))
-        self.h(2, "Initial parameters")
-        self.parameter_table(m.parameters)
+        if m.parameters:  # none: a function of its inputs only (an objective)
+            self.h(2, "Initial parameters")
+            self.parameter_table(m.parameters)
 
     def parameter_table(self, parameters) -> None:
         per = 4
@@ -281,6 +282,8 @@ class DocumentPrinter(RecordPrinter):
             self.equations([self.row(c) for c in p.lookahead])
             for f in p.lookahead_forward:
                 self._forward(f, "Forward pass at the look-ahead point")
+        for u in p.upstream:
+            self._print(u)
         if p.backward is not None:
             self._print(p.backward)
         if p.updates:
@@ -295,10 +298,29 @@ class DocumentPrinter(RecordPrinter):
                 self._forward(f, "Forward pass")
         if "loss" in self.solution_.show:
             self._print(e.loss)
+        for u in e.upstream:
+            self._print(u)
+        if e.backward is not None:
+            self._print(e.backward)
+
+    def _print_GradientCheckPart(self, g: GradientCheckPart) -> None:
+        self.h(1, "Gradient check (at the initial parameters)")
+        self.paragraph([M(r"\mathit{numeric} = \frac{E(\theta + \varepsilon) - E(\theta - \varepsilon)}{2\varepsilon}"),
+                        " with ", M(r"\varepsilon = " + latex_value(g.eps, self.digits)),
+                        "; relative error = |numeric − backprop| / max(|numeric|, |backprop|)"])
+        wide = max(self.digits, 8)   # E(θ ± ε) differ in the digits beyond the usual ones
+        rows = [[[M(latex_identifier(name))], [M(latex_value(plus, wide))], [M(latex_value(minus, wide))],
+                 [M(latex_value(numeric, self.digits))], [M(latex_value(analytic, self.digits))], [f"{rel:.1e}"]]
+                for name, plus, minus, numeric, analytic, rel in g.rows]
+        self.table(["θ", "E(θ + ε)", "E(θ − ε)", "numeric", "backprop", "rel. error"], rows)
+
+    def _print_Upstream(self, u: Upstream) -> None:
+        self.h(2, f"Backward pass, sample {u.index}: local derivative × upstream gradient")
+        self.equations([self.row(c) for c in u.rows])
 
     def _forward(self, f: SampleForward, title: str) -> None:
-        self.h(2, [f"{title}, sample {f.index} ("] + _join([M(f"{latex_identifier(n)} = {latex_value(v, self.digits)}")
-                                                            for n, v in f.given]) + [")"])
+        given = _join([M(f"{latex_identifier(n)} = {latex_value(v, self.digits)}") for n, v in f.given])
+        self.h(2, [f"{title}, sample {f.index}"] + ([" ("] + given + [")"] if given else []))
         rows = []
         for c in f.rows:
             numbers = [M(self.numbers(c))] if c.values is not None else []
@@ -391,8 +413,9 @@ class DocumentPrinter(RecordPrinter):
         if solution.model.constants:
             self.paragraph(["constants: "] + _join([M(f"{latex_identifier(n)} = {latex_value(v, self.digits)}")
                                                     for n, v in solution.model.constants]))
-        self.h(2, "Initial parameters")
-        self.parameter_table(solution.model.parameters)
+        if solution.model.parameters:
+            self.h(2, "Initial parameters")
+            self.parameter_table(solution.model.parameters)
         problem = run.problem
         names = [*problem.inputs, *problem.targets]
         self.h(2, "Data")
@@ -812,7 +835,7 @@ def compile_pdf(tex: str, sources: Sequence[tuple[int, str]] = ()) -> bytes:
         raise ExportError(f"error: the PDF needs {engine}{need}, which is not installed; install it (Debian: "
                           f"apt-get install {ENGINE_PACKAGES[engine]}) or export .tex and compile it yourself")
     env = {**os.environ, "SOURCE_DATE_EPOCH": "0", "FORCE_SOURCE_DATE": "1"}
-    with tempfile.TemporaryDirectory(prefix="tutor-latex-") as tmp:
+    with scratch_directory("tutor-latex-") as tmp:
         with open(os.path.join(tmp, "tutor.tex"), "w", encoding="utf-8") as handle:
             handle.write(tex)
         source = "tutor.tex"

@@ -20,9 +20,10 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from ..solution import (Diverged, LogRow, Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution, StepPart,
+from ..solution import (GradientCheckPart, Upstream, Diverged, LogRow, Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution, StepPart,
                         StepLog, Update, attach_shadows, build_solution)
 from ..train import Run
+from ..visible import visible, visible_keeping_colours
 from .records import RecordPrinter
 from .notation import (OPTIMIZER_NAMES, MathPrinter, format_number,
                        format_value, same_at, to_float)
@@ -59,6 +60,39 @@ def reflow(statement: str) -> str:
     return "\n".join(out)
 
 
+# A product or sum of more terms than this is shown with its middle elided: a product
+# of 350 factors has 350 local derivatives of 349 factors each, which would print
+# megabytes; elided, the worked solution stays proportional to the problem file.
+MAX_TERMS = 12
+_KEEP_HEAD, _KEEP_TAIL = 4, 2
+
+
+def condense(text: str) -> str:
+    """``text`` with a long top-level sum or product shown as its first and last terms:
+    w2·w3·w4·w5·…(343 more)…·w349·w350."""
+    pieces = _split_top_level(text, (" + ", " − ")) or _split_top_level(text, ("·",))
+    terms = (len(pieces) + 1) // 2   # pieces: term, separator, term, ...
+    if terms <= MAX_TERMS:
+        return text
+    head, tail = pieces[:2 * _KEEP_HEAD], pieces[len(pieces) - 2 * _KEEP_TAIL:]
+    return "".join(head) + f"…({terms - _KEEP_HEAD - _KEEP_TAIL} more)…" + "".join(tail)
+
+
+def _split_top_level(text: str, separators: tuple[str, ...]) -> list[str]:
+    """[term, separator, term, ...] at parenthesis depth 0; [] if no separator is there."""
+    pieces: list[str] = []
+    depth, start, i = 0, 0, 0
+    while i < len(text):
+        depth += (text[i] in "([{") - (text[i] in ")]}")
+        found = next((sep for sep in separators if text.startswith(sep, i)), None) if depth == 0 else None
+        if found and i > start:
+            pieces += [text[start:i], found]
+            start = i = i + len(found)
+        else:
+            i += 1
+    return pieces + [text[start:]] if pieces else []
+
+
 class TerminalPrinter(RecordPrinter):
     optimizer_names = OPTIMIZER_NAMES
 
@@ -86,7 +120,7 @@ class TerminalPrinter(RecordPrinter):
         lines = [line.rstrip() for line in buffer.getvalue().splitlines()]
         while lines and not lines[-1]:
             lines.pop()
-        return "\n".join(lines) + "\n"
+        return visible_keeping_colours("\n".join(lines) + "\n")
 
     # ------------------------------------------------ building blocks
 
@@ -121,10 +155,10 @@ class TerminalPrinter(RecordPrinter):
         return settings
 
     def formula(self, calc: Calc) -> str:
-        return MathPrinter(self.calc_settings(calc)).doprint(calc.expr)
+        return condense(MathPrinter(self.calc_settings(calc)).doprint(calc.expr))
 
     def numbers(self, calc: Calc) -> str:
-        return MathPrinter({**self.calc_settings(calc), "values": calc.values}).doprint(calc.expr)
+        return condense(MathPrinter({**self.calc_settings(calc), "values": calc.values}).doprint(calc.expr))
 
     def value(self, x: Any, shadow: Any = None) -> str:
         text = format_value(x, self.digits)
@@ -171,11 +205,12 @@ class TerminalPrinter(RecordPrinter):
         self.emit(Text(d.text), INDENT)
 
     def _print_Header(self, h: Header) -> None:
-        self.emit(Text(h.title, style="bold"))
-        self.emit(Text("=" * min(len(h.title), self.width), style="dim"))
+        title = visible(h.title, one_line=True)
+        self.emit(Text(title, style="bold"))
+        self.emit(Text("=" * min(len(title), self.width), style="dim"))
         if h.statement:
             self.blank()
-            self.emit(Text(reflow(h.statement)))
+            self.emit(Text(reflow(visible(h.statement))))
         self.heading("Conventions", "-")
         grid = Table.grid(padding=(0, 2, 0, 0))
         grid.add_column(no_wrap=True)
@@ -209,6 +244,8 @@ class TerminalPrinter(RecordPrinter):
             self.blank()
             self.emit(Text("constants: " + ", ".join(f"{n} = {format_value(v, self.digits)}"
                                                      for n, v in m.constants)), INDENT)
+        if not m.parameters:  # a function of its inputs only (an objective): nothing to train
+            return
         self.subheading("Initial parameters")
         per = max(1, (self.width - INDENT) // 26)
         rows = list(m.parameters)
@@ -244,6 +281,8 @@ class TerminalPrinter(RecordPrinter):
                 self.equation(c)
             for f in p.lookahead_forward:
                 self._forward(f, "Forward pass at the look-ahead point")
+        for u in p.upstream:
+            self._print(u)
         if p.backward is not None:
             self._print(p.backward)
         if p.updates:
@@ -258,10 +297,30 @@ class TerminalPrinter(RecordPrinter):
                 self._forward(f, "Forward pass")
         if "loss" in self.solution.show:
             self._print(e.loss)
+        for u in e.upstream:
+            self._print(u)
+        if e.backward is not None:
+            self._print(e.backward)
+
+    def _print_GradientCheckPart(self, g: GradientCheckPart) -> None:
+        self.heading("Gradient check (at the initial parameters)")
+        self.emit(Text(f"numeric = (E(θ + ε) − E(θ − ε)) / 2ε with ε = {format_value(g.eps, self.digits)}; "
+                       f"relative error = |numeric − backprop| / max(|numeric|, |backprop|)"), INDENT)
+        t = self.table("θ", "E(θ + ε)", "E(θ − ε)", "numeric", "backprop", "rel. error", no_wrap=(0, 5))
+        wide = max(self.digits, 8)   # E(θ ± ε) differ in the digits beyond the usual ones
+        for name, plus, minus, numeric, analytic, rel in g.rows:
+            t.add_row(name, format_value(plus, wide), format_value(minus, wide), format_value(numeric, self.digits),
+                      format_value(analytic, self.digits), f"{rel:.1e}")
+        self.emit(t, INDENT)
+
+    def _print_Upstream(self, u: Upstream) -> None:
+        self.subheading(f"Backward pass, sample {u.index}: local derivative × upstream gradient")
+        for c in u.rows:
+            self.equation(c)
 
     def _forward(self, f: SampleForward, title: str) -> None:
         given = ", ".join(f"{n} = {format_value(v, self.digits)}" for n, v in f.given)
-        self.subheading(f"{title}, sample {f.index} ({given})")
+        self.subheading(f"{title}, sample {f.index}" + (f" ({given})" if given else ""))
         t = self.table("node", "formula", "numbers", "value", no_wrap=(0,))
         for c in f.rows:
             formula = self.formula(c)

@@ -1,0 +1,5 @@
+"""`python -m tutor`: the same command as `tutor`."""
+
+from .cli import main
+
+main()
