@@ -202,6 +202,39 @@ def centralize(g):
 
 
 # --------------------------------------------------------------------------
+# A given initial optimizer state (the optimizer's `state:` key)
+# --------------------------------------------------------------------------
+
+TORCH_STATE_KEY = {  # (optimizer, state name) -> torch.optim's name for it
+    ("momentum", "v"): "momentum_buffer", ("nesterov", "v"): "momentum_buffer",
+    ("adagrad", "r"): "sum", ("rmsprop", "r"): "square_avg",
+    ("adam", "m"): "exp_avg", ("adam", "v"): "exp_avg_sq",
+}
+
+
+def given_state(optimizer_name, var):
+    """{key: ndarray}: a start value for state ``var`` of every parameter (made up, fixed)."""
+    signed = var == "m" or optimizer_name in ("momentum", "nesterov")
+    return {k: (0.5 * np.asarray(INIT[k]) - 0.03) if signed else (0.2 * np.asarray(INIT[k]) ** 2 + 0.01)
+            for k in KEYS}
+
+
+def state_arrays(case):
+    """(state name -> {key: ndarray}, steps already taken) of a case's given state."""
+    given = dict(case.get("state") or {})
+    steps_done = given.pop("t", 0)
+    return {var: given_state(case["optimizer"]["name"], var) for var in given}, steps_done
+
+
+def state_yaml(case):
+    arrays, steps_done = state_arrays(case)
+    out = {var: flatten(a, case["names"]) for var, a in arrays.items()}
+    if steps_done:
+        out["t"] = steps_done
+    return out
+
+
+# --------------------------------------------------------------------------
 # Oracle runs
 # --------------------------------------------------------------------------
 
@@ -265,6 +298,15 @@ def run_torch(case):
     torch_wd = 0.0 if h["centralize"] else wd
     T = {k: torch.tensor(INIT[k], dtype=F64, requires_grad=True) for k in KEYS}
     opt = make_torch_optimizer(h, [T[k] for k in KEYS], torch_wd)
+    arrays, steps_done = state_arrays(case)
+    for k in KEYS:  # a given state is torch's own state, as after `steps_done` steps
+        for var, a in arrays.items():
+            opt.state[T[k]][TORCH_STATE_KEY[h["name"], var]] = torch.tensor(a[k], dtype=F64)
+        if (arrays or steps_done) and h["name"] in ("adagrad", "rmsprop", "adam"):
+            opt.state[T[k]]["step"] = torch.tensor(float(steps_done))
+            if h["name"] == "adam":  # a state torch.optim finds must be whole: zero moments unless given
+                for key in ("exp_avg", "exp_avg_sq"):
+                    opt.state[T[k]].setdefault(key, torch.zeros_like(T[k]))
     records = []
     for t, epoch, idx in iterate_batches(len(DATA), case["batch_size"], case["epochs"], case.get("steps")):
         lr = lr_at(h, t, epoch)
@@ -307,9 +349,17 @@ def run_hand(case):
     theta = {k: np.array(INIT[k], dtype=np.float64) for k in KEYS}
     zeros = lambda: {k: np.zeros_like(theta[k]) for k in KEYS}  # noqa: E731
     v, m, s, r = zeros(), zeros(), zeros(), zeros()
+    if name == "adagrad":
+        r = {k: np.full_like(theta[k], h["initial_accumulator"]) for k in KEYS}
+    arrays, steps_done = state_arrays(case)
+    given = {"v": v, "m": m, "r": r}
+    for var, a in arrays.items():
+        target = s if (name, var) == ("adam", "v") else given[var]
+        target.update({k: np.array(a[k], dtype=np.float64) for k in KEYS})
     records = []
-    for t, epoch, idx in iterate_batches(len(DATA), case["batch_size"], case["epochs"], case.get("steps")):
-        lr = lr_at(h, t, epoch)
+    for step, epoch, idx in iterate_batches(len(DATA), case["batch_size"], case["epochs"], case.get("steps")):
+        lr = lr_at(h, step, epoch)
+        t = steps_done + step  # the bias corrections' step count
         if name == "nesterov" and form == "lookahead":
             mu = h["momentum"]
             probe = {k: theta[k] + mu * v[k] for k in KEYS}
@@ -362,11 +412,19 @@ def run_hand(case):
                 m_hat = m[k] / (1.0 - b1 ** t)
                 s_hat = s[k] / (1.0 - b2 ** t)
                 new[k] = th - lr * m_hat / (np.sqrt(s_hat) + eps)
+            elif name in ("adagrad", "rmsprop"):
+                if name == "adagrad":
+                    r[k] = r[k] + gk * gk
+                else:
+                    r[k] = h["alpha"] * r[k] + (1.0 - h["alpha"]) * gk * gk
+                eps = h["eps"]
+                inside = h.get("eps_placement", "outside") == "inside"
+                new[k] = th - lr * gk / (np.sqrt(r[k] + eps) if inside else np.sqrt(r[k]) + eps)
             else:  # pragma: no cover
                 raise ValueError((name, form))
             new[k] = np.where(frozen[k], th, new[k])
         theta = new
-        records.append(_record(t, epoch, idx, lr, value, g, theta, names))
+        records.append(_record(step, epoch, idx, lr, value, g, theta, names))
     return records, _final(theta, names, loss)
 
 
@@ -428,7 +486,8 @@ def problem_yaml(case):
     else:
         assert reduction == "mean"
         lines.append(f"loss: {loss_name}")
-    lines.append(f"optimizer: {flow(case['optimizer'])}")
+    optimizer = dict(case["optimizer"], **({"state": state_yaml(case)} if case.get("state") else {}))
+    lines.append(f"optimizer: {flow(optimizer)}")
     training = {"epochs": case["epochs"], "batch_size": case["batch_size"]}
     if case.get("steps") is not None:
         training["steps"] = case["steps"]
@@ -443,7 +502,7 @@ def problem_yaml(case):
 # --------------------------------------------------------------------------
 
 def C(id, oracle, optimizer, *, loss=("mse", "mean"), epochs=2, batch_size=2, steps=None,
-      frozen=None, default_naming=False, loss_as_mapping=True):
+      frozen=None, default_naming=False, loss_as_mapping=True, state=None):
     return {
         "id": id,
         "oracle": oracle,
@@ -456,6 +515,7 @@ def C(id, oracle, optimizer, *, loss=("mse", "mean"), epochs=2, batch_size=2, st
         "explicit_names": not default_naming,
         "names": default_names() if default_naming else explicit_names(),
         "loss_as_mapping": loss_as_mapping,
+        "state": state,  # {var: True, ..., "t": steps already taken}: a given initial state
     }
 
 
@@ -592,6 +652,31 @@ CASES = [
     C("frozen-sutskever", "hand", {"name": "momentum", "lr": 0.3, "form": "sutskever"},
       frozen=["v21", "w12", "bo2"]),
     C("frozen-adabelief", "hand", {"name": "adabelief", "lr": 0.05}, frozen=["v31", "v32"]),
+    # ---- eps_placement of adagrad and rmsprop (torch has eps outside) -----------
+    C("adagrad-eps-outside", "torch", {"name": "adagrad", "lr": 0.3, "eps": 1e-3, "eps_placement": "outside"}),
+    C("rmsprop-eps-outside", "torch", {"name": "rmsprop", "lr": 0.05, "eps": 1e-3, "eps_placement": "outside"}),
+    C("adagrad-eps-inside", "hand",
+      {"name": "adagrad", "lr": 0.3, "eps": 1e-3, "initial_accumulator": 0.1, "eps_placement": "inside"}),
+    C("rmsprop-eps-inside", "hand", {"name": "rmsprop", "lr": 0.05, "alpha": 0.9, "eps": 1e-3,
+                                     "eps_placement": "inside"}),
+    C("rmsprop-eps-inside-defaults", "hand", {"name": "rmsprop", "eps_placement": "inside"}),
+    # ---- a given initial state (torch: loaded into torch.optim's own state) ----
+    C("state-momentum-classic", "torch", {"name": "momentum", "lr": 0.3, "momentum": 0.8}, state={"v": True}),
+    C("state-nesterov-pytorch", "torch", {"name": "nesterov", "lr": 0.3, "momentum": 0.7}, state={"v": True}),
+    C("state-adagrad", "torch", {"name": "adagrad", "lr": 0.3}, state={"r": True}),
+    C("state-rmsprop", "torch", {"name": "rmsprop", "lr": 0.05, "alpha": 0.9}, state={"r": True}),
+    C("state-adam-resumed", "torch", {"name": "adam", "lr": 0.05}, state={"m": True, "v": True, "t": 3}),
+    C("state-adam-t-only", "torch", {"name": "adam", "lr": 0.05}, state={"t": 2}),
+    C("state-momentum-sutskever", "hand", {"name": "momentum", "lr": 0.3, "momentum": 0.8, "form": "sutskever"},
+      state={"v": True}),
+    C("state-momentum-ema", "hand", {"name": "momentum", "lr": 0.5, "momentum": 0.8, "form": "ema"},
+      state={"v": True}),
+    C("state-nesterov-lookahead", "hand", {"name": "nesterov", "lr": 0.3, "momentum": 0.8, "form": "lookahead"},
+      state={"v": True}),
+    C("state-adam-inside-resumed", "hand", {"name": "adam", "lr": 0.05, "eps": 1e-3, "eps_placement": "inside"},
+      state={"m": True, "v": True, "t": 5}),
+    C("state-rmsprop-inside", "hand", {"name": "rmsprop", "lr": 0.05, "eps": 1e-3, "eps_placement": "inside"},
+      state={"r": True}),
 ]
 
 
@@ -722,6 +807,28 @@ def test_oracle_sutskever_equals_classic_at_constant_lr():
     _assert_runs_equal(hand, ref, "sutskever")
 
 
+@pytest.mark.parametrize("optimizer, state", [
+    ({"name": "adagrad", "lr": 0.3, "initial_accumulator": 0.1}, None),
+    ({"name": "rmsprop", "lr": 0.05, "alpha": 0.9}, None),
+    ({"name": "momentum", "lr": 0.3, "momentum": 0.8, "form": "classic"}, {"v": True}),
+    ({"name": "nesterov", "lr": 0.3, "momentum": 0.7, "form": "pytorch"}, {"v": True}),
+    ({"name": "rmsprop", "lr": 0.05, "alpha": 0.9}, {"r": True}),
+    ({"name": "adam", "lr": 0.05}, {"m": True, "v": True, "t": 3}),
+], ids=["adagrad", "rmsprop", "state-momentum", "state-nesterov", "state-rmsprop", "state-adam"])
+def test_oracle_hand_loop_agrees_with_torch_with_state(optimizer, state):
+    """The hand loop's adagrad/rmsprop and its given state, vouched for by torch.optim."""
+    case = C("self-check", "hand", optimizer, state=state)
+    _assert_runs_equal(run_hand(case), run_torch(case), optimizer["name"])
+
+
+def test_oracle_rmsprop_inside_differs_from_outside():
+    """The hand loop's eps_placement matters (a large eps makes the two visibly different)."""
+    inside = run_hand(C("i", "hand", {"name": "rmsprop", "lr": 0.05, "eps": 0.1, "eps_placement": "inside"}))
+    outside = run_torch(C("o", "torch", {"name": "rmsprop", "lr": 0.05, "eps": 0.1}))
+    with pytest.raises(AssertionError):
+        _assert_runs_equal(inside, outside, "rmsprop eps 0.1")
+
+
 def test_oracle_adam_inside_equals_outside_without_eps():
     inside = run_hand(C("i", "hand", {"name": "adam", "lr": 0.05, "eps": 0.0, "eps_placement": "inside"}))
     ref = run_torch(C("o", "torch", {"name": "adam", "lr": 0.05, "eps": 0.0}))
@@ -759,3 +866,17 @@ def test_oracle_schedule_clamps_and_units():
     assert lr_at(h, 3, 2) == pytest.approx(0.0)  # cosine clamped at t_max
     h = hyper({"name": "sgd", "lr": 1.0, "schedule": {"name": "warmup_linear", "steps": 2}})
     assert [lr_at(h, t, 1) for t in (1, 2, 3, 4)] == pytest.approx([0.1, 0.55, 1.0, 1.0])
+
+
+def test_adam_state_holds_the_bias_corrected_values_of_each_step():
+    """solution-json.md (v2): Adam's `state` also holds m_hat and v_hat, the values the step
+    used: m/(1 − β₁ᵗ) and v/(1 − β₂ᵗ), t counting the steps the given state says were taken."""
+    case = C("adam-resumed", "torch", {"name": "adam", "lr": 0.05, "betas": [0.8, 0.99]},
+             state={"m": True, "v": True, "t": 3})
+    sol = _solve(problem_yaml(case))
+    for got in sol["steps"]:
+        t = 3 + got["step"]
+        state = got["state"]
+        for n in state["m"]:
+            assert _close(state["m_hat"][n], state["m"][n] / (1 - 0.8 ** t)), (got["step"], n)
+            assert _close(state["v_hat"][n], state["v"][n] / (1 - 0.99 ** t)), (got["step"], n)

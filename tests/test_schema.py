@@ -13,7 +13,7 @@ from ruamel.yaml import YAML
 
 from tutor.errors import ProblemError
 from tutor.ops import LAYER_ACTIVATIONS, LOSSES
-from tutor.optim import OPTIMIZERS, SCHEDULES
+from tutor.optim import OPTIMIZERS, SCHEDULES, STATE_KEY, STEP_COUNT_STATE
 from tutor.problem import ASK_WORDS, LAYER_KEYS, TOP_KEYS, parse_problem
 
 jsonschema = pytest.importorskip("jsonschema")
@@ -77,7 +77,12 @@ OBVIOUS_ERRORS = {
     "unknown training key": (MAZUR, lambda d: d.update(training={"epoch": 2})),
     "unknown activation": (MAZUR, lambda d: d["network"]["layers"][0].update(activation="sigmoidal")),
     "slope on relu": (MAZUR, lambda d: d["network"]["layers"][0].update(activation={"name": "relu", "slope": 1})),
-    "unknown layer key": (MAZUR, lambda d: d["network"]["layers"][0].update(thresholds=[1, 2])),
+    "unknown layer key": (MAZUR, lambda d: d["network"]["layers"][0].update(threshold=[1, 2])),
+    "both bias and thresholds": (MAZUR, lambda d: d["network"]["layers"][0].update(thresholds=[1, 2])),
+    "penalty without l2 or l1": (MAZUR, lambda d: d.update(loss={"name": "mse", "penalty": {"on": "all"}})),
+    "state of another optimizer": (MAZUR, lambda d: d.update(optimizer={"name": "adam", "state": {"r": {}}})),
+    "state on sgd": (MAZUR, lambda d: d.update(optimizer={"name": "sgd", "lr": 0.1, "state": {"v": {}}})),
+    "eps_placement on adadelta": (MAZUR, lambda d: d.update(optimizer={"name": "adadelta", "eps_placement": "inside"})),
     "weights not a matrix": (MAZUR, lambda d: d["network"]["layers"][0].update(weights=[0.1, 0.2])),
     "a name with a dash": (QUADRATIC, lambda d: d.update(inputs=["x-1", "x2"])),
     "a sample value not a number": (QUADRATIC, lambda d: d["data"][0].update(x1=[1, 2])),
@@ -128,6 +133,11 @@ def test_the_schema_names_what_tutor_knows():
         if spec.form_key:
             keys.add(spec.form_key)
             assert optimizers[name]["properties"][spec.form_key]["enum"] == list(spec.forms)
+        if spec.keeps_state:
+            keys.add(STATE_KEY)
+            state = {n for form in spec.forms for n in spec.state_names(form)}
+            state |= {STEP_COUNT_STATE} if any(spec.counts_steps(form) for form in spec.forms) else set()
+            assert set(optimizers[name]["properties"][STATE_KEY]["properties"]) == state, name
         assert set(optimizers[name]["properties"]) == keys, name
         assert set(optimizers[name]["required"]) == {"name"} | {h.key for h in spec.hypers if h.default is None}
     schedules = {v["properties"]["name"]["const"]: v for v in DEFS["schedule"]["oneOf"]}

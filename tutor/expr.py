@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from .ops import USER_FUNCTIONS
+from .ops import NAMED_CONSTANTS, USER_FUNCTIONS
 from .source import did_you_mean
 
 MAX_LENGTH = 4000
@@ -176,6 +176,8 @@ class _Parser:
             self.pos += 1
             if self.tokens[self.pos].text == "(":  # peek without refusing a bad character yet
                 return self.call(tok)
+            if tok.text in NAMED_CONSTANTS:
+                return NAMED_CONSTANTS[tok.text]
             return self.resolve_name(tok.text, tok.offset)
         if self.take("("):
             self.nested()

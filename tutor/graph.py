@@ -72,8 +72,8 @@ def _expand_layers(problem: Problem) -> list[Equation]:
     for layer in problem.layers:
         for net, row, j in zip(layer.nets, layer.weights, range(len(layer.units))):
             terms = [sym(w) * sym(s) for w, s in zip(row, layer.sources)]
-            if layer.bias is not None:
-                terms.append(sym(layer.bias[j]))
+            if layer.bias is not None:  # thresholds are subtracted: net_j = Σ w_ji·s_i − θ_j
+                terms.append(-sym(layer.bias[j]) if layer.thresholds else sym(layer.bias[j]))
             equations.append(Equation(net, sympy.Add(*terms)))
         nets = [sym(n) for n in layer.nets]
         for j, (unit, net) in enumerate(zip(layer.units, nets)):

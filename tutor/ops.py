@@ -89,6 +89,18 @@ class sigmoid(RealFunction):
         return self * (1 - self)
 
 
+class bipolar_sigmoid(RealFunction):
+    """2σ(x) − 1 (Fausett's bipolar activation), with values in (−1, 1)."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_number:
+            return 2 / (1 + exp(-x)) - 1
+
+    def fdiff(self, argindex=1):
+        return (1 + self) * (1 - self) / 2
+
+
 class relu_prime(RealFunction):
     """relu'(x): 1 for x > 0, else 0 (PyTorch: relu'(0) = 0)."""
 
@@ -275,6 +287,10 @@ OPS: dict[str, Op] = {op.name: op for op in [
     Op("silu", silu, lambda x: x * _sigmoid(x), 1, lambda x: x / (1 + exp(-x))),
     Op("gelu", gelu, lambda x: 0.5 * x * (1.0 + math.erf(x / math.sqrt(2.0))), 1,
        lambda x: x * (1 + erf(x / sqrt(2))) / 2),
+    # 2σ(x) − 1 = tanh(x/2), which keeps full precision near 0.
+    Op("bipolar_sigmoid", bipolar_sigmoid, lambda x: math.tanh(x / 2), 1, lambda x: 2 / (1 + exp(-x)) - 1),
+    Op("sin", sympy.sin, math.sin, 1, sympy.sin),
+    Op("cos", sympy.cos, math.cos, 1, sympy.cos),
     Op("max", max_, _max, 2, sympy.Max),
     Op("min", min_, _min, 2, sympy.Min),
     # Helpers that only derivatives (or layers) produce.
@@ -289,6 +305,9 @@ OPS: dict[str, Op] = {op.name: op for op in [
 ]}
 
 USER_FUNCTIONS = {name: op for name, op in OPS.items() if op.user}
+
+# Names an equation may use for a constant (e is exp(1)); no problem name may take them.
+NAMED_CONSTANTS = {"pi": sympy.pi}
 
 # SymPy class -> Op, for evaluators and printers that meet a function application.
 OP_OF_CLASS: dict[type, Op] = {op.sympy_fn: op for op in OPS.values() if isinstance(op.sympy_fn, type)}
@@ -329,4 +348,15 @@ LOSSES: dict[str, Loss] = {loss.name: loss for loss in [
          lambda o, t: -_mean([tk * log(ok) + (1 - tk) * log(1 - ok) for ok, tk in zip(o, t)])),
     Loss("cce", "E = −Σₖ tₖ log oₖ",
          lambda o, t: -sympy.Add(*[tk * log(ok) for ok, tk in zip(o, t)])),
+    Loss("hinge", "E = Σ_{k≠y} max(0, oₖ − o_y + 1) (y: the class of t); K = 1: max(0, 1 − t·o)",
+         lambda o, t: _hinge(o, t)),
 ]}
+
+
+def _hinge(o: list, t: list) -> sympy.Expr:
+    """Hinge loss as relu (PyTorch's MultiMarginLoss: no gradient at a margin met exactly).
+    Several outputs: t is one-hot, so o_y = Σⱼ tⱼoⱼ and the k ≠ y terms are those with 1 − tₖ = 1."""
+    if len(o) == 1:
+        return relu(1 - t[0] * o[0])
+    o_y = sympy.Add(*[tj * oj for oj, tj in zip(o, t)])
+    return sympy.Add(*[(1 - tk) * relu(ok - o_y + 1) for ok, tk in zip(o, t)])

@@ -24,6 +24,8 @@ mu, beta1, beta2, eps, alpha, rho, wd = (
 v, m, s, r, u = (Symbol(n, real=True) for n in ("v", "m", "s", "r", "u"))
 m_hat, v_hat, s_hat, d = (Symbol(n, real=True) for n in ("m_hat", "v_hat", "s_hat", "d"))
 r0 = Symbol("r0", real=True)  # adagrad's initial accumulator
+BIAS_CORRECTED = (m_hat, v_hat, s_hat)
+STEP_COUNT_STATE = "t"  # the key of ``state`` that resumes the step count (Adam-like optimizers)
 
 
 @dataclass(frozen=True)
@@ -54,9 +56,30 @@ class OptimizerDef:
     lookahead_form: str | None = None  # the form whose g is taken at θ + μv (nesterov's "lookahead")
     decoupled_decay: bool = False  # adamw: weight decay is a rule, not added to g
     initial_state: dict[str, str] = field(default_factory=dict)  # state var -> hyper symbol giving its start
+    names_default_form: bool = True  # False: the solution names the form only when it is not the default
+
+    def shown_form(self, form: str) -> str | None:
+        """The form as the solution names it beside the optimizer, or None."""
+        if not self.form_key or len(self.forms) == 1 or (form == self.default_form and not self.names_default_form):
+            return None
+        return form
 
     def state_names(self, form: str) -> tuple[str, ...]:
         return tuple(dict.fromkeys(a.target.name for a in self.forms[form] if a.state))
+
+    @property
+    def keeps_state(self) -> bool:
+        return any(a.state for rules in self.forms.values() for a in rules)
+
+    def reported_names(self, form: str) -> tuple[str, ...]:
+        """What the solution's ``state`` holds: the carried state, then the
+        bias-corrected values (m_hat, v_hat, s_hat) the step used."""
+        corrected = tuple(a.target.name for a in self.forms[form] if a.target in BIAS_CORRECTED)
+        return tuple(dict.fromkeys(self.state_names(form) + corrected))
+
+    def counts_steps(self, form: str) -> bool:
+        """Whether the rules use the step count t (bias correction): then ``state`` may give t."""
+        return any(t in a.expr.free_symbols for a in self.forms[form])
 
 
 def _h(key, symbols, *default):
@@ -86,12 +109,13 @@ OPTIMIZERS: dict[str, OptimizerDef] = {o.name: o for o in [
         "lookahead": (Assign(v, mu * v - lr * g, state=True), Assign(theta, theta + v)),
     }, "pytorch", lookahead_form="lookahead"),
     OptimizerDef("adagrad", (_h("lr", lr, "0.01"), _h("eps", eps, "1e-10"), _h("initial_accumulator", r0, "0")), {
-        "plain": (Assign(r, r + g**2, state=True), Assign(theta, theta - lr * g / (sqrt(r) + eps))),
-    }, "plain", form_key="", initial_state={"r": "r0"}),
+        place: (Assign(r, r + g**2, state=True), Assign(theta, theta - lr * g / denominator))
+        for place, denominator in (("outside", sqrt(r) + eps), ("inside", sqrt(r + eps)))
+    }, "outside", form_key="eps_placement", initial_state={"r": "r0"}, names_default_form=False),
     OptimizerDef("rmsprop", (_h("lr", lr, "0.01"), _h("alpha", alpha, "0.99"), _h("eps", eps, "1e-8")), {
-        "plain": (Assign(r, alpha * r + (1 - alpha) * g**2, state=True),
-                  Assign(theta, theta - lr * g / (sqrt(r) + eps))),
-    }, "plain", form_key=""),
+        place: (Assign(r, alpha * r + (1 - alpha) * g**2, state=True), Assign(theta, theta - lr * g / denominator))
+        for place, denominator in (("outside", sqrt(r) + eps), ("inside", sqrt(r + eps)))
+    }, "outside", form_key="eps_placement", names_default_form=False),
     OptimizerDef("adadelta", (_h("lr", lr, "1.0"), _h("rho", rho, "0.9"), _h("eps", eps, "1e-6")), {
         "plain": (Assign(r, rho * r + (1 - rho) * g**2, state=True),
                   Assign(d, sqrt(u + eps) / sqrt(r + eps) * g),
@@ -124,6 +148,7 @@ OPTIMIZERS: dict[str, OptimizerDef] = {o.name: o for o in [
 
 # Keys every optimizer accepts besides its own hyper-parameters.
 COMMON_KEYS = ("name", "weight_decay", "centralize", "schedule")
+STATE_KEY = "state"  # an optimizer's given initial state; accepted by those that keep one
 L2_DECAY = Assign(g, g + wd * theta)  # weight_decay for all but adamw: L2 added to g
 
 for _opt in OPTIMIZERS.values():  # every form's assignments are by construction in these

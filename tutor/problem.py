@@ -8,6 +8,7 @@ source i1, i2, i3, found 2"), and each needs the exact position of its node.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import unicodedata
@@ -19,13 +20,13 @@ import sympy
 
 from .errors import ProblemError
 from .expr import parse_constant, parse_expression
-from .ops import ACTIVATION_PARAMETER, LAYER_ACTIVATIONS, LOSSES, USER_FUNCTIONS
-from .optim import COMMON_KEYS, OPTIMIZERS, SCHEDULE_UNITS, SCHEDULES
+from .ops import ACTIVATION_PARAMETER, LAYER_ACTIVATIONS, LOSSES, NAMED_CONSTANTS, USER_FUNCTIONS
+from .optim import COMMON_KEYS, OPTIMIZERS, SCHEDULE_UNITS, SCHEDULES, STATE_KEY, STEP_COUNT_STATE
 from .source import Node, did_you_mean, load_yaml, read_text
 from .tolerance import MAX_DIGITS, Tolerance
 
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-RESERVED_NAMES = frozenset(USER_FUNCTIONS) | {"linear", "softmax"}
+RESERVED_NAMES = frozenset(USER_FUNCTIONS) | {"linear", "softmax"} | frozenset(NAMED_CONSTANTS)
 MAX_ROUND_DECIMALS = 15
 ASK_WORDS = ("forward", "loss", "gradient", "update", "final")
 
@@ -49,6 +50,12 @@ class Layer:
     sources: tuple[str, ...]
     weights: tuple[tuple[str, ...], ...]  # parameter names, one row per unit
     bias: tuple[str, ...] | None
+    thresholds: bool = False  # the bias names are thresholds θ_j, subtracted: net_j = Σ w_ji·s_i − θ_j
+
+    @property
+    def bias_key(self) -> str:
+        """The layer's key (and names key) for its bias: bias, or thresholds."""
+        return THRESHOLDS_KEY if self.thresholds else "bias"
 
 
 @dataclass(frozen=True)
@@ -58,10 +65,37 @@ class Equation:
 
 
 @dataclass(frozen=True)
+class PenaltySpec:
+    l2: Number | None      # λ₂
+    l1: Number | None      # λ₁
+    on: tuple[str, ...]    # the penalized parameters, in the problem's order
+
+    def expression(self) -> sympy.Expr:
+        """P over the parameters' symbols, with the exact λs."""
+        thetas = [sympy.Symbol(p, real=True) for p in self.on]
+        terms = []
+        if self.l2 is not None:
+            terms.append(self.l2.exact / 2 * sympy.Add(*[th**2 for th in thetas]))
+        if self.l1 is not None:
+            terms.append(self.l1.exact * sympy.Add(*[sympy.Abs(th) for th in thetas]))
+        return sympy.Add(*terms)
+
+    def formula(self) -> str:
+        """How the conventions state it."""
+        parts = []
+        if self.l2 is not None:
+            parts.append(f"({self.l2.value:g}/2)·Σθ²")
+        if self.l1 is not None:
+            parts.append(f"{self.l1.value:g}·Σ|θ|")
+        return " + ".join(parts)
+
+
+@dataclass(frozen=True)
 class LossSpec:
     name: str | None           # a LOSSES key, or None for a custom expression
     expr: sympy.Expr | None    # custom: over outputs, targets and constants
     reduction: str             # mean or sum over the samples of a batch
+    penalty: PenaltySpec | None = None  # a regularization term added to the batch loss
 
 
 @dataclass(frozen=True)
@@ -79,6 +113,8 @@ class OptimizerSpec:
     weight_decay: Number | None
     centralize: bool
     schedules: tuple[Schedule, ...]
+    state: dict[str, dict[str, Number]] = field(default_factory=dict)  # given initial state: var -> param -> value
+    steps_done: int = 0  # state's t: steps already taken (Adam resumed); the first step here is t = steps_done + 1
 
 
 @dataclass(frozen=True)
@@ -289,6 +325,9 @@ class NameTable:
         if not isinstance(name, str) or not NAME_RE.match(name):
             raise node.error(f"expected a name for {_article(kind)} (letters, digits and _, not starting with a "
                              f"digit), found {node.kind}")
+        if name in NAMED_CONSTANTS:
+            raise node.error(f"{name!r} is a constant of equations and cannot name {_article(kind)}; "
+                             f"choose another name")
         if name in RESERVED_NAMES:
             raise node.error(f"{name!r} is a function name and cannot name {_article(kind)}; choose another name")
         if name in self.kind:
@@ -421,7 +460,10 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
                                      f"({', '.join(outputs)}), found {len(targets)}")
         samples = _samples(top["data"], inputs, targets)
         loss = _loss(top["loss"], names, outputs, targets)
+        loss = _loss_penalty(top["loss"], loss, params, layers)
+        _check_hinge_targets(top["data"], loss, samples, targets)
     optimizer = _optimizer(top.get("optimizer"), layers is not None)
+    optimizer = _optimizer_state(top.get("optimizer"), optimizer, params)
     training = _training(top.get("training"), len(samples))
     frozen = tuple(_refer(n, names, ("parameter",), "a parameter to freeze")
                    for n in need_list(top["frozen"], "parameter names", nonempty=False)) if "frozen" in top else ()
@@ -558,7 +600,16 @@ def _equations(node: Node, names: NameTable) -> tuple[Equation, ...]:
 
 # ---------------------------------------------------------------- network
 
-LAYER_KEYS = ("units", "net", "activation", "weights", "bias", "names")
+THRESHOLDS_KEY = "thresholds"
+LAYER_KEYS = ("units", "net", "activation", "weights", "bias", THRESHOLDS_KEY, "names")
+
+
+def _bias_key(node: Node) -> str:
+    """Which of bias / thresholds the layer gives (not both)."""
+    if THRESHOLDS_KEY in node.value and "bias" in node.value:
+        raise node.key_error(THRESHOLDS_KEY, "a layer gives either bias (+b_j) or thresholds (−θ_j), not both")
+    return THRESHOLDS_KEY if THRESHOLDS_KEY in node.value else "bias"
+
 
 
 def _network(node: Node, names: NameTable):
@@ -594,19 +645,21 @@ def _layer(node: Node, sources, names: NameTable, params, param_nodes) -> Layer:
         raise v["activation"].error("softmax needs a layer of at least 2 units")
 
     weight_rows = _matrix(v["weights"], unit_names, sources, "weights", need_number)
-    bias_values = _vector(v["bias"], unit_names, "biases", need_number) if "bias" in v else None
+    bias_key = _bias_key(node)
+    bias_what = "thresholds" if bias_key == THRESHOLDS_KEY else "biases"
+    bias_values = _vector(v[bias_key], unit_names, bias_what, need_number) if bias_key in v else None
     names_node = v.get("names")
     weight_names = bias_names = None
     if names_node is not None:
         need_mapping(names_node, "names: weights and/or bias")
-        check_keys(names_node, ("weights", "bias"), (), "names")
+        check_keys(names_node, ("weights", bias_key), (), "names")
         if "weights" in names_node.value:
             weight_names = _matrix(names_node.value["weights"], unit_names, sources, "weight names", _name_node)
-        if "bias" in names_node.value:
+        if bias_key in names_node.value:
             if bias_values is None:
-                raise names_node.key_error("bias", "bias names given, but the layer has no bias "
+                raise names_node.key_error(bias_key, "bias names given, but the layer has no bias "
                                                    "(add bias: one number per unit, or remove these names)")
-            bias_names = _vector(names_node.value["bias"], unit_names, "bias names", _name_node)
+            bias_names = _vector(names_node.value[bias_key], unit_names, f"{bias_key} names", _name_node)
 
     # Nets and units are defined after the weights are read, in the order used by the solution.
     nets = tuple(names.define(n, "node") for n in net_nodes)
@@ -620,10 +673,11 @@ def _layer(node: Node, sources, names: NameTable, params, param_nodes) -> Layer:
             row.append(_param(name_node, weight_rows[j][i], names, params, param_nodes))
         w_table.append(tuple(row))
         if bias_values is not None:
-            name_node = bias_names[j] if bias_names else Node(f"b_{unit}", node.line, node.col, node.path)
+            default = f"theta_{unit}" if bias_key == THRESHOLDS_KEY else f"b_{unit}"
+            name_node = bias_names[j] if bias_names else Node(default, node.line, node.col, node.path)
             b_table.append(_param(name_node, bias_values[j], names, params, param_nodes))
     return Layer(units, nets, activation, act_arg, tuple(sources), tuple(w_table),
-                 tuple(b_table) if bias_values is not None else None)
+                 tuple(b_table) if bias_values is not None else None, bias_key == THRESHOLDS_KEY)
 
 
 def _name_node(node: Node, what: str = "a parameter name") -> Node:
@@ -720,7 +774,7 @@ def _loss(node: Node, names: NameTable, outputs, targets) -> LossSpec:
     if isinstance(node.value, str):
         return LossSpec(need_choice(node, "a loss", LOSSES), None, "mean")
     need_mapping(node, "a loss name or a mapping {name, reduction} or {expr, reduction}")
-    check_keys(node, ("name", "expr", "reduction"), (), "loss")
+    check_keys(node, ("name", "expr", "reduction", PENALTY_KEY), (), "loss")
     v = node.value
     reduction = need_choice(v["reduction"], "a reduction", ("mean", "sum")) if "reduction" in v else "mean"
     if ("name" in v) == ("expr" in v):
@@ -749,6 +803,59 @@ def _loss(node: Node, names: NameTable, outputs, targets) -> LossSpec:
     return LossSpec(None, expr, reduction)
 
 
+PENALTY_KEY = "penalty"
+PENALTY_ON = ("weights", "all")  # or a list of parameter names
+
+
+def _loss_penalty(node: Node, loss: LossSpec, params: dict[str, Number], layers) -> LossSpec:
+    """The loss's ``penalty: {l2, l1, on}``: (λ₂/2)·Σθ² + λ₁·Σ|θ| over the parameters ``on`` names
+    (weights: a layered network's weights, no biases; a model's every parameter)."""
+    if not isinstance(node.value, dict) or PENALTY_KEY not in node.value:
+        return loss
+    pnode = need_mapping(node.value[PENALTY_KEY], "a penalty {l2, l1, on}")
+    check_keys(pnode, ("l2", "l1", "on"), (), "penalty")
+    v = pnode.value
+    if "l2" not in v and "l1" not in v:
+        raise pnode.error("expected l2 (adds (λ/2)·Σθ²) and/or l1 (adds λ·Σ|θ|) in the penalty, found neither")
+    l2, l1 = (need_number_in(v[k], k, 0.0, math.inf, high_open=True) if k in v else None for k in ("l2", "l1"))
+    on_node = v.get("on")
+    if on_node is None or on_node.value == "weights":
+        on = _weights_of(layers) if layers is not None else tuple(params)
+    elif isinstance(on_node.value, list):
+        on = tuple(_penalized(item, params) for item in need_list(on_node, "the penalized parameters"))
+    else:
+        need_choice(on_node, "what the penalty is on (or a list of parameter names)", PENALTY_ON)
+        on = tuple(params)
+    return dataclasses.replace(loss, penalty=PenaltySpec(l2, l1, tuple(dict.fromkeys(on))))
+
+
+def _check_hinge_targets(data: Node, loss: LossSpec, samples, targets) -> None:
+    """hinge: one target of −1 or +1, or (several outputs) a one-hot target: one 1, the rest 0."""
+    if loss.name != "hinge":
+        return
+    sample_nodes = data.value if isinstance(data.value, list) else [data]
+    for k, (sample, node) in enumerate(zip(samples, sample_nodes), 1):
+        values = [sample[t].exact for t in targets]
+        if len(targets) == 1 and values[0] not in (1, -1):
+            raise node.value[targets[0]].error(f"hinge with one output needs the target {targets[0]} to be −1 "
+                                               f"or +1; sample {k} has {_clip(str(node.value[targets[0]].value))}")
+        if len(targets) > 1 and (any(v not in (0, 1) for v in values) or sum(values) != 1):
+            raise node.error(f"hinge with several outputs needs a one-hot target (one of "
+                             f"{', '.join(targets)} is 1, the others 0); sample {k} has "
+                             f"{', '.join(_clip(str(node.value[t].value)) for t in targets)}")
+
+
+def _weights_of(layers) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(w for layer in layers for row in layer.weights for w in row))
+
+
+def _penalized(node: Node, params: dict[str, Number]) -> str:
+    name = need_text(node, "a parameter name")
+    if name not in params:
+        raise node.error(f"penalty on {name!r}, which is not a parameter" + _suggestion(name, params, "the parameters"))
+    return name
+
+
 # ---------------------------------------------------------------- optimizer
 
 HYPER_RANGES = {  # key -> (low, high, low_open, high_open)
@@ -767,7 +874,9 @@ def _optimizer(node: Node | None, layered: bool) -> OptimizerSpec:
     name = need_choice(node.value["name"], "an optimizer", OPTIMIZERS)
     spec = OPTIMIZERS[name]
     own = [h.key for h in spec.hypers]
-    allowed = ["name", *own, *([spec.form_key] if spec.form_key else []), *COMMON_KEYS]
+    allowed = ["name", *own, *([spec.form_key] if spec.form_key else []), *COMMON_KEYS,
+               *([STATE_KEY] if spec.keeps_state else [])]
+    _no_eps_placement(node, spec)
     check_keys(node, list(dict.fromkeys(allowed)), (), f"optimizer {name}")
     v = node.value
     hypers: dict[str, Number] = {}
@@ -799,6 +908,49 @@ def _optimizer(node: Node | None, layered: bool) -> OptimizerSpec:
         raise v["centralize"].error("centralize needs a layered network (network:), to know each unit's weights")
     schedules = _schedules(v["schedule"]) if "schedule" in v else ()
     return OptimizerSpec(name, form, hypers, weight_decay, centralize, schedules)
+
+
+EPS_PLACEMENT = "eps_placement"
+
+
+def _no_eps_placement(node: Node, spec) -> None:
+    """eps_placement on an optimizer whose eps has no choice of place: a clear error,
+    not just an unknown key."""
+    if EPS_PLACEMENT in node.value and spec.form_key != EPS_PLACEMENT:
+        having = [name for name, o in OPTIMIZERS.items() if o.form_key == EPS_PLACEMENT]
+        raise node.key_error(EPS_PLACEMENT, f"optimizer {spec.name} takes no eps_placement "
+                                            f"(only {', '.join(having)} do)")
+
+
+def _optimizer_state(node: Node | None, optimizer: OptimizerSpec, params: dict[str, Number]) -> OptimizerSpec:
+    """The optimizer's ``state:``: initial values by state name, parameter by parameter,
+    and ``t``, the steps already taken (for optimizers whose rules use t)."""
+    if node is None or STATE_KEY not in node.value:
+        return optimizer
+    state_node = need_mapping(node.value[STATE_KEY], "state: variable -> {parameter: value}")
+    definition = OPTIMIZERS[optimizer.name]
+    own = list(definition.state_names(optimizer.form))
+    if definition.counts_steps(optimizer.form):
+        own.append(STEP_COUNT_STATE)
+    shown_form = definition.shown_form(optimizer.form)
+    label = optimizer.name + (f" ({shown_form})" if shown_form else "")
+    state: dict[str, dict[str, Number]] = {}
+    steps_done = 0
+    for var, values in state_node.items():
+        if var not in own:
+            keeps = f"its state is {', '.join(own)}" if own else "it keeps no state"
+            raise state_node.key_error(var, f"unknown state {var!r} for optimizer {label}: {keeps}")
+        if var == STEP_COUNT_STATE:
+            steps_done = need_whole(values, "t (the steps already taken)", 0)
+            continue
+        need_mapping(values, f"state {var}: parameter -> value")
+        state[var] = {}
+        for p, value in values.items():
+            if p not in params:
+                raise values.key_error(p, f"state {var} given for {p!r}, which is not a parameter"
+                                          + _suggestion(p, params, "the parameters"))
+            state[var][p] = need_number(value, f"a number for state {var} of {p}")
+    return dataclasses.replace(optimizer, state=state, steps_done=steps_done)
 
 
 def _schedules(node: Node) -> tuple[Schedule, ...]:

@@ -412,9 +412,14 @@ class _Builder:
         if p.objective is None or len(p.samples) > 1:
             notes.append("batch loss: the " + ("mean" if spec.reduction == "mean" else "sum")
                          + " of the per-sample losses (gradients likewise)")
+        if spec.penalty is not None:
+            notes.append(f"plus the penalty {spec.penalty.formula()} over {', '.join(spec.penalty.on)}: part of "
+                         f"the loss (in each step's loss, its derivative in each gradient), unlike "
+                         f"weight_decay, which only adds λθ to the gradient the optimizer uses")
         opt = p.optimizer
         definition = OPTIMIZERS[opt.name]
-        name = opt.name if not definition.form_key or len(definition.forms) == 1 else f"{opt.name} ({opt.form})"
+        shown_form = definition.shown_form(opt.form)
+        name = opt.name if shown_form is None else f"{opt.name} ({shown_form})"
         rules = tuple((a.target, a.expr) for a in definition.forms[opt.form])
         if opt.weight_decay is not None and not definition.decoupled_decay:
             rules = ((L2_DECAY.target, L2_DECAY.expr),) + rules
@@ -424,8 +429,13 @@ class _Builder:
         states = self.updater.state_names
         notes_out = []
         if states:
-            starts = [f"{var} = {init[var]}" if var in init else f"{var} = 0" for var in states]
+            starts = [f"{var} as given" + (f" ({init.get(var, 0)} elsewhere)"
+                                           if set(opt.state[var]) < set(self.trainable) else "")
+                      if opt.state.get(var) else f"{var} = {init[var]}" if var in init else f"{var} = 0"
+                      for var in states]
             notes_out.append("state starts at " + ", ".join(starts))
+        if opt.steps_done:
+            notes_out.append(f"resumed after {opt.steps_done} steps: the first step here has t = {opt.steps_done + 1}")
         for sched in opt.schedules:
             sd = SCHEDULES[sched.name]
             unit = "n = epoch − 1" if sched.unit == "epoch" else "n = t − 1 (updates already made)"
@@ -491,16 +501,16 @@ class _Builder:
             upstream = tuple(self._upstream(t, run.initial, value_names) for t in traces) if value_names else ()
             grads = [q for q in self.graph.params if q in grad_names]
             if grads:
-                at = Step(0, 0, [t.index for t in traces], None, traces, run.final_loss, run.final_gradients,
+                at = Step(0, 0, [t.index for t in traces], None, traces, run.final_loss, run.final_raw_gradients,
                           run.final_gradients, run.initial, run.initial, {}, {})
                 backward = self._backward(at, traces, grads, run.initial)
-        return Evaluation(tuple(self._forward(t, run.initial) for t in traces), self._loss(traces, run.final_loss),
-                          upstream, backward)
+        return Evaluation(tuple(self._forward(t, run.initial) for t in traces),
+                          self._loss(traces, run.final_loss, run.initial), upstream, backward)
 
     def step(self, st: Step, show, grad_names, upd_names, value_names=()) -> StepPart:
         lr = Calc("lr", None, None, st.lr)
         forward = tuple(self._forward(t, st.parameters_before) for t in st.samples)
-        loss = self._loss(st.samples, st.loss)
+        loss = self._loss(st.samples, st.loss, st.parameters_before)
         lookahead: tuple[Calc, ...] = ()
         la_forward: tuple[SampleForward, ...] = ()
         traces = st.samples
@@ -543,16 +553,24 @@ class _Builder:
                      for eq in self.graph.equations if eq.name != self.graph.loss_name)
         return SampleForward(trace.index, given, rows)
 
-    def _loss(self, traces, batch_loss) -> Loss:
+    def _loss(self, traces, batch_loss, params=None) -> Loss:
+        """The per-sample losses and their reduction; with a penalty, the batch loss adds it
+        over ``params`` (the parameters the step starts from)."""
         g = self.graph
         eq = g.equations[-1]
         per = tuple((t.index, Calc(g.loss_name + sample_mark(t.index, len(traces)), eq.expr, dict(t.values),
                                    t.loss)) for t in traces)
         batch = None
-        if len(traces) > 1:
-            batch = Calc(g.loss_name, *self._reduce([g.loss_name + sample_mark(t.index, len(traces))
-                                                     for t in traces], [t.loss for t in traces]), batch_loss,
-                         context="chain")
+        penalty = self.problem.loss.penalty
+        if len(traces) > 1 or penalty is not None:
+            names = [g.loss_name + sample_mark(t.index, len(traces)) for t in traces]
+            expr, values = self._reduce(names, [t.loss for t in traces]) if len(traces) > 1 else (
+                sympy.Symbol(names[0]), {names[0]: traces[0].loss})
+            if penalty is not None:
+                expr = sympy.Add(expr, penalty.expression(), evaluate=False)
+                values.update((p, params[p]) for p in penalty.on)
+            batch = Calc(g.loss_name, expr, values, batch_loss, context="chain",
+                         note="with the penalty" if penalty is not None else "")
         return Loss(per, batch)
 
     def _reduce(self, names: list[str], values: list[Any]):
@@ -807,6 +825,13 @@ class _Builder:
         opt = self.problem.optimizer
         definition = OPTIMIZERS[opt.name]
         names = (("theta", q),) if q not in _OPT_DISPLAY_CLASHES else ()
+        penalty = self.problem.loss.penalty
+        if penalty is not None and q in penalty.on and q in st.penalized_gradients:
+            label = partial_label(self.graph.loss_name, q)
+            rows.append(Calc("g", sympy.Add(sympy.Symbol(label), sympy.diff(penalty.expression(), sympy.Symbol(
+                q, real=True)), evaluate=False), {label: raw, q: st.parameters_before[q]},
+                st.penalized_gradients[q], context="chain", note="with the penalty's derivative"))
+            raw = st.penalized_gradients[q]
         if opt.weight_decay is not None and not definition.decoupled_decay and not opt.centralize:
             rows.append(Calc("g", L2_DECAY.expr,
                              {"g": raw, "theta": st.parameters_before[q],
@@ -826,7 +851,7 @@ class _Builder:
             return Update(q, st.parameters_before[q], st.parameters[q], g_used, tuple(rows), frozen=True)
         prev = self._state_before(st)
         env: dict[str, Any] = {"theta": st.parameters_before[q], "g": g_used, "lr": st.lr,
-                               "t": self.domain.const(sympy.Integer(st.step))}
+                               "t": self.updater.step_count(st.step)}
         env.update(self.updater.hypers)
         for var in self.updater.state_names:
             env[var] = prev[var][q]

@@ -18,6 +18,7 @@ from .errors import DivergenceError
 from .evaluate import ARITHMETIC_ERRORS, Evaluator, Observe, SampleTrace
 from .graph import Graph, build_graph
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES, Assign, ExactMath, FloatMath
+from .penalty import Penalty
 from .problem import Problem
 
 
@@ -42,6 +43,8 @@ class Step:
     state: dict[str, dict[str, Any]]       # state variable -> parameter -> value, after the update
     trail: dict[str, list[tuple[str, Any]]]  # parameter -> the optimizer's assignments, in order
     lookahead: Lookahead | None = None     # nesterov lookahead: where g was taken, and that pass
+    penalty: Any = None                    # the loss's penalty term alone (in `loss` too), if any
+    penalized_gradients: dict[str, Any] = field(default_factory=dict)  # raw + the penalty's derivative
 
 
 @dataclass
@@ -72,7 +75,9 @@ class Run:
     steps: list[Step] = field(default_factory=list)
     final_samples: list[SampleTrace] = field(default_factory=list)
     final_loss: Any = None
+    final_penalty: Any = None
     final_gradients: dict[str, Any] = field(default_factory=dict)  # of the loss over every sample
+    final_raw_gradients: dict[str, Any] = field(default_factory=dict)  # the same without the penalty
     diverged: DivergenceError | None = None
     last_step: Step | None = None          # also when the steps are streamed, not kept
     steps_done: int = 0
@@ -95,10 +100,13 @@ class Updater:
         if spec.weight_decay is not None:
             self.hypers["weight_decay"] = domain.number(spec.weight_decay)
         self.state_names = self.definition.state_names(spec.form)
+        self.given_state = spec.state
+        self.steps_done = spec.steps_done
         names = ["theta", "g", "lr", "t", *self.hypers,
                  *dict.fromkeys(rule.target.name for rule in self.rules)]
         symbols = {sympy.Symbol(n, real=True): i for i, n in enumerate(dict.fromkeys(names))}
         self.slot = {sym.name: i for sym, i in symbols.items()}
+        self.reported_names = tuple(n for n in self.definition.reported_names(spec.form) if n in self.slot)
         self.code = [(rule.target.name, self.slot[rule.target.name], compile_expr(rule.expr, symbols, domain))
                      for rule in self.rules]
         self._hyper_env: list[Any] = [None] * len(self.slot)
@@ -118,9 +126,18 @@ class Updater:
         return self.domain.round(self.domain.check(value, f"g + λθ of {p}", step))
 
     def initial_state(self, params: list[str]) -> dict[str, dict[str, Any]]:
+        """The state before the first step: the problem's ``state`` where it gives a value,
+        else the optimizer's start (0, or adagrad's initial accumulator)."""
         d = self.domain
         start = {var: self.hypers[symbol] for var, symbol in self.definition.initial_state.items()}
-        return {var: {p: start.get(var, d.const(0)) for p in params} for var in self.state_names}
+        state = {var: {p: d.number(self.given_state[var][p]) if p in self.given_state.get(var, {})
+                       else start.get(var, d.const(0)) for p in params} for var in self.state_names}
+        state.update((var, {}) for var in self.reported_names if var not in state)
+        return state
+
+    def step_count(self, step: int):
+        """t of the update rules: this run's step, after the steps the problem says were taken."""
+        return self.domain.const(sympy.Integer(self.steps_done + step))
 
     def apply(self, p: str, theta, g, lr, t, state, step: int):
         """Update parameter ``p``; mutates ``state``; returns (new θ, the assignments)."""
@@ -137,7 +154,7 @@ class Updater:
                     raise DivergenceError(quantity, str(exc) or type(exc).__name__, step) from None
                 env[i] = value = d.round(d.check(value, quantity, step))
                 trail.append((target, value))
-        for var in self.state_names:
+        for var in self.reported_names:
             state[var][p] = env[self.slot[var]]
         return env[self.slot["theta"]], trail
 
@@ -232,13 +249,14 @@ def _steps(run: Run, evaluator: Evaluator, updater: Updater, params, observe, de
     problem, domain = run.problem, run.domain
     leaves = [_leaves(problem, sample, domain) for sample in problem.samples]
     state = updater.initial_state([p for p in params if p not in problem.frozen])
+    penalty = Penalty(problem.loss.penalty, domain) if problem.loss.penalty is not None else None
     try:
         asked_check = next((item for item in problem.ask or () if item.kind == "gradient_check"), None)
         if asked_check is not None:
-            run.gradient_check = check_gradients(problem, evaluator, params, leaves, asked_check)
+            run.gradient_check = check_gradients(problem, evaluator, params, leaves, asked_check, penalty)
         for step, epoch, indices in batches(problem):
             record = _step(problem, evaluator, updater, params, state, leaves, step, epoch, indices,
-                           _labelled(observe, step))
+                           _labelled(observe, step), penalty)
             if not details:
                 _forget_details(record)
             run.last_step, run.steps_done = record, run.steps_done + 1
@@ -252,16 +270,23 @@ def _steps(run: Run, evaluator: Evaluator, updater: Updater, params, observe, de
     if final is not None:
         params = {p: final("parameters", None, p, value) for p, value in params.items()}
     try:
-        run.final_samples, run.final_gradients = evaluator.run_batch(
+        run.final_samples, run.final_raw_gradients = evaluator.run_batch(
             params, list(enumerate(leaves, 1)), problem.loss.reduction, observe=final)
+        run.final_gradients = dict(run.final_raw_gradients)
         run.final_loss = evaluator.batch_loss(run.final_samples, problem.loss.reduction)
+        if penalty is not None:  # part of the loss: in its value and in every gradient
+            run.final_penalty = penalty.value(params)
+            run.final_loss = domain.round(run.final_loss + run.final_penalty)
+            run.final_gradients = {p: domain.round(g + penalty.derivative(p, params))
+                                   for p, g in run.final_raw_gradients.items()}
         if final is not None:
             run.final_loss = final("loss", None, None, run.final_loss)
     except DivergenceError as exc:
         run.diverged = run.diverged or exc
 
 
-def check_gradients(problem: Problem, evaluator: Evaluator, params, leaves, item) -> GradientCheck:
+def check_gradients(problem: Problem, evaluator: Evaluator, params, leaves, item,
+                    penalty: Penalty | None = None) -> GradientCheck:
     domain = evaluator.domain
     eps = domain.number(item.eps)
     samples = list(enumerate(leaves, 1))
@@ -269,9 +294,12 @@ def check_gradients(problem: Problem, evaluator: Evaluator, params, leaves, item
 
     def loss_at(theta) -> Any:
         traces = [SampleTrace(i, evaluator.forward(theta, values, i, None)[1], {}, {}, {}) for i, values in samples]
-        return evaluator.batch_loss(traces, reduction)
+        loss = evaluator.batch_loss(traces, reduction)
+        return loss if penalty is None else domain.round(loss + penalty.value(theta))
 
     _, analytic = evaluator.run_batch(params, samples, reduction)
+    if penalty is not None:
+        analytic = {p: domain.round(g + penalty.derivative(p, params)) for p, g in analytic.items()}
     out = {}
     for p in item.names or tuple(params):
         plus = loss_at({**params, p: domain.round(params[p] + eps)})
@@ -319,16 +347,21 @@ def _leaves(problem: Problem, sample, domain) -> dict[str, Any]:
 
 
 def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, state, leaves, step, epoch,
-          indices, observe: Observe | None = None) -> Step:
+          indices, observe: Observe | None = None, penalty: Penalty | None = None) -> Step:
     domain = evaluator.domain
     lr = learning_rate(problem, domain, step, epoch)
-    t = domain.const(sympy.Integer(step))
+    t = updater.step_count(step)
     frozen = set(problem.frozen)
     seen = observe or (lambda kind, index, name, value: value)
     new_params, trails, used = dict(params), {}, {}
+    taken_at = params  # where the gradient is taken (nesterov lookahead: θ + μv)
+    penalized: dict[str, Any] = {}
 
     def update(grads: dict[str, Any]) -> dict[str, Any]:
-        """Weight decay, then centralization, then the optimizer, for these parameters."""
+        """The penalty's derivative, weight decay, centralization, then the optimizer."""
+        if penalty is not None:
+            grads = {p: domain.round(g + penalty.derivative(p, taken_at, step)) for p, g in grads.items()}
+            penalized.update(grads)
         if updater.decay_code is not None:
             grads = {p: updater.decay(p, params[p], g, step) for p, g in grads.items()}
         if problem.optimizer.centralize:
@@ -352,6 +385,7 @@ def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, stat
         at = {p: domain.round(v + mu * state["v"][p]) if p in state["v"] else v for p, v in params.items()}
         lookahead_traces, raw = evaluator.run_batch(at, samples, reduction, step)
         lookahead = Lookahead(at, lookahead_traces)
+        taken_at = at
     if not sequential:
         update(dict(raw))
     for p in params:  # what the optimizer did not touch: frozen, or (sequential) never complete
@@ -360,10 +394,14 @@ def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, stat
         if p in frozen or p not in trails:
             new_params[p] = seen("parameters", None, p, params[p])
     gradients = {p: used[p] for p in raw}
-    loss = seen("loss", None, None, evaluator.batch_loss(traces, reduction, step))
+    loss = evaluator.batch_loss(traces, reduction, step)
+    term = penalty.value(params, step) if penalty is not None else None
+    if term is not None:
+        loss = domain.round(loss + term)
+    loss = seen("loss", None, None, loss)
     return Step(step, epoch, [i + 1 for i in indices], lr, traces, loss,
                 raw, gradients, dict(params), new_params, {var: dict(values) for var, values in state.items()},
-                trails, lookahead)
+                trails, lookahead, term, penalized)
 
 
 def centralize(graph: Graph, grads: dict[str, Any], domain) -> dict[str, Any]:

@@ -106,7 +106,7 @@ def value_places(root: Node, problem: Problem) -> dict[str, list[Node]]:
                 for name, item in zip(names, row.value):
                     places.setdefault(name, []).append(item)
             if layer.bias is not None:
-                for name, item in zip(layer.bias, layer_node.value["bias"].value):
+                for name, item in zip(layer.bias, layer_node.value[layer.bias_key].value):
                     places.setdefault(name, []).append(item)
     else:
         for name, item in top["params"].items():

@@ -26,6 +26,8 @@ def torch_optimizer(opt, params):
         return torch.optim.SGD(params, lr=opt["lr"], momentum=opt["momentum"], weight_decay=wd)
     if n == "nesterov" and opt["form"] == "pytorch":
         return torch.optim.SGD(params, lr=opt["lr"], momentum=opt["momentum"], nesterov=True, weight_decay=wd)
+    if n in ("adagrad", "rmsprop") and opt.get("eps_placement") == "inside":
+        return None
     if n == "adagrad":
         return torch.optim.Adagrad(params, lr=opt["lr"], eps=opt["eps"], weight_decay=wd,
                                    initial_accumulator_value=opt["initial_accumulator"])
@@ -56,6 +58,8 @@ def replay(path):
     opt = m.optimizer_config(p, s.num)
     if opt.get("centralize"):
         return "skipped (centralize)"
+    if opt.get("state"):
+        return "skipped (a given initial state)"
     frozen = set(p.get("frozen") or [])
     leaves = {k: torch.tensor(s.num(v), requires_grad=True) for k, v in s.g.params.items()}
     o = torch_optimizer(opt, [t for k, t in leaves.items() if k not in frozen])

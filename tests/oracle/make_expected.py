@@ -105,6 +105,7 @@ class TorchOps:
         "elu": lambda x, a: tF.elu(x, float(a)),
         "silu": tF.silu, "gelu": lambda x: tF.gelu(x, approximate="none"),
         "max": torch.maximum, "min": torch.minimum,
+        "sin": torch.sin, "cos": torch.cos, "bipolar_sigmoid": lambda x: 2 * torch.sigmoid(x) - 1,
     }
 
     @staticmethod
@@ -147,6 +148,8 @@ def evaluate(node, env, B):
     if isinstance(node, ast.Constant):
         return B.num(node.value)
     if isinstance(node, ast.Name):
+        if node.id == "pi" and "pi" not in env:
+            return B.pi if B.exact else B.num(B.pi)
         return env[node.id]
     if isinstance(node, ast.UnaryOp):
         v = evaluate(node.operand, env, B)
@@ -198,16 +201,19 @@ def build_graph(p):
             W = layer["weights"]
             names = layer.get("names") or {}
             wn = names.get("weights") or [[f"w_{u}_{s}" for s in sources] for u in units]
-            has_bias = "bias" in layer and layer["bias"] is not None
-            bn = names.get("bias") or [f"b_{u}" for u in units]
+            # thresholds (Negnevitsky, Haykin): net_j = Σ w_ji·s_i − θ_j
+            bkey = "thresholds" if "thresholds" in layer else "bias"
+            sign = -1 if bkey == "thresholds" else 1
+            has_bias = bkey in layer and layer[bkey] is not None
+            bn = names.get(bkey) or [f"{'theta' if sign < 0 else 'b'}_{u}" for u in units]
             for j, u in enumerate(units):
                 assert len(W[j]) == len(sources)
                 for i, s in enumerate(sources):
                     g.params.setdefault(wn[j][i], W[j][i])
                 if has_bias:
-                    g.params.setdefault(bn[j], layer["bias"][j])
+                    g.params.setdefault(bn[j], layer[bkey][j])
                 g.nodes.append(("net", nets[j], [(wn[j][i], s) for i, s in enumerate(sources)],
-                                bn[j] if has_bias else None))
+                                (bn[j], sign) if has_bias else None))
                 g.unit_weights.append([wn[j][i] for i in range(len(sources))])
             act = layer.get("activation", "linear")
             if act == "softmax":
@@ -266,7 +272,8 @@ def forward(g, params, sample, consts, B, fresh=False):
             for w, s in terms:
                 v = env[w] * env[s] if v is None else v + env[w] * env[s]
             if b is not None:
-                v = v + env[b]
+                b, sign = b
+                v = v + env[b] if sign > 0 else v - env[b]
             vals[name] = env[name] = v
         elif kind == "act":
             _, name, act, netname = node
@@ -308,7 +315,36 @@ def sample_loss(p, g, vals, B):
     if name == "cce":
         log = B.funcs["log"]
         return -sum(b * log(a) for a, b in zip(o, t))
+    if name == "hinge":   # relu: no gradient at a margin met exactly (PyTorch's MultiMarginLoss)
+        relu = B.funcs["relu"]
+        if K == 1:
+            return relu(1 - t[0] * o[0])
+        y = max(range(K), key=lambda k: float(t[k]))       # the one-hot target's class
+        return sum(relu(o[k] - o[y] + 1) for k in range(K) if k != y)
     raise ValueError(f"unknown loss {name}")
+
+
+def penalty_term(p, g, params, B, num):
+    """The loss's penalty: (l2/2)·Σθ² + l1·Σ|θ| over `on` (default: a network's weights,
+    a model's parameters), or None."""
+    spec = p.get("loss")  # an objective has none
+    pen = spec.get("penalty") if isinstance(spec, dict) else None
+    if not pen:
+        return None
+    on = pen.get("on", "weights")
+    if on == "weights":
+        names = [w for ws in g.unit_weights for w in ws] if "network" in p else list(params)
+    elif on == "all":
+        names = list(params)
+    else:
+        names = list(on)
+    names = list(dict.fromkeys(names))
+    term = 0
+    if "l2" in pen:
+        term = term + num(pen["l2"]) / 2 * sum(params[k] * params[k] for k in names)
+    if "l1" in pen:
+        term = term + num(pen["l1"]) * sum(B.funcs["abs"](params[k]) for k in names)
+    return term
 
 
 def reduce_losses(p, losses):
@@ -323,8 +359,8 @@ def reduce_losses(p, losses):
 DEFAULTS = {
     "sgd": {}, "momentum": {"momentum": 0.9, "form": "classic"},
     "nesterov": {"momentum": 0.9, "form": "pytorch"},
-    "adagrad": {"lr": 0.01, "eps": 1e-10, "initial_accumulator": 0},
-    "rmsprop": {"lr": 0.01, "alpha": 0.99, "eps": 1e-8},
+    "adagrad": {"lr": 0.01, "eps": 1e-10, "initial_accumulator": 0, "eps_placement": "outside"},
+    "rmsprop": {"lr": 0.01, "alpha": 0.99, "eps": 1e-8, "eps_placement": "outside"},
     "adadelta": {"lr": 1.0, "rho": 0.9, "eps": 1e-6},
     "adam": {"lr": 0.001, "betas": [0.9, 0.999], "eps": 1e-8, "eps_placement": "outside"},
     "adamw": {"lr": 0.001, "betas": [0.9, 0.999], "eps": 1e-8, "eps_placement": "outside",
@@ -342,6 +378,8 @@ def optimizer_config(p, num):
     for k, v in cfg.items():
         if k in ("name", "form", "eps_placement", "centralize", "schedule"):
             out[k] = v
+        elif k == "state":   # {var: {param: value}, t: steps already taken}
+            out[k] = {var: (int(x) if var == "t" else {p: num(y) for p, y in x.items()}) for var, x in v.items()}
         elif k == "betas":
             out[k] = [num(b) for b in v]
         else:
@@ -410,11 +448,15 @@ def opt_update(opt, th, g, st, t, lr, B):
     if name == "adagrad":
         r = st.get("r", opt["initial_accumulator"]) + g * g
         st["r"] = r
+        if opt["eps_placement"] == "inside":
+            return th - lr * g / sqrt(r + opt["eps"])
         return th - lr * g / (sqrt(r) + opt["eps"])
     if name == "rmsprop":
         a = opt["alpha"]
         r = a * st.get("r", 0) + (1 - a) * g * g
         st["r"] = r
+        if opt["eps_placement"] == "inside":
+            return th - lr * g / sqrt(r + opt["eps"])
         return th - lr * g / (sqrt(r) + opt["eps"])
     if name == "adadelta":
         rho, eps = opt["rho"], opt["eps"]
@@ -470,7 +512,9 @@ class Solver:
         for i in idx:
             vals = forward(self.g, pv, self.samples[i], self.consts, B)
             outs.append((vals, sample_loss(self.p, self.g, vals, B)))
-        return outs, reduce_losses(self.p, [l for _, l in outs])
+        L = reduce_losses(self.p, [l for _, l in outs])
+        pen = penalty_term(self.p, self.g, pv, B, self.num)
+        return outs, (L if pen is None else L + pen), pen
 
     def gradient(self, params, idx):
         B = self.B
@@ -482,12 +526,16 @@ class Solver:
             losses = [sample_loss(self.p, self.g, forward(self.g, syms, self.samples[i], self.consts, B), B)
                       for i in idx]
             L = reduce_losses(self.p, losses)
+            pen = penalty_term(self.p, self.g, syms, B, self.num)
+            L = L if pen is None else L + pen
             sub = {syms[k]: params[k] for k in names}
             return {k: sp.diff(L, syms[k]).subs(sub) for k in names}
         leaves = {k: torch.tensor(params[k], requires_grad=True) for k in names}
         losses = [sample_loss(self.p, self.g, forward(self.g, leaves, self.samples[i], self.consts, B), B)
                   for i in idx]
         L = reduce_losses(self.p, losses)
+        pen = penalty_term(self.p, self.g, leaves, B, self.num)
+        L = L if pen is None else L + pen
         gr = torch.autograd.grad(L, [leaves[k] for k in names], allow_unused=True)
         return {k: (0.0 if v is None else float(v.item())) for k, v in zip(names, gr)}
 
@@ -545,6 +593,12 @@ class Solver:
         frozen = set(p.get("frozen") or [])
         opt = optimizer_config(p, num)
         state = {k: {} for k in params}
+        given = dict(opt.get("state") or {})
+        steps_done = given.pop("t", 0)
+        for var, per_param in given.items():   # adam-like: the spec's v is this loop's s
+            key = "s" if var == "v" and opt["name"] in ("adam", "adamw") else var
+            for k, value in per_param.items():
+                state[k][key] = value
         t = 0
         for epoch in range(1, epochs + 1):
             for start in range(0, N, bs):
@@ -553,7 +607,7 @@ class Solver:
                 t += 1
                 idx = list(range(start, min(start + bs, N)))
                 lr = opt["lr"] * schedule_factor(opt, t, epoch, B, num)
-                outs, L = self.values(params, idx)
+                outs, L, pen = self.values(params, idx)
                 at = params
                 if opt["name"] == "nesterov" and opt["form"] == "lookahead":
                     at = {k: params[k] + opt["momentum"] * state[k].get("v", 0) for k in params}
@@ -573,20 +627,22 @@ class Solver:
                     if k in frozen:
                         new[k] = params[k]
                     else:
-                        new[k] = opt_update(opt, params[k], grads[k], state[k], t, lr, B)
+                        new[k] = opt_update(opt, params[k], grads[k], state[k], steps_done + t, lr, B)
                 out["steps"].append({
                     "step": t, "epoch": epoch, "batch": [i + 1 for i in idx], "lr": to_float(lr),
                     "samples": [self.sample_record(params, i, vals, l) for i, (vals, l) in zip(idx, outs)],
                     "loss": to_float(L),
+                    **({"penalty": to_float(pen)} if pen is not None else {}),
                     "gradients": {k: to_float(v) for k, v in grads.items()},
                     "parameters": {k: to_float(v) for k, v in new.items()},
                 })
                 params = new
-        outs, L = self.values(params, list(range(N)))
+        outs, L, pen = self.values(params, list(range(N)))
         out["final"] = {
             "parameters": {k: to_float(v) for k, v in params.items()},
             "samples": [self.sample_record(params, i, vals, l) for i, (vals, l) in enumerate(outs)],
             "loss": to_float(L),
+            **({"penalty": to_float(pen)} if pen is not None else {}),
             "gradients": {k: to_float(v) for k, v in self.gradient(params, list(range(N))).items()},
         }
         if check is not None:

@@ -49,6 +49,7 @@ class _Numbers:
             "lr": self.num(s.lr),
             "samples": [sample(t) for t in s.samples],
             "loss": self.num(s.loss),
+            **({"penalty": self.num(s.penalty)} if s.penalty is not None else {}),
             "gradients": values(s.gradients),
             "state": {var: values(per_param) for var, per_param in s.state.items()},
             "parameters": values(s.parameters),
@@ -71,6 +72,7 @@ def _tail(run: Run, numbers: _Numbers) -> dict[str, Any]:
         "parameters": numbers.values(run.last_step.parameters if run.last_step else run.initial),
         "samples": [numbers.sample(t) for t in run.final_samples],
         "loss": num(run.final_loss) if run.final_loss is not None else None,
+        **({"penalty": num(run.final_penalty)} if run.final_penalty is not None else {}),
         "gradients": numbers.values(run.final_gradients),
     }}
     if run.gradient_check is not None:

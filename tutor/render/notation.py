@@ -419,6 +419,9 @@ LATEX_LOSS_FORMULAS = {
     "−(1/K) Σₖ [tₖ log oₖ + (1 − tₖ) log(1 − oₖ)]":
         r"-\frac{1}{K} \sum_{k} \left[t_{k} \log o_{k} + \left(1 - t_{k}\right) \log\left(1 - o_{k}\right)\right]",
     "−Σₖ tₖ log oₖ": r"-\sum_{k} t_{k} \log o_{k}",
+    "Σ_{k≠y} max(0, oₖ − o_y + 1) (y: the class of t); K = 1: max(0, 1 − t·o)":
+        r"\sum_{k \neq y} \max\left(0, o_{k} - o_{y} + 1\right)$ ($y$: the class of $t$); $K = 1$: "
+        r"$\max\left(0, 1 - t \cdot o\right)",
 }
 
 _LATEX_FUNCTIONS = {"sigmoid": r"\sigma", "exp": r"\exp", "log": r"\log", "tanh": r"\tanh", "max": r"\max",
