@@ -101,7 +101,7 @@ def test_mazur_diagram_values_are_the_published_ones():
     assert abs(d.node("h1").value - 0.593269992) < 1e-9 and abs(d.node("o2").value - 0.772928465) < 1e-9
     assert abs(d.node("o1").grad - 0.138498562) < 1e-9
     assert abs(d.node("h1").grad - 0.036350306 * 0.241300709) < 1e-9
-    assert d.node("h1").bias == ("b1", 0.35) and d.node("o2").bias == ("b2", 0.6)
+    assert d.node("h1").bias == ("b1", 0.35, "+") and d.node("o2").bias == ("b2", 0.6, "+")
     svg = diagram_svg(d)
     assert ">0.5933</text>" in svg and ">δ = 0.1385</text>" in svg and ">δ = 0.008771</text>" in svg
 
@@ -333,7 +333,7 @@ def test_compare_keeps_the_problems_own_optimizer_and_hyper_parameters():
     (["--optimizer", "sgd,adamx"], "error: unknown optimizer 'adamx'; expected one of sgd, momentum"),
     (["--lr", "0.1,-1"], "error: expected a learning rate above 0, found '-1'"),
     (["--lr", "0.1,abc"], "error: expected a learning rate above 0, found 'abc'"),
-    (["--loss", "mse,hinge"], "error: unknown loss 'hinge'; expected one of mse, sse"),
+    (["--loss", "mse,huber"], "error: unknown loss 'huber'; expected one of mse, sse"),
     (["--lr", ","], "error: expected learning rates separated by commas"),
     ([], "error: nothing to compare; give --optimizer, --lr or --loss with several values"),
 ])
@@ -422,3 +422,12 @@ def test_plot_and_compare_read_standard_input():
     assert plotted.exit_code == 0 and "loss per step: Momentum (EMA form)" in plotted.output
     compared = CliRunner().invoke(_app(), ["compare", "-", "--optimizer", "sgd,adam"], input=text)
     assert compared.exit_code == 0 and "\n  adam       2      " in compared.output
+
+
+def test_thresholds_are_drawn_subtracted():
+    """Negnevitsky's net_j = Σ w·x − θ_j: a threshold is drawn with its minus sign, never as a bias."""
+    d = build_diagram(solve_problem(ROOT / "problems" / "negnevitsky-xor-thresholds.yaml"))
+    assert d.node("y3").bias == ("theta3", 0.8, "−")
+    assert "− theta3 = 0.8" in diagram_svg(d, 4)
+    assert "\\(-\\,\\mathit{theta}_{3} = 0.8\\)" in diagram_tikz(d, 4)
+    assert "+ theta3" not in text_diagram(d, 120, 4) and "− theta3" in text_diagram(d, 120, 4)

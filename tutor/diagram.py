@@ -48,7 +48,7 @@ class DiagramNode:
     y: float                        # row, a column centred on 0
     value: float | None             # forward value
     grad: float | None              # δ (network: ∂E/∂net) or ∂E/∂node (graph)
-    bias: tuple[str, float] | None = None   # a unit's bias: name, value
+    bias: tuple[str, float, str] | None = None   # a unit's bias: name, value, sign ("−": a threshold)
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,8 @@ def _network(run: Run, params: dict[str, float | None]):
         for j, (unit, row) in enumerate(zip(layer.units, layer.weights)):
             edges += [DiagramEdge(source, unit, weight, params.get(weight)) for source, weight in zip(layer.sources, row)]
             if layer.bias is not None:
-                biases[unit] = (layer.bias[j], params.get(layer.bias[j]))
+                sign = "−" if layer.thresholds else "+"  # net = Σ w·s − θ with thresholds
+                biases[unit] = (layer.bias[j], params.get(layer.bias[j]), sign)
     return columns, edges, biases
 
 

@@ -106,7 +106,7 @@ def _node(node: DiagramNode, at: tuple[float, float], grad_label: str, digits: i
         label = "δ = " if grad_label == "δ" else f"{grad_label}{node.name} = "
         below.append((GRAD_COLOUR, label + number(node.grad, digits)))
     if node.bias is not None:
-        below.append(("#222222", f"+ {node.bias[0]} = {number(node.bias[1], digits)}"))
+        below.append(("#222222", f"{node.bias[2]} {node.bias[0]} = {number(node.bias[1], digits)}"))
     for i, (colour, text) in enumerate(below):
         parts.append(f'<text x="{n(x)}" y="{n(y + HEIGHT / 2 + 15 + 14 * i)}" text-anchor="middle" font-size="11" '
                      f'fill="{colour}">{esc(text)}</text>')

@@ -75,10 +75,11 @@ def _wiring(d: Diagram, digits: int) -> list[str]:
         if node.name not in into:
             continue
         terms = into[node.name]
-        if node.bias is not None:
-            terms = terms + [f"{node.bias[0]} = {format_number(node.bias[1], digits)}".replace(" ", NBSP)]
         sep = " + " if d.kind == "network" else ", "
-        lines.append(f"{node.name} ← " + sep.join(terms))
+        line = f"{node.name} ← " + sep.join(terms)
+        if node.bias is not None:
+            line += f" {node.bias[2]} " + f"{node.bias[0]} = {format_number(node.bias[1], digits)}".replace(" ", NBSP)
+        lines.append(line)
     return lines
 
 

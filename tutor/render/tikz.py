@@ -63,7 +63,8 @@ def _node(node: DiagramNode, i: int, gap: float, grad_label: str, digits: int) -
             rf"\partial {latex_identifier(grad_label[1:-2])}/\partial {latex_identifier(node.name)}")
         labels.append(f"label={{[grad]below:\\({lhs} = {math_number(node.grad, digits)}\\)}}")
     if node.bias is not None:
-        labels.append(f"label={{[bias]below:\\(+\\,{latex_identifier(node.bias[0])} = "
+        sign = "+" if node.bias[2] == "+" else "-"
+        labels.append(f"label={{[bias]below:\\({sign}\\,{latex_identifier(node.bias[0])} = "
                       f"{math_number(node.bias[1], digits)}\\)}}")
     options = ", ".join(["unit", f"fill={COLOURS[node.kind]}"] + labels)
     return (rf"\node[{options}] (n{i}) at ({cm(node.x * gap)},{cm(-node.y * ROW)}) "
