@@ -142,3 +142,25 @@ def test_exact_values_build_on_the_previous_step_without_resimplifying_it():
         assert any(arg is w_before for arg in w_after.args)
     floating = solution_dict(train(parse_problem(text, "ten.yaml"), details=False))
     assert not _numbers_differ(solution_dict(run), floating)
+
+
+def test_exact_nary_max_splits_a_three_way_tie_in_thirds():
+    text = """
+title: three-way tie
+inputs: [x]
+params: {a: 0.5, b: 0.5, c: 0.5}
+model:
+  yhat: max(a*x, b*x, c*x) + min(a, b, c, x)
+outputs: [yhat]
+targets: [y]
+data: {x: 2, y: 3}
+loss: mse
+arithmetic: exact
+"""
+    run = train(parse_problem(text, "tie.yaml"))
+    # By hand: yhat = 1 + 1/2; each of a, b, c gets 1/3 of the max's x and 1/3 of the min's 1.
+    a, x, y = Fraction(1, 2), Fraction(2), Fraction(3)
+    residual = (a * x + a) - y
+    expected = 2 * residual * (x / 3 + Fraction(1, 3))
+    assert {k: _fraction(v) for k, v in run.steps[0].gradients.items()} == {"a": expected, "b": expected,
+                                                                         "c": expected}
