@@ -27,6 +27,7 @@ from .tolerance import MAX_DIGITS, Tolerance
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 RESERVED_NAMES = frozenset(USER_FUNCTIONS) | {"linear", "softmax"}
 MAX_ROUND_DECIMALS = 15
+MAX_SIGNIFICANT_FIGURES = 15
 ASK_WORDS = ("forward", "loss", "gradient", "update", "final")
 
 
@@ -139,8 +140,8 @@ class Problem:
     training: Training
     frozen: tuple[str, ...]
     ask: tuple[AskItem, ...] | None
-    arithmetic: str      # float, exact or round
-    round_decimals: int | None = None
+    arithmetic: str      # float, exact, round or significant
+    round_decimals: int | None = None  # N of {round: N}, or of {significant: N} (figures)
     check_tolerance: Tolerance | None = None  # the instructor's, for tutor check
     name_lines: dict[str, int] = field(default_factory=dict, compare=False)
     warnings: tuple[ProblemWarning, ...] = field(default=(), compare=False)
@@ -917,6 +918,8 @@ def _gradient_check(node: Node, names: NameTable) -> AskItem:
 def _arithmetic(node: Node | None) -> tuple[str, int | None]:
     if node is None:
         return "float", None
+    if isinstance(node.value, dict) and "significant" in node.value:
+        return _significant(node)
     if isinstance(node.value, dict):
         check_keys(node, ("round",), ("round",), "arithmetic")
         decimals = need_whole(node.value["round"], "round (decimals)", 0)
@@ -925,8 +928,19 @@ def _arithmetic(node: Node | None) -> tuple[str, int | None]:
                                             f"{MAX_ROUND_DECIMALS}, found {decimals}")
         return "round", decimals
     if node.value not in ("float", "exact"):
-        raise node.error(f"expected arithmetic: float, exact or {{round: N}}; found {node.kind}")
+        raise node.error(f"expected arithmetic: float, exact, {{round: N}} or {{significant: N}}; "
+                         f"found {node.kind}")
     return node.value, None
+
+
+def _significant(node: Node) -> tuple[str, int]:
+    """{significant: N}: every intermediate value rounded to N significant figures."""
+    check_keys(node, ("significant",), ("significant",), "arithmetic")
+    figures = need_whole(node.value["significant"], "significant (figures)", 1)
+    if figures > MAX_SIGNIFICANT_FIGURES:
+        raise node.value["significant"].error(f"expected significant (figures): a whole number from 1 to "
+                                              f"{MAX_SIGNIFICANT_FIGURES}, found {figures}")
+    return "significant", figures
 
 
 # ---------------------------------------------------------------- check (how tutor check grades)

@@ -456,8 +456,9 @@ class _Builder:
                 "; of k tied arguments, each gets 1/k" if many else ""))
         arith = {"float": "floating point (IEEE double); numbers shown rounded",
                  "exact": "exact (fractions stay fractions; other values shown as decimals)"}
+        unit = "significant figures" if p.arithmetic == "significant" else "decimals"
         notes_out.append("arithmetic: " + (arith.get(p.arithmetic) or
-                         f"every intermediate value rounded to {p.round_decimals} decimals, as by hand"))
+                         f"every intermediate value rounded to {p.round_decimals} {unit}, as by hand"))
         if not self.run.steps:  # nothing is trained: no optimizer to explain
             name, rules, hypers = "", (), []
             notes_out = [n for n in notes_out if not n.startswith(("state starts", "schedule"))]
