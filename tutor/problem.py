@@ -8,6 +8,7 @@ source i1, i2, i3, found 2"), and each needs the exact position of its node.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import unicodedata
@@ -416,11 +417,14 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         samples = _objective_samples(root, inputs)
     else:
         targets_node = top["targets"]
-        targets = _name_list(targets_node, names, "target", "the target names")
-        if len(targets) != len(outputs):
-            raise targets_node.error(f"expected {len(outputs)} target{'s' * (len(outputs) != 1)}, one per output "
-                                     f"({', '.join(outputs)}), found {len(targets)}")
-        samples = _samples(top["data"], inputs, targets)
+        if isinstance(targets_node.value, dict) and "label" in targets_node.value:
+            targets, samples = _label_targets(targets_node, top["data"], names, inputs, outputs)
+        else:
+            targets = _name_list(targets_node, names, "target", "the target names")
+            if len(targets) != len(outputs):
+                raise targets_node.error(f"expected {len(outputs)} target{'s' * (len(outputs) != 1)}, one per "
+                                         f"output ({', '.join(outputs)}), found {len(targets)}")
+            samples = _samples(top["data"], inputs, targets)
         loss = _loss(top["loss"], names, outputs, targets)
     optimizer = _optimizer(top.get("optimizer"), layers is not None)
     training = _training(top.get("training"), len(samples))
@@ -715,6 +719,36 @@ def _samples(node: Node, inputs, targets) -> tuple[dict[str, Number], ...]:
                                f"(a sample gives every input and target: {', '.join(expected)})")
         out.append({n: need_number(sample.value[n], f"a number for {n}") for n in expected})
     return tuple(out)
+
+
+def _label_targets(node: Node, data: Node, names: NameTable, inputs, outputs):
+    """{label: y, classes: K}: each sample gives a class y in 1..K, read as the one-hot
+    targets y_1 … y_K (y_k = 1 for k = y, else 0), so that every loss works unchanged."""
+    check_keys(node, ("label", "classes"), ("label", "classes"), "targets")
+    label_node = node.value["label"]
+    label = names.define(label_node, "class label")
+    classes = need_whole(node.value["classes"], "classes (the number of classes)", 2)
+    if classes != len(outputs):
+        raise node.value["classes"].error(f"expected classes: {len(outputs)}, one class per output "
+                                          f"({', '.join(outputs)}), found {classes}")
+    one_hot_names = [f"{label}_{k}" for k in range(1, classes + 1)]
+    taken = next((n for n in one_hot_names if n in names.kind), None)
+    if taken:
+        raise label_node.error(f"the label {label!r} stands for the one-hot targets {', '.join(one_hot_names)}, "
+                               f"but {taken!r} is already defined as {_article(names.kind[taken])} at "
+                               f"{_where(names.where[taken])}; choose another label name")
+    targets = tuple(names.define(dataclasses.replace(label_node, value=n), "target") for n in one_hot_names)
+    sample_nodes = need_list(data, "samples") if isinstance(data.value, list) else [data]
+    samples = []
+    for k, (sample, given) in enumerate(zip(sample_nodes, _samples(data, inputs, (label,))), 1):
+        value = sample.value[label]
+        if not isinstance(value.value, int) or isinstance(value.value, bool) or not 1 <= value.value <= classes:
+            raise value.error(f"expected the class of sample {k}: a whole number from 1 to {classes}, "
+                              f"found {value.kind}")
+        one_hot = {t: Number(sympy.Integer(int(c == value.value)), float(c == value.value))
+                   for c, t in enumerate(targets, 1)}
+        samples.append({n: given[n] for n in inputs} | one_hot)
+    return targets, tuple(samples)
 
 
 def _loss(node: Node, names: NameTable, outputs, targets) -> LossSpec:
@@ -1028,7 +1062,7 @@ def _repeated_samples(samples) -> list[tuple[int, int]]:
 
 def _check_probability_targets(data: Node, targets, loss_name: str) -> None:
     for sample in data.value if isinstance(data.value, list) else [data]:
-        for t in targets:
+        for t in (t for t in targets if t in sample.value):  # not the one-hot targets of a class label
             value = need_number(sample.value[t]).value
             if not 0 <= value <= 1:
                 raise sample.value[t].error(f"{loss_name} needs targets in [0, 1] (a probability or a 0/1 label), "
