@@ -13,6 +13,7 @@ import pytest
 from tutor.api import solve_problem, solve_text
 from tutor.problem import parse_problem
 from tutor.render.json import solution_dict
+from tutor.render.terminal import render_terminal
 from tutor.train import train
 
 PROBLEMS = Path(__file__).resolve().parent.parent / "problems"
@@ -142,3 +143,64 @@ def test_exact_values_build_on_the_previous_step_without_resimplifying_it():
         assert any(arg is w_before for arg in w_after.args)
     floating = solution_dict(train(parse_problem(text, "ten.yaml"), details=False))
     assert not _numbers_differ(solution_dict(run), floating)
+
+
+def test_exact_nary_max_splits_a_three_way_tie_in_thirds():
+    text = """
+title: three-way tie
+inputs: [x]
+params: {a: 0.5, b: 0.5, c: 0.5}
+model:
+  yhat: max(a*x, b*x, c*x) + min(a, b, c, x)
+outputs: [yhat]
+targets: [y]
+data: {x: 2, y: 3}
+loss: mse
+arithmetic: exact
+"""
+    run = train(parse_problem(text, "tie.yaml"))
+    # By hand: yhat = 1 + 1/2; each of a, b, c gets 1/3 of the max's x and 1/3 of the min's 1.
+    a, x, y = Fraction(1, 2), Fraction(2), Fraction(3)
+    residual = (a * x + a) - y
+    expected = 2 * residual * (x / 3 + Fraction(1, 3))
+    assert {k: _fraction(v) for k, v in run.steps[0].gradients.items()} == {"a": expected, "b": expected,
+                                                                         "c": expected}
+
+
+
+def _significant(x: float, n: int) -> float:
+    """x to n significant figures, by hand: its shortest decimal, half away from zero."""
+    written = Decimal(repr(x))
+    return float(written.quantize(Decimal(1).scaleb(written.adjusted() - n + 1), rounding=ROUND_HALF_UP))
+
+
+def test_significant_figures_round_every_intermediate_value():
+    text = """
+title: three significant figures
+inputs: [x]
+params: {w: 1.25, b: -0.035}
+model:
+  z: w*x + b
+  yhat: z*z
+outputs: [yhat]
+targets: [y]
+data: {x: 2, y: 5}
+loss: sse
+optimizer: {name: sgd, lr: 0.01}
+arithmetic: {significant: 3}
+"""
+    got = solve_text(text)["steps"][0]
+    # By hand, rounding each value to 3 significant figures before it is used.
+    z = _significant(1.25 * 2 - 0.035, 3)         # 2.465: a half, rounded up (to even would be 2.46)
+    yhat = _significant(z * z, 3)                 # 6.1009 -> 6.10
+    dE_dyhat = _significant(2 * yhat - 2 * 5, 3)
+    dyhat_dz = _significant(2 * z, 3)
+    delta_z = _significant(dE_dyhat * dyhat_dz, 3)  # 2.2 · 4.94 = 10.868 -> 10.9
+    grad_w = _significant(delta_z * 2, 3)
+    assert (z, yhat, delta_z) == (2.47, 6.1, 10.9)
+    assert got["samples"][0]["values"]["z"] == z
+    assert got["samples"][0]["values"]["yhat"] == yhat
+    assert got["gradients"] == {"w": grad_w, "b": delta_z}
+    assert got["parameters"]["w"] == _significant(1.25 - 0.01 * grad_w, 3)  # one assignment, one rounding
+    banner = " ".join(render_terminal(train(parse_problem(text, "significant.yaml"))).split())
+    assert "every intermediate value rounded to 3 significant figures" in banner

@@ -1154,6 +1154,8 @@ KINK_CASES = [
     ("max(u, 0)", 0.0, 0.5),  # tie: half to each argument
     ("min(u, -u)", 0.0, 0.0),  # tie: 1/2 * 1 + 1/2 * (-1)
     ("max(3*u, u)", 0.0, 2.0),  # tie: 1/2 * 3 + 1/2 * 1
+    ("max(3*u, u, 0)", 0.0, 4 / 3),  # three tied: 1/3 * 3 + 1/3 * 1 + 1/3 * 0
+    ("min(2*u, u, 5)", 0.0, 1.5),  # two of three tied: 1/2 * 2 + 1/2 * 1, the 5 gets nothing
 ]
 
 
@@ -1341,3 +1343,35 @@ def test_objective_gradients_match_finite_differences(case, data):
         if abs(g - fd) > fd_tolerance(fd, max(abs(hi), abs(lo)), h):
             failures.append(f"∂E/∂{name}: engine {g!r}, central difference {fd!r}")
     assert not failures, "derivative != finite difference:\n" + "\n".join(failures)
+
+
+NARY_MAX_MIN = """\
+title: n-ary max and min
+inputs: [x]
+params: {{a: {a!r}, b: {b!r}, c: {c!r}, d: {d!r}}}
+model:
+  u: max(a*x, b*x*x, c, d - x)
+  v: min(a + b, c*d, u, 2*x)
+  yhat: u*v
+outputs: [yhat]
+targets: [t]
+data: {{x: 1.3, t: 0.4}}
+loss: mse
+optimizer: {{name: sgd, lr: 0.1}}
+training: {{epochs: {epochs}}}
+"""
+NARY_POINT = {"a": 0.7, "b": -0.4, "c": 0.2, "d": 0.5}  # u = a·x, v = c·d: every argument away from a tie
+
+
+@pytest.mark.parametrize("shift", [{}, {"c": 1.5}, {"b": 0.9}], ids=["ax-and-cd", "c-and-ab", "bxx-and-cd"])
+def test_nary_max_min_gradients_match_finite_differences(shift):
+    point = {**NARY_POINT, **shift}
+    grads, _ = gradients_of(NARY_MAX_MIN.format(epochs=1, **point))
+
+    def loss(params):
+        return float(solve(NARY_MAX_MIN.format(epochs=0, **params))["final"]["loss"])
+
+    for name, p in point.items():
+        h = 1e-6
+        fd = (loss({**point, name: p + h}) - loss({**point, name: p - h})) / (2 * h)
+        assert grads[name] == pytest.approx(fd, rel=FD_REL, abs=FD_ABS), name

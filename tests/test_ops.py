@@ -114,3 +114,33 @@ def test_losses_of_a_perfect_prediction(name):
         assert value == 0  # −1·log 1
     else:
         assert value == 0
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_nary_max_and_min_derivatives_equal_sympy_diff(name):
+    z = sympy.Symbol("z", real=True)
+    op = OPS[name]
+    fn = op.sympy_fn(x, y, z)
+    # Distinct values, so every argument is once the largest and once the smallest.
+    for point in [(1, 2, 3), (3, 1, 2), (2, 3, 1), (-1, sympy.Rational(1, 2), -3)]:
+        subs = dict(zip((x, y, z), map(sympy.S, point)))
+        assert fn.subs(subs) == op.definition(*subs.values())
+        assert op.numeric(*map(float, subs.values())) == float(op.definition(*subs.values()))
+        for arg in (x, y, z):
+            textbook = sympy.diff(fn, arg).subs(subs)
+            assert textbook == sympy.diff(op.definition(x, y, z), arg).subs(subs), (name, point, arg)
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_nary_max_and_min_split_a_tie_in_equal_parts(name):
+    z, w = sympy.symbols("z w", real=True)
+    fn = OPS[name].sympy_fn(x, y, z, w)
+    extreme, other = (5, -7) if name == "max" else (-7, 5)
+    three_tied = {x: extreme, y: extreme, z: other, w: extreme}
+    assert [sympy.diff(fn, a).subs(three_tied) for a in (x, y, z, w)] == [sympy.Rational(1, 3)] * 2 + [0] + [
+        sympy.Rational(1, 3)]
+    all_tied = {x: 2, y: 2, z: 2, w: 2}
+    assert [sympy.diff(fn, a).subs(all_tied) for a in (x, y, z, w)] == [sympy.Rational(1, 4)] * 4
+    share = OPS[f"{name}_share"].numeric
+    assert [share(i, float(extreme), float(extreme), float(other), float(extreme)) for i in (1, 2, 3, 4)] == [
+        1 / 3, 1 / 3, 0.0, 1 / 3]

@@ -1,10 +1,11 @@
 """Arithmetic domains, and the compiler from SymPy expressions to fast closures.
 
-The same solution can be computed three ways (the problem's `arithmetic`):
+The same solution can be computed four ways (the problem's `arithmetic`):
 
 * ``float``  IEEE double, the default;
 * ``round``  double, but every recorded intermediate value is rounded to N
              decimals before it is used, as textbooks do;
+* ``significant``  the same, rounded to N significant figures;
 * ``exact``  SymPy numbers: rationals stay rationals, e^-2 stays e^-2.
 
 An expression is compiled once into a tree of Python closures over a list of
@@ -101,6 +102,26 @@ class RoundDomain(FloatDomain):
 
     def round(self, x: float) -> float:
         return round_half_up(x, self.decimals)
+
+
+def round_significant(x: float, figures: int) -> float:
+    """Round as by hand to `figures` significant figures: the shortest decimal that
+    denotes x, half away from zero (as round_half_up)."""
+    if not math.isfinite(x) or x == 0:
+        return x
+    written = Decimal(repr(float(x)))
+    quantum = Decimal(1).scaleb(written.adjusted() - figures + 1)
+    return float(written.quantize(quantum, rounding=ROUND_HALF_UP, context=WIDE))
+
+
+class SignificantDomain(FloatDomain):
+    name = "significant"
+
+    def __init__(self, figures: int):
+        self.figures = figures
+
+    def round(self, x: float) -> float:
+        return round_significant(x, self.figures)
 
 
 DIGITS = 50  # precision of the decimal shadow every exact value carries
@@ -283,6 +304,8 @@ def make_domain(arithmetic: str, decimals: int | None = None):
         return ExactDomain()
     if arithmetic == "round":
         return RoundDomain(decimals or 0)
+    if arithmetic == "significant":  # `decimals` holds the number of significant figures
+        return SignificantDomain(decimals or 1)
     return FloatDomain()
 
 

@@ -37,7 +37,7 @@ MAX_DEPTH = 60
 MAX_CONSTANT_POWER_DIGITS = 400  # |base|**exponent may have at most this many digits
 OPERATORS = "+ - * / **"
 # Argument names of the functions taking more than one, for messages (default: x).
-ARGUMENT_NAMES = {"leaky_relu": "x, slope", "elu": "x, alpha", "max": "a, b", "min": "a, b"}
+ARGUMENT_NAMES = {"leaky_relu": "x, slope", "elu": "x, alpha", "max": "a, b, …", "min": "a, b, …"}
 
 _DIGIT = "0-9\u06f0-\u06f9\u0660-\u0669"  # ASCII, Persian (Extended Arabic-Indic), Arabic-Indic
 _POINT = ".\u066b"                          # the decimal point, and the Arabic decimal separator ٫
@@ -216,10 +216,10 @@ class _Parser:
             args.append(self.expr())
         self.depth -= 1
         self.expect_close(f"',' or ')' to close {name.text}(")
-        if len(args) != op.arity:
+        if len(args) != op.arity and not (op.variadic and len(args) > op.arity):
             signature = f"{name.text}({ARGUMENT_NAMES.get(name.text, 'x' if op.arity == 1 else '…')})"
-            raise self.fail(name.offset, f"expected {op.arity} argument{'s' * (op.arity > 1)} for {signature}, "
-                                         f"found {len(args)}")
+            count = f"{op.arity}{' or more' * op.variadic} argument{'s' * (op.arity > 1)}"
+            raise self.fail(name.offset, f"expected {count} for {signature}, found {len(args)}")
         return _real(op.sympy_fn(*args), lambda msg: self.fail(name.offset, f"{name.text}(…) {msg}"))
 
 

@@ -53,9 +53,9 @@ STARTUP_SECONDS = {"json": 0.55, "terminal": 0.7, "export": 0.7, "check": 0.7}
 SECONDS_PER_DERIVATIVE = 5.9e-4
 SECONDS_PER_DERIVATIVE_NODE = 1.0e-5
 # Evaluating, per sample: one node of an equation or of a local derivative, by arithmetic.
-SECONDS_PER_EVALUATED_NODE = {"float": 4e-7, "round": 2e-6, "exact": 5e-5}
+SECONDS_PER_EVALUATED_NODE = {"float": 4e-7, "round": 2e-6, "significant": 2e-6, "exact": 5e-5}
 # One parameter's optimizer update, by arithmetic.
-SECONDS_PER_UPDATE = {"float": 2.5e-6, "round": 1e-5, "exact": 5e-4}
+SECONDS_PER_UPDATE = {"float": 2.5e-6, "round": 1e-5, "significant": 1e-5, "exact": 5e-4}
 # Printing, per step shown in full and sample of its batch: one node of a local derivative.
 SECONDS_PER_PRINTED_NODE = 1.5e-5
 # The checker replays the training once per variant of its catalogue of slips (when an

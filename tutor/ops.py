@@ -6,7 +6,8 @@ SymPy class (whose ``fdiff`` is the *textbook* derivative, e.g. σ(z)(1−σ(z))
 rather than whatever ``simplify`` would return), the display name, and a
 `definition` in SymPy built-ins that tests use to prove the textbook derivative
 right. Conventions are PyTorch's: relu'(0) = 0, abs'(0) = 0, leaky_relu'(0) =
-slope, elu'(0) = alpha, max/min give ½ to each argument at a tie.
+slope, elu'(0) = alpha, max/min give ½ to each argument at a tie (1/k to each of
+k tied arguments when they take more than two).
 """
 
 from __future__ import annotations
@@ -60,12 +61,18 @@ def _softmax(k: int, *zs: float) -> float:
     return weights[int(k) - 1] / math.fsum(weights)
 
 
-def _max(a: float, b: float) -> float:
-    return a if a >= b else b
+def _max(*xs: float) -> float:
+    return max(xs)
 
 
-def _min(a: float, b: float) -> float:
-    return a if a <= b else b
+def _min(*xs: float) -> float:
+    return min(xs)
+
+
+def _tie_share(i: float, *xs: float) -> float:
+    """1/m if xs[i] (1-based) is one of m equal largest values, else 0."""
+    top = max(xs)
+    return 1.0 / xs.count(top) if xs[int(i) - 1] == top else 0.0
 
 
 # ---------------------------------------------------------------- SymPy classes
@@ -220,28 +227,68 @@ class step_half(RealFunction):
             return {1: Integer(1), 0: HALF, -1: Integer(0)}[s]
 
 
-class max_(RealFunction):
+def _extreme(args: tuple, sign: int) -> sympy.Expr | None:
+    """The largest (sign 1) or smallest (sign −1) of constant-decidable arguments,
+    the first of equals; None while some difference still has symbols."""
+    best = args[0]
+    for a in args[1:]:
+        s = _sign_of(a - best) if (a - best).is_number else None
+        if s is None:
+            return None
+        if s * sign > 0:
+            best = a
+    return best
+
+
+class max_share(RealFunction):
+    """∂max(a1, …, ak)/∂ai for k > 2, written max_share(i, a1, …, ak): 1/m if ai is
+    one of m equal maxima, else 0 (a tie splits the gradient in equal parts)."""
+
     @classmethod
-    def eval(cls, a, b):
-        s = _sign_of(a - b) if (a - b).is_number else None
-        if s is not None:
-            return a if s >= 0 else b
+    def eval(cls, i, *args):
+        top = _extreme(args, 1)
+        if top is not None:
+            tied = [a for a in args if _sign_of(a - top) == 0]
+            return Rational(1, len(tied)) if _sign_of(args[int(i) - 1] - top) == 0 else Integer(0)
+
+
+class min_share(RealFunction):
+    """∂min(a1, …, ak)/∂ai for k > 2: 1/m if ai is one of m equal minima, else 0."""
+
+    @classmethod
+    def eval(cls, i, *args):
+        low = _extreme(args, -1)
+        if low is not None:
+            tied = [a for a in args if _sign_of(a - low) == 0]
+            return Rational(1, len(tied)) if _sign_of(args[int(i) - 1] - low) == 0 else Integer(0)
+
+
+class max_(RealFunction):
+    """max(a1, …, ak), k ≥ 2. Two arguments keep the textbook H(a − b) derivative."""
+
+    @classmethod
+    def eval(cls, *args):
+        return _extreme(args, 1)
 
     def fdiff(self, argindex=1):
-        a, b = self.args
-        return step_half(a - b) if argindex == 1 else step_half(b - a)
+        if len(self.args) == 2:
+            a, b = self.args
+            return step_half(a - b) if argindex == 1 else step_half(b - a)
+        return max_share(Integer(argindex), *self.args)
 
 
 class min_(RealFunction):
+    """min(a1, …, ak), k ≥ 2."""
+
     @classmethod
-    def eval(cls, a, b):
-        s = _sign_of(a - b) if (a - b).is_number else None
-        if s is not None:
-            return a if s <= 0 else b
+    def eval(cls, *args):
+        return _extreme(args, -1)
 
     def fdiff(self, argindex=1):
-        a, b = self.args
-        return step_half(b - a) if argindex == 1 else step_half(a - b)
+        if len(self.args) == 2:
+            a, b = self.args
+            return step_half(b - a) if argindex == 1 else step_half(a - b)
+        return min_share(Integer(argindex), *self.args)
 
 
 class softmax(RealFunction):
@@ -269,6 +316,7 @@ class Op:
     arity: int
     definition: Callable | None = None  # in SymPy built-ins, for proofs in tests
     user: bool = True              # callable from an equation (else: appears in derivatives only)
+    variadic: bool = False         # takes `arity` or more arguments
 
 
 OPS: dict[str, Op] = {op.name: op for op in [
@@ -291,14 +339,16 @@ OPS: dict[str, Op] = {op.name: op for op in [
     Op("bipolar_sigmoid", bipolar_sigmoid, lambda x: math.tanh(x / 2), 1, lambda x: 2 / (1 + exp(-x)) - 1),
     Op("sin", sympy.sin, math.sin, 1, sympy.sin),
     Op("cos", sympy.cos, math.cos, 1, sympy.cos),
-    Op("max", max_, _max, 2, sympy.Max),
-    Op("min", min_, _min, 2, sympy.Min),
+    Op("max", max_, _max, 2, sympy.Max, variadic=True),
+    Op("min", min_, _min, 2, sympy.Min, variadic=True),
     # Helpers that only derivatives (or layers) produce.
     Op("softmax", softmax, _softmax, -1, user=False),
     Op("relu'", relu_prime, lambda x: _step(x, 0.0), 1, user=False),
     Op("leaky_relu'", leaky_relu_prime, lambda x, s: 1.0 if x > 0 else s, 2, user=False),
     Op("elu'", elu_prime, lambda x, a: 1.0 if x > 0 else a * math.exp(x), 2, user=False),
     Op("elu_alpha'", elu_alpha_prime, lambda x: 0.0 if x > 0 else math.expm1(x), 1, user=False),
+    Op("max_share", max_share, _tie_share, -1, user=False),
+    Op("min_share", min_share, lambda i, *xs: _tie_share(i, *(-x for x in xs)), -1, user=False),
     Op("H", step_half, lambda x: _step(x, 0.5), 1, user=False),
     Op("sign", sign, lambda x: float((x > 0) - (x < 0)), 1, user=False),
     Op("erf", erf, math.erf, 1, user=False),

@@ -28,6 +28,7 @@ from .tolerance import MAX_DIGITS, Tolerance
 NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 RESERVED_NAMES = frozenset(USER_FUNCTIONS) | {"linear", "softmax"} | frozenset(NAMED_CONSTANTS)
 MAX_ROUND_DECIMALS = 15
+MAX_SIGNIFICANT_FIGURES = 15
 ASK_WORDS = ("forward", "loss", "gradient", "update", "final")
 
 
@@ -175,8 +176,8 @@ class Problem:
     training: Training
     frozen: tuple[str, ...]
     ask: tuple[AskItem, ...] | None
-    arithmetic: str      # float, exact or round
-    round_decimals: int | None = None
+    arithmetic: str      # float, exact, round or significant
+    round_decimals: int | None = None  # N of {round: N}, or of {significant: N} (figures)
     check_tolerance: Tolerance | None = None  # the instructor's, for tutor check
     name_lines: dict[str, int] = field(default_factory=dict, compare=False)
     warnings: tuple[ProblemWarning, ...] = field(default=(), compare=False)
@@ -454,11 +455,14 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         samples = _objective_samples(root, inputs)
     else:
         targets_node = top["targets"]
-        targets = _name_list(targets_node, names, "target", "the target names")
-        if len(targets) != len(outputs):
-            raise targets_node.error(f"expected {len(outputs)} target{'s' * (len(outputs) != 1)}, one per output "
-                                     f"({', '.join(outputs)}), found {len(targets)}")
-        samples = _samples(top["data"], inputs, targets)
+        if isinstance(targets_node.value, dict) and "label" in targets_node.value:
+            targets, samples = _label_targets(targets_node, top["data"], names, inputs, outputs)
+        else:
+            targets = _name_list(targets_node, names, "target", "the target names")
+            if len(targets) != len(outputs):
+                raise targets_node.error(f"expected {len(outputs)} target{'s' * (len(outputs) != 1)}, one per "
+                                         f"output ({', '.join(outputs)}), found {len(targets)}")
+            samples = _samples(top["data"], inputs, targets)
         loss = _loss(top["loss"], names, outputs, targets)
         loss = _loss_penalty(top["loss"], loss, params, layers)
         _check_hinge_targets(top["data"], loss, samples, targets)
@@ -770,6 +774,36 @@ def _samples(node: Node, inputs, targets) -> tuple[dict[str, Number], ...]:
     return tuple(out)
 
 
+def _label_targets(node: Node, data: Node, names: NameTable, inputs, outputs):
+    """{label: y, classes: K}: each sample gives a class y in 1..K, read as the one-hot
+    targets y_1 … y_K (y_k = 1 for k = y, else 0), so that every loss works unchanged."""
+    check_keys(node, ("label", "classes"), ("label", "classes"), "targets")
+    label_node = node.value["label"]
+    label = names.define(label_node, "class label")
+    classes = need_whole(node.value["classes"], "classes (the number of classes)", 2)
+    if classes != len(outputs):
+        raise node.value["classes"].error(f"expected classes: {len(outputs)}, one class per output "
+                                          f"({', '.join(outputs)}), found {classes}")
+    one_hot_names = [f"{label}_{k}" for k in range(1, classes + 1)]
+    taken = next((n for n in one_hot_names if n in names.kind), None)
+    if taken:
+        raise label_node.error(f"the label {label!r} stands for the one-hot targets {', '.join(one_hot_names)}, "
+                               f"but {taken!r} is already defined as {_article(names.kind[taken])} at "
+                               f"{_where(names.where[taken])}; choose another label name")
+    targets = tuple(names.define(dataclasses.replace(label_node, value=n), "target") for n in one_hot_names)
+    sample_nodes = need_list(data, "samples") if isinstance(data.value, list) else [data]
+    samples = []
+    for k, (sample, given) in enumerate(zip(sample_nodes, _samples(data, inputs, (label,))), 1):
+        value = sample.value[label]
+        if not isinstance(value.value, int) or isinstance(value.value, bool) or not 1 <= value.value <= classes:
+            raise value.error(f"expected the class of sample {k}: a whole number from 1 to {classes}, "
+                              f"found {value.kind}")
+        one_hot = {t: Number(sympy.Integer(int(c == value.value)), float(c == value.value))
+                   for c, t in enumerate(targets, 1)}
+        samples.append({n: given[n] for n in inputs} | one_hot)
+    return targets, tuple(samples)
+
+
 def _loss(node: Node, names: NameTable, outputs, targets) -> LossSpec:
     if isinstance(node.value, str):
         return LossSpec(need_choice(node, "a loss", LOSSES), None, "mean")
@@ -1069,6 +1103,8 @@ def _gradient_check(node: Node, names: NameTable) -> AskItem:
 def _arithmetic(node: Node | None) -> tuple[str, int | None]:
     if node is None:
         return "float", None
+    if isinstance(node.value, dict) and "significant" in node.value:
+        return _significant(node)
     if isinstance(node.value, dict):
         check_keys(node, ("round",), ("round",), "arithmetic")
         decimals = need_whole(node.value["round"], "round (decimals)", 0)
@@ -1077,8 +1113,19 @@ def _arithmetic(node: Node | None) -> tuple[str, int | None]:
                                             f"{MAX_ROUND_DECIMALS}, found {decimals}")
         return "round", decimals
     if node.value not in ("float", "exact"):
-        raise node.error(f"expected arithmetic: float, exact or {{round: N}}; found {node.kind}")
+        raise node.error(f"expected arithmetic: float, exact, {{round: N}} or {{significant: N}}; "
+                         f"found {node.kind}")
     return node.value, None
+
+
+def _significant(node: Node) -> tuple[str, int]:
+    """{significant: N}: every intermediate value rounded to N significant figures."""
+    check_keys(node, ("significant",), ("significant",), "arithmetic")
+    figures = need_whole(node.value["significant"], "significant (figures)", 1)
+    if figures > MAX_SIGNIFICANT_FIGURES:
+        raise node.value["significant"].error(f"expected significant (figures): a whole number from 1 to "
+                                              f"{MAX_SIGNIFICANT_FIGURES}, found {figures}")
+    return "significant", figures
 
 
 # ---------------------------------------------------------------- check (how tutor check grades)
@@ -1166,7 +1213,7 @@ def _repeated_samples(samples) -> list[tuple[int, int]]:
 
 def _check_probability_targets(data: Node, targets, loss_name: str) -> None:
     for sample in data.value if isinstance(data.value, list) else [data]:
-        for t in targets:
+        for t in (t for t in targets if t in sample.value):  # not the one-hot targets of a class label
             value = need_number(sample.value[t]).value
             if not 0 <= value <= 1:
                 raise sample.value[t].error(f"{loss_name} needs targets in [0, 1] (a probability or a 0/1 label), "

@@ -460,11 +460,15 @@ class _Builder:
         if "elu" in names:
             notes_out.append("elu'(0) = alpha")
         if "max_" in names or "min_" in names:
-            notes_out.append("max/min at a tie: each argument gets ½ (H(0) = ½)")
+            many = any(len(f.args) > 2 for eq in g.equations for f in eq.expr.atoms(sympy.Function)
+                       if type(f).__name__ in ("max_", "min_"))
+            notes_out.append("max/min at a tie: each argument gets ½ (H(0) = ½)" + (
+                "; of k tied arguments, each gets 1/k" if many else ""))
         arith = {"float": "floating point (IEEE double); numbers shown rounded",
                  "exact": "exact (fractions stay fractions; other values shown as decimals)"}
+        unit = "significant figures" if p.arithmetic == "significant" else "decimals"
         notes_out.append("arithmetic: " + (arith.get(p.arithmetic) or
-                         f"every intermediate value rounded to {p.round_decimals} decimals, as by hand"))
+                         f"every intermediate value rounded to {p.round_decimals} {unit}, as by hand"))
         if not self.run.steps:  # nothing is trained: no optimizer to explain
             name, rules, hypers = "", (), []
             notes_out = [n for n in notes_out if not n.startswith(("state starts", "schedule"))]
