@@ -1100,32 +1100,27 @@ def _gradient_check(node: Node, names: NameTable) -> AskItem:
     return AskItem("gradient_check", names=chosen, eps=eps)
 
 
+# The rounding arithmetics: key -> (what N counts, its smallest and largest value).
+ROUNDING = {"round": ("decimals", 0, MAX_ROUND_DECIMALS), "significant": ("figures", 1, MAX_SIGNIFICANT_FIGURES)}
+
+
 def _arithmetic(node: Node | None) -> tuple[str, int | None]:
     if node is None:
         return "float", None
-    if isinstance(node.value, dict) and "significant" in node.value:
-        return _significant(node)
     if isinstance(node.value, dict):
-        check_keys(node, ("round",), ("round",), "arithmetic")
-        decimals = need_whole(node.value["round"], "round (decimals)", 0)
-        if decimals > MAX_ROUND_DECIMALS:
-            raise node.value["round"].error(f"expected round (decimals): a whole number from 0 to "
-                                            f"{MAX_ROUND_DECIMALS}, found {decimals}")
-        return "round", decimals
+        # {round: N} decimals or {significant: N} figures: every intermediate value rounded
+        mode = "significant" if "significant" in node.value else "round"
+        counts, low, high = ROUNDING[mode]
+        check_keys(node, (mode,), (mode,), "arithmetic")
+        n = need_whole(node.value[mode], f"{mode} ({counts})", low)
+        if n > high:
+            raise node.value[mode].error(f"expected {mode} ({counts}): a whole number from {low} to {high}, "
+                                         f"found {n}")
+        return mode, n
     if node.value not in ("float", "exact"):
         raise node.error(f"expected arithmetic: float, exact, {{round: N}} or {{significant: N}}; "
                          f"found {node.kind}")
     return node.value, None
-
-
-def _significant(node: Node) -> tuple[str, int]:
-    """{significant: N}: every intermediate value rounded to N significant figures."""
-    check_keys(node, ("significant",), ("significant",), "arithmetic")
-    figures = need_whole(node.value["significant"], "significant (figures)", 1)
-    if figures > MAX_SIGNIFICANT_FIGURES:
-        raise node.value["significant"].error(f"expected significant (figures): a whole number from 1 to "
-                                              f"{MAX_SIGNIFICANT_FIGURES}, found {figures}")
-    return "significant", figures
 
 
 # ---------------------------------------------------------------- check (how tutor check grades)
