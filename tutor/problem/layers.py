@@ -1,0 +1,171 @@
+"""The layered form (`network:`) expanded into layers of named units, weights and biases:
+the default names, shared parameters, and every count checked against the layer's shape."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import sympy
+
+from ..ops import ACTIVATION_PARAMETER, LAYER_ACTIVATIONS
+from ..source import Node
+from .fields import (
+    NameTable,
+    check_keys,
+    clip,
+    name_list,
+    need_choice,
+    need_list,
+    need_mapping,
+    need_number,
+    need_text,
+    where,
+)
+from .records import THRESHOLDS_KEY, Layer, Number
+
+LAYER_KEYS = ("units", "net", "activation", "weights", "bias", THRESHOLDS_KEY, "names")
+
+
+def _bias_key(node: Node) -> str:
+    """Which of bias / thresholds the layer gives (not both)."""
+    if THRESHOLDS_KEY in node.value and "bias" in node.value:
+        raise node.key_error(THRESHOLDS_KEY, "a layer gives either bias (+b_j) or thresholds (−θ_j), not both")
+    return THRESHOLDS_KEY if THRESHOLDS_KEY in node.value else "bias"
+
+
+
+def read_network(node: Node, names: NameTable):
+    need_mapping(node, "network: inputs and layers")
+    check_keys(node, ("inputs", "layers"), ("inputs", "layers"), "network")
+    inputs = name_list(node.value["inputs"], names, "input", "the input names")
+    params: dict[str, Number] = {}
+    param_nodes: dict[str, Node] = {}
+    layers = []
+    sources = inputs
+    for layer_node in need_list(node.value["layers"], "a list of layers"):
+        layer = _layer(layer_node, sources, names, params, param_nodes)
+        layers.append(layer)
+        sources = layer.units
+    return inputs, params, tuple(layers)
+
+
+def _layer(node: Node, sources, names: NameTable, params, param_nodes) -> Layer:
+    need_mapping(node, "a layer")
+    check_keys(node, LAYER_KEYS, ("units", "activation", "weights"), "layer")
+    v = node.value
+    unit_nodes = need_list(v["units"], "the layer's unit names")
+    unit_names = [need_text(u, "a unit name") for u in unit_nodes]
+    if "net" in v:
+        net_nodes = need_list(v["net"], "pre-activation names")
+        if len(net_nodes) != len(unit_nodes):
+            raise v["net"].error(f"expected {len(unit_nodes)} pre-activation names, one per unit, "
+                                 f"found {len(net_nodes)}")
+    else:
+        net_nodes = [Node(f"net_{u}", un.line, un.col, un.path) for u, un in zip(unit_names, unit_nodes)]
+    activation, act_arg = _activation(v["activation"])
+    if activation == "softmax" and len(unit_nodes) < 2:
+        raise v["activation"].error("softmax needs a layer of at least 2 units")
+
+    weight_rows = _matrix(v["weights"], unit_names, sources, "weights", need_number)
+    bias_key = _bias_key(node)
+    bias_what = "thresholds" if bias_key == THRESHOLDS_KEY else "biases"
+    bias_values = _vector(v[bias_key], unit_names, bias_what, need_number) if bias_key in v else None
+    names_node = v.get("names")
+    weight_names = bias_names = None
+    if names_node is not None:
+        need_mapping(names_node, "names: weights and/or bias")
+        check_keys(names_node, ("weights", bias_key), (), "names")
+        if "weights" in names_node.value:
+            weight_names = _matrix(names_node.value["weights"], unit_names, sources, "weight names", _name_node)
+        if bias_key in names_node.value:
+            if bias_values is None:
+                raise names_node.key_error(bias_key, "bias names given, but the layer has no bias "
+                                                   "(add bias: one number per unit, or remove these names)")
+            bias_names = _vector(names_node.value[bias_key], unit_names, f"{bias_key} names", _name_node)
+
+    # Nets and units are defined after the weights are read, in the order used by the solution.
+    nets = tuple(names.define(n, "node") for n in net_nodes)
+    units = tuple(names.define(n, "node") for n in unit_nodes)
+    w_table, b_table = [], []
+    for j, unit in enumerate(units):
+        row = []
+        for i, source in enumerate(sources):
+            name_node = weight_names[j][i] if weight_names else Node(f"w_{unit}_{source}", node.line, node.col,
+                                                                     node.path)
+            row.append(_param(name_node, weight_rows[j][i], names, params, param_nodes))
+        w_table.append(tuple(row))
+        if bias_values is not None:
+            default = f"theta_{unit}" if bias_key == THRESHOLDS_KEY else f"b_{unit}"
+            name_node = bias_names[j] if bias_names else Node(default, node.line, node.col, node.path)
+            b_table.append(_param(name_node, bias_values[j], names, params, param_nodes))
+    return Layer(units, nets, activation, act_arg, tuple(sources), tuple(w_table),
+                 tuple(b_table) if bias_values is not None else None, bias_key == THRESHOLDS_KEY)
+
+
+def _name_node(node: Node, what: str = "a parameter name") -> Node:
+    need_text(node, what)
+    return node
+
+
+def _param(name_node: Node, value: tuple[Number, Node], names: NameTable, params, param_nodes) -> str:
+    """Define a layer parameter; a repeated name is one shared parameter."""
+    number, value_node = value
+    name = name_node.value
+    if name in params:
+        if params[name].exact != number.exact:
+            first = param_nodes[name]
+            raise value_node.error(f"shared parameter {name!r} has initial value {clip(str(value_node.value))} "
+                                   f"here but {clip(str(first.value))} at {where(first)}; "
+                                   f"a shared parameter has one initial value")
+        return name
+    names.define(name_node, "parameter")
+    params[name] = number
+    param_nodes[name] = value_node
+    return name
+
+
+def _matrix(node: Node, units, sources, what: str, read: Callable):
+    rows = need_list(node, f"{what}: one row per unit")
+    if len(rows) != len(units):
+        raise node.error(f"expected {len(units)} row{'s' * (len(units) != 1)} of {what}, one per unit "
+                         f"({', '.join(units)}), found {len(rows)}")
+    out = []
+    for row in rows:
+        items = need_list(row, f"a row of {what}")
+        if len(items) != len(sources):
+            raise row.error(f"expected {len(sources)} {what}, one per source ({', '.join(sources)}), "
+                            f"found {len(items)}")
+        out.append([_read_item(item, what, read) for item in items])
+    return out
+
+
+def _vector(node: Node, units, what: str, read: Callable):
+    items = need_list(node, f"{what}: one per unit")
+    if len(items) != len(units):
+        raise node.error(f"expected {len(units)} {what}, one per unit ({', '.join(units)}), found {len(items)}")
+    return [_read_item(item, what, read) for item in items]
+
+
+def _read_item(item: Node, what: str, read: Callable):
+    if read is need_number:
+        return need_number(item, f"a number in {what}"), item
+    return read(item)
+
+
+def _activation(node: Node) -> tuple[str, sympy.Expr | None]:
+    if isinstance(node.value, dict):
+        check_keys(node, ("name", "slope", "alpha"), ("name",), "activation")
+        name = need_choice(node.value["name"], "an activation", LAYER_ACTIVATIONS)
+        allowed = ACTIVATION_PARAMETER.get(name)
+        for key, value in node.items():
+            if key == "name":
+                continue
+            if not allowed or allowed[0] != key:
+                raise node.key_error(key, f"activation {name} takes no {key!r}"
+                                          + (f" (its parameter is {allowed[0]!r})" if allowed else ""))
+        if allowed:
+            key, default = allowed
+            return name, need_number(node.value[key], f"{key}: a number").exact if key in node.value else default
+        return name, None
+    name = need_choice(node, "an activation", LAYER_ACTIVATIONS)
+    return name, ACTIVATION_PARAMETER[name][1] if name in ACTIVATION_PARAMETER else None
