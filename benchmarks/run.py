@@ -298,6 +298,20 @@ def bench_pictures(repeat: int) -> list[str]:
             row(f"tutor compare, {len(optimizers)} optimizers", *result["compare"], solves, "+ < 1 s")]
 
 
+def bench_symbolic(repeat: int) -> list[str]:
+    """arithmetic: symbolic: the CS229 2-3-1 derivation (every gradient of a batch of m) under 5 s."""
+    problem = "problems/symbolic/cs229-2-3-1-symbolic.yaml"
+    result = side_by_side({
+        "floor": [PY, "-c", "import sympy"],
+        "json": [TUTOR, "solve", problem, "--format", "json"],
+        "text": [TUTOR, "solve", problem, "--all"],
+    }, repeat)
+    return ["9. symbolic: the CS229 2-3-1 derivation over a batch of m samples",
+            row('python -c "import sympy" (peer)', *result["floor"]),
+            row("tutor solve --format json (every formula)", *result["json"], result["floor"][0], "< 5 s"),
+            row("tutor solve --all (terminal)", *result["text"], result["floor"][0], "< 5 s")]
+
+
 def machine() -> str:
     cpu = ""
     if Path("/proc/cpuinfo").exists():
@@ -311,7 +325,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per command (median reported)")
     parser.add_argument("--only", nargs="*", help="rows to run: start mazur memory exact terminal check fan-in torch depth key class "
-                        "circuit pictures")
+                        "circuit pictures symbolic")
     args = parser.parse_args()
     if not shutil.which(TUTOR):
         raise SystemExit("install tutor first: pip install -e .")
@@ -321,7 +335,7 @@ def main() -> None:
     benches = {"start": bench_start_up, "mazur": bench_mazur, "memory": bench_memory, "exact": bench_exact,
                "terminal": bench_terminal, "check": bench_check, "fan-in": bench_fan_in, "torch": bench_long_training,
                "depth": bench_depth, "key": bench_key, "class": bench_class, "circuit": bench_circuit,
-               "pictures": bench_pictures}
+               "pictures": bench_pictures, "symbolic": bench_symbolic}
     for name in args.only or benches:
         bench = benches[name]
         for line in bench(args.repeat):

@@ -171,12 +171,17 @@ def solve(
             from .limits import Rendering
             from .render.terminal import render_terminal
 
-            run = api.solve_problem(file, max_steps=max_steps, yes=yes, arithmetic=arithmetic,
-                                    rendering=Rendering("terminal", _shown(show_all, chosen_steps)))
+            run = api.solve_or_derive(file, max_steps=max_steps, yes=yes, arithmetic=arithmetic,
+                                      rendering=Rendering("terminal", _shown(show_all, chosen_steps)))
             _warn(run.problem)
             width, color = _terminal()
-            _emit(render_terminal(run, width=width, color=color, show_all=show_all, digits=digits,
-                                  steps=chosen_steps), None, False)
+            if run.problem.arithmetic == "symbolic":
+                from .render.symbolic_doc import render_symbolic_terminal
+
+                _emit(render_symbolic_terminal(run, width=width, show_all=show_all), None, False)
+            else:
+                _emit(render_terminal(run, width=width, color=color, show_all=show_all, digits=digits,
+                                      steps=chosen_steps), None, False)
         return _report_divergence([(file, run.diverged)] if run.diverged else [])
 
     _guarded(action)
@@ -207,9 +212,14 @@ def export(
 
         fmt = format_of(output, format)
         rendering = JSON if fmt == "json" else Rendering("export", _shown(show_all, chosen_steps))
-        run = api.solve_problem(file, max_steps=max_steps, yes=yes, rendering=rendering)
+        run = api.solve_or_derive(file, max_steps=max_steps, yes=yes, rendering=rendering)
         _warn(run.problem)
-        data = export_bytes(run, fmt, show_all=show_all, steps=chosen_steps, digits=digits)
+        if run.problem.arithmetic == "symbolic":
+            from .render.symbolic_doc import export_symbolic
+
+            data = export_symbolic(run, fmt, show_all=show_all)
+        else:
+            data = export_bytes(run, fmt, show_all=show_all, steps=chosen_steps, digits=digits)
         _emit(data if fmt == "pdf" else data.decode("utf-8"), output, force, (file,))
         return _report_divergence([(file, run.diverged)] if run.diverged else [])
 
@@ -323,7 +333,9 @@ def check(
 
             from .limits import refuse_class_if_too_big
 
-            problems = load_problems(problem)
+            from .api import with_numbers
+
+            problems = [with_numbers(p) for p in load_problems(problem)]
             refuse_class_if_too_big(problems, len(answers), yes)
             columns, rows = grade(problems, answers, parse_credit(credit), chosen)
             _emit(gradebook_csv(columns, rows), gradebook, force, (problem, *answers))
@@ -489,7 +501,7 @@ def validate(files: list[Path] = typer.Argument(..., help="The problem files (YA
         code = 0
         for file in files:
             try:
-                problem = read_problem(file)
+                problem = read_problem(file, symbolic=True)
             except TutorError as exc:  # report it and go on: every file gets its line
                 print(visible(str(exc), one_line=True), file=sys.stderr)
                 code = max(code, exc.exit_code)

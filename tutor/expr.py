@@ -76,8 +76,9 @@ def tokenize(text: str) -> list[Token]:
 
 
 class _Parser:
-    def __init__(self, text: str, resolve_name, fail):
+    def __init__(self, text: str, resolve_name, fail, functions=None):
         self.fail = fail
+        self.functions = functions or {}  # name -> SymPy callable, beyond USER_FUNCTIONS (any arity)
         self.resolve_name = resolve_name  # (name, offset) -> sympy.Expr, raising on unknown
         self.text = text
         self.tokens = tokenize(text)
@@ -204,11 +205,22 @@ class _Parser:
         return value
 
     def call(self, name: Token) -> sympy.Expr:
+        if name.text in self.functions:
+            return self.functions[name.text](*self.arguments(name))
         op = USER_FUNCTIONS.get(name.text)
         if op is None:
             hint = did_you_mean(name.text, USER_FUNCTIONS)
             known = f"did you mean {hint!r}?" if hint else f"known: {', '.join(USER_FUNCTIONS)}"
             raise self.fail(name.offset, f"unknown function {name.text!r} ({known})")
+        args = self.arguments(name)
+        if len(args) != op.arity and not (op.variadic and len(args) > op.arity):
+            signature = f"{name.text}({ARGUMENT_NAMES.get(name.text, 'x' if op.arity == 1 else '…')})"
+            count = f"{op.arity}{' or more' * op.variadic} argument{'s' * (op.arity > 1)}"
+            raise self.fail(name.offset, f"expected {count} for {signature}, found {len(args)}")
+        return _real(op.sympy_fn(*args), lambda msg: self.fail(name.offset, f"{name.text}(…) {msg}"))
+
+
+    def arguments(self, name: Token) -> list[sympy.Expr]:
         self.take("(")
         self.nested()
         args = [self.expr()]
@@ -216,11 +228,7 @@ class _Parser:
             args.append(self.expr())
         self.depth -= 1
         self.expect_close(f"',' or ')' to close {name.text}(")
-        if len(args) != op.arity and not (op.variadic and len(args) > op.arity):
-            signature = f"{name.text}({ARGUMENT_NAMES.get(name.text, 'x' if op.arity == 1 else '…')})"
-            count = f"{op.arity}{' or more' * op.variadic} argument{'s' * (op.arity > 1)}"
-            raise self.fail(name.offset, f"expected {count} for {signature}, found {len(args)}")
-        return _real(op.sympy_fn(*args), lambda msg: self.fail(name.offset, f"{name.text}(…) {msg}"))
+        return args
 
 
 def _real(value: sympy.Expr, fail) -> sympy.Expr:
@@ -274,9 +282,11 @@ def _check_constant_power(base: sympy.Expr, exponent: sympy.Expr, fail) -> None:
         raise fail(f"constant power too large (about {size:.3g} digits; at most {MAX_CONSTANT_POWER_DIGITS})")
 
 
-def parse_expression(text: str, resolve_name, fail) -> sympy.Expr:
+def parse_expression(text: str, resolve_name, fail, functions=None) -> sympy.Expr:
     """Parse equation text. ``resolve_name(name, offset)`` maps a name to its symbol
-    (raising for unknown ones); ``fail(offset, message)`` builds the located error."""
+    (raising for unknown ones); ``fail(offset, message)`` builds the located error;
+    ``functions`` (name -> SymPy callable) adds functions that only tutor's own output
+    uses (a symbolic solution's sum_i and derivative helpers)."""
     if len(text) > MAX_LENGTH:
         raise fail(0, f"expression too long ({len(text)} characters; at most {MAX_LENGTH})")
     if not text.strip():
@@ -284,7 +294,7 @@ def parse_expression(text: str, resolve_name, fail) -> sympy.Expr:
     if _DATE.match(text):
         raise fail(0, f"found the date {text.strip()!r}, not a number (YAML 1.2 has no dates, and as "
                       f"arithmetic it would be {text.strip().split('-')[0]} minus the rest); write the number meant")
-    expr = _Parser(text, resolve_name, fail).parse()
+    expr = _Parser(text, resolve_name, fail, functions).parse()
     _check_constants(expr, fail)
     return expr
 
