@@ -290,3 +290,22 @@ def test_symbolic_problems_are_valid_under_the_schema(path: Path):
     schema = json.loads((ROOT / "docs/problem.schema.json").read_text(encoding="utf-8"))
     document = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
     assert [e.message for e in jsonschema.Draft7Validator(schema).iter_errors(document)] == []
+
+
+def test_a_summed_batch_has_no_one_over_m(tmp_path: Path):
+    text = (ROOT / "problems/symbolic/cs229-2-3-1-symbolic.yaml").read_text().replace(
+        "loss: {name: sse, reduction: mean}", "loss: {name: sse, reduction: sum}")
+    path = tmp_path / "summed.yaml"
+    path.write_text(text)
+    problem = load_problem(path)
+    assert format_text(solve_symbolic(problem).gradients["w2_0"]) == "2*sum_i((o_i - y_i)*o_i*(1 - o_i))"
+    assert check_against_numbers(problem, 3) > 0
+
+
+def test_an_objective_is_derived_in_its_names(tmp_path: Path):
+    path = tmp_path / "circuit.yaml"
+    path.write_text("title: f = (x + y)z\narithmetic: symbolic\ninputs: [x, y, z]\nmodel:\n  q: x + y\n  f: q*z\n"
+                    "objective: f\n")
+    solution = solve_symbolic(load_problem(path))
+    assert {n: format_text(solution.deltas[n]) for n in ("x", "y", "z", "q")} == {"x": "z", "y": "z", "z": "q",
+                                                                                    "q": "z"}

@@ -35,6 +35,7 @@ from .derive import Derivation, derive
 from .graph import Graph, build_graph
 from .ops import OP_OF_CLASS
 from .problem import Problem
+from .problem.records import SymbolicSpec
 from .problem.symbolic_input import PER_SAMPLE_SUFFIX
 
 LR = "lr"  # the learning rate's symbol in the update rule (sgd's hyper-parameter name)
@@ -298,28 +299,27 @@ class SymbolicSolution:
 def solve_symbolic(problem: Problem) -> SymbolicSolution:
     graph = build_graph(problem)
     derivation = derive(graph)
-    one_hot = tuple(graph.symbol(t) for t in problem.symbolic.one_hot) if problem.symbolic else ()
+    spec = problem.symbolic or SymbolicSpec()
+    one_hot = tuple(graph.symbol(t) for t in spec.one_hot)
     local = _local_derivatives(graph, derivation)
     partial = {(d.node, d.wrt): d.formula for d in local}
     deltas = _backward(graph, derivation, partial, one_hot)
     sample_gradients = {p: _gradient(p, derivation.consumers.get(p, ()), deltas, partial, one_hot)
                         for p in graph.params}
-    for (node, leaf), expr in derivation.leaf_partials.items():  # inputs and constants: ∂E/∂leaf
+    # ∂E/∂input and ∂E/∂constant: asked gradients, the JSON's derivatives (no chain passes through them)
+    for (node, leaf), expr in derivation.leaf_partials.items():
         partial[(node, leaf)] = formula(expr, graph.symbol(node))
-    for leaf in graph.problem.inputs + tuple(graph.problem.constants):
+    for leaf in problem.inputs + tuple(problem.constants):
         users = [n for (n, d) in derivation.leaf_partials if d == leaf]
         deltas[leaf] = _gradient(leaf, users, deltas, partial, one_hot)
-    batch = problem.symbolic.batch if problem.symbolic else None
+    reduction = problem.loss.reduction
     per_sample = _per_sample_names(graph)
-    gradients = {p: _batch(g, batch, problem.loss.reduction, per_sample) for p, g in sample_gradients.items()}
-    loss_node = graph.symbol(graph.loss_name)
-    loss = _batch(formula(graph.equations[-1].expr), batch, problem.loss.reduction, per_sample)
-    frozen = set(problem.frozen)
-    updates = {p: _update(p, g) for p, g in gradients.items() if p not in frozen}
+    gradients = {p: _batch(g, spec.batch, reduction, per_sample) for p, g in sample_gradients.items()}
+    loss = _batch(formula(graph.equations[-1].expr), spec.batch, reduction, per_sample)
+    updates = {p: _update(p, g) for p, g in gradients.items() if p not in problem.frozen}
     asked = next((item.names for item in problem.ask or () if item.kind == "gradient" and item.names), ())
-    del loss_node
     return SymbolicSolution(problem, graph, {eq.name: eq.expr for eq in graph.equations}, loss, tuple(local),
-                            deltas, sample_gradients, gradients, updates, batch, problem.loss.reduction,
+                            deltas, sample_gradients, gradients, updates, spec.batch, reduction,
                             asked or tuple(graph.params))
 
 

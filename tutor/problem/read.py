@@ -108,6 +108,7 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
             targets = symbolic_mode.read_one_hot_targets(targets_node, names, outputs, symbolic)
         if one_hot or symbolic:
             if not one_hot:
+                symbolic_mode.refuse_label_targets(targets_node)
                 targets = name_list(targets_node, names, "target", "the target names")
                 _targets_match(targets_node, targets, outputs)
             samples, batch = symbolic_mode.read_symbolic_data(top.get("data"), names, inputs, targets,

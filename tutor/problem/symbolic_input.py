@@ -75,6 +75,13 @@ def read_one_hot_targets(node: Node, names: NameTable, outputs, symbolic: bool) 
     return targets
 
 
+def refuse_label_targets(node: Node) -> None:
+    """``{label: y, classes: K}`` gives a class number per sample: not a symbol."""
+    if isinstance(node.value, dict) and "label" in node.value:
+        raise node.key_error("label", "arithmetic: symbolic has no numbers: a class label is a number per "
+                                      "sample; write the one-hot targets as targets: {one_hot: [y1, y2, …]}")
+
+
 def is_symbolic_batch(node: Node | None) -> bool:
     return node is not None and isinstance(node.value, dict) and SAMPLES_KEY in node.value
 
