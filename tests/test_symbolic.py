@@ -20,8 +20,9 @@ import sympy
 from tutor.api import solve_file, solve_text
 from tutor.problem import Number, Training, load_problem
 from tutor.problem.records import SymbolicSpec
-from tutor.symbolic import (BatchSum, Product, Sum, factored, format_text, latex_text, parse_formula,
-                            pretty_text, product, solve_symbolic, sum_i, to_sympy)
+from tutor.formula import BatchSum, Product, Sum, factored, parse_formula, product, sum_i, to_sympy
+from tutor.render.formula_text import format_text, latex_text, pretty_text
+from tutor.symbolic import solve_symbolic
 from tutor.train import train
 
 ROOT = Path(__file__).resolve().parent.parent

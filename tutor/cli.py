@@ -170,6 +170,7 @@ def solve(
         else:
             from .limits import Rendering
             from .render.terminal import render_terminal
+            from .solution import build_solution
 
             run = api.solve_or_derive(file, max_steps=max_steps, yes=yes, arithmetic=arithmetic,
                                       rendering=Rendering("terminal", _shown(show_all, chosen_steps)))
@@ -178,10 +179,10 @@ def solve(
             if run.problem.arithmetic == "symbolic":
                 from .render.symbolic_doc import render_symbolic_terminal
 
-                _emit(render_symbolic_terminal(run, width=width, show_all=show_all), None, False)
+                _emit(render_symbolic_terminal(run, width=width, color=color, show_all=show_all), None, False)
             else:
-                _emit(render_terminal(run, width=width, color=color, show_all=show_all, digits=digits,
-                                      steps=chosen_steps), None, False)
+                solution = build_solution(run, show_all=show_all, digits=digits, steps=chosen_steps)
+                _emit(render_terminal(solution, width=width, color=color), None, False)
         return _report_divergence([(file, run.diverged)] if run.diverged else [])
 
     _guarded(action)
@@ -218,8 +219,12 @@ def export(
             from .render.symbolic_doc import export_symbolic
 
             data = export_symbolic(run, fmt, show_all=show_all)
+        elif fmt == "json":
+            from .render.json import render_json
+            data = render_json(run).encode("utf-8")
         else:
-            data = export_bytes(run, fmt, show_all=show_all, steps=chosen_steps, digits=digits)
+            from .solution import build_solution
+            data = export_bytes(build_solution(run, show_all=show_all, steps=chosen_steps, digits=digits), fmt)
         _emit(data if fmt == "pdf" else data.decode("utf-8"), output, force, (file,))
         return _report_divergence([(file, run.diverged)] if run.diverged else [])
 
@@ -259,8 +264,9 @@ def key(
         for problem in problems:
             _warn(problem)
         runs = [train(p) for p in problems]
-        data = key_bytes(runs, fmt, answers_only=answers_only, sheet=sheet, show_all=show_all,
-                         steps=chosen_steps, digits=digits)
+        from .solution import build_solution
+        solutions = [build_solution(r, show_all=show_all, steps=chosen_steps, digits=digits) for r in runs]
+        data = key_bytes(solutions, fmt, answers_only=answers_only, sheet=sheet)
         _emit(data if fmt == "pdf" else data.decode("utf-8"), output, force, tuple(files))
         return _report_divergence([(f, r.diverged) for f, r in zip(files, runs) if r.diverged is not None])
 

@@ -1,16 +1,20 @@
 """The solution JSON of a symbolic problem (docs/symbolic.md): the keys of
 spec/solution-json.md, every value a string holding a formula in the problem
-format's own equation syntax (`symbolic.format_text`), which `symbolic.parse_formula`
+format's own equation syntax (`formula_text.format_text`), which `formula.parse_formula`
 reads back. A symbolic batch is one sample ``i`` whose names inside Σᵢ carry the
 suffix _i: ``2/m*sum_i((o_i - y_i)*...)``."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..symbolic import SymbolicSolution, format_text, formula
+from ..formula import formula
 from ..visible import json_visible
+from .formula_text import format_text
+
+if TYPE_CHECKING:  # the derivation is made by symbolic.py; printers only read it
+    from ..symbolic import SymbolicSolution
 
 
 def symbolic_dict(solution: SymbolicSolution) -> dict[str, Any]:
