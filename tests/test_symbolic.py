@@ -179,7 +179,9 @@ def test_cs229_gradient_is_the_textbook_formula():
     assert format_text(solution.gradients["w1_12"]) == \
         "2/m*sum_i((o_i - y_i)*o_i*(1 - o_i)*w2_2*h2_i*(1 - h2_i)*x1_i)"
     assert pretty_text(solution.gradients["w1_12"]) == "(2/m)·Σᵢ (oᵢ − yᵢ)·oᵢ(1 − oᵢ)·w2_2·h2ᵢ(1 − h2ᵢ)·x1ᵢ"
-    assert latex_text(solution.gradients["w1_12"]).startswith(r"\frac{2}{m} \sum_{i}")
+    assert latex_text(solution.gradients["w1_12"]) == (
+        r"\frac{2}{m} \, \sum_{i} \left(o_{i} - y_{i}\right) \, o_{i} \, \left(1 - o_{i}\right) \, \mathit{w2\_2} \, "
+        r"h_{2,i} \, \left(1 - h_{2,i}\right) \, x_{1,i}")
 
 
 def test_softmax_cross_entropy_gives_p_minus_y():
@@ -262,8 +264,8 @@ def test_exports_hold_the_textbook_formula(fmt: str, tmp_path: Path):
     if fmt == "html":
         assert "<math" in text and "&#x02211;" in text  # Σ
     else:
-        assert (r"\frac{2}{m} \sum_{i} \left(o_{i} - y_{i}\right) o_{i} \left(1 - o_{i}\right) \mathit{w2\_2} "
-                r"h_{2,i} \left(1 - h_{2,i}\right) x_{1,i}") in text
+        assert (r"\frac{2}{m} \, \sum_{i} \left(o_{i} - y_{i}\right) \, o_{i} \, \left(1 - o_{i}\right) \, "
+                r"\mathit{w2\_2} \, h_{2,i} \, \left(1 - h_{2,i}\right) \, x_{1,i}") in text
 
 
 def test_export_json_is_the_solve_json(tmp_path: Path):
@@ -310,3 +312,32 @@ def test_an_objective_is_derived_in_its_names(tmp_path: Path):
     solution = solve_symbolic(load_problem(path))
     assert {n: format_text(solution.deltas[n]) for n in ("x", "y", "z", "q")} == {"x": "z", "y": "z", "z": "q",
                                                                                     "q": "z"}
+
+
+@pytest.mark.parametrize("path", SCALAR, ids=[p.stem for p in SCALAR])
+def test_every_formula_of_a_scalar_problem_reads_back(path: Path):
+    """The printer over every function of the op table that the shipped problems use
+    (relu', elu', gelu's erf and √, max's shares, |x|'s sign, ...)."""
+    problem = dataclasses.replace(load_problem(path), arithmetic="symbolic", symbolic=SymbolicSpec())
+    solution = solve_symbolic(problem)
+    records = [*solution.gradients.values(), *solution.deltas.values(), *solution.updates.values(),
+               *(d.formula for d in solution.local)]
+    for record in records:
+        text = format_text(record)
+        assert sympy.expand(parse_formula(text) - to_sympy(record)) == 0, text
+
+
+GOLDEN = ROOT / "tests/golden/symbolic"
+
+
+@pytest.mark.parametrize("path", SYMBOLIC, ids=[p.stem for p in SYMBOLIC])
+@pytest.mark.parametrize("fmt", ["txt", "md", "tex"])
+def test_symbolic_golden(path: Path, fmt: str):
+    """The derivation as each printer writes it, reviewed like code (TUTOR_UPDATE_GOLDEN=1 rewrites)."""
+    from conftest import check_golden
+
+    from tutor.render.symbolic_doc import render_symbolic_export, render_symbolic_terminal
+
+    solution = solve_symbolic(load_problem(path))
+    text = render_symbolic_terminal(solution) if fmt == "txt" else render_symbolic_export(solution, fmt)
+    check_golden(GOLDEN / f"{path.stem}.{fmt}", text)

@@ -207,7 +207,7 @@ class LatexSpelling(Spelling):
         return rf"\sum_{{i}} {self.paren(body) if is_sum else body}"
 
     def join(self, factors):
-        return " ".join(factors)
+        return r" \, ".join(factors)  # a thin space: w2_2 h_2 would run together
 
 
 def format_text(f) -> str:
