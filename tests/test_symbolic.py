@@ -341,3 +341,10 @@ def test_symbolic_golden(path: Path, fmt: str):
     solution = solve_symbolic(load_problem(path))
     text = render_symbolic_terminal(solution) if fmt == "txt" else render_symbolic_export(solution, fmt)
     check_golden(GOLDEN / f"{path.stem}.{fmt}", text)
+
+
+def test_a_frozen_parameter_has_a_gradient_and_no_update():
+    text = (ROOT / "problems/symbolic/softmax-cce-symbolic.yaml").read_text() + "frozen: [w11]\n"
+    step = solve_text(text)["steps"][0]
+    assert step["gradients"]["w11"] == "(p1 - y1)*x1"
+    assert step["parameters"]["w11"] == "w11" and step["parameters"]["w12"] == "w12 - lr*(p1 - y1)*x2"
