@@ -60,8 +60,11 @@ class Spelling:
     def number(self, q: sympy.Rational) -> str:
         return str(q)
 
-    def fraction(self, numerator: str, denominator: str) -> str:
-        return f"{numerator}/{denominator}"
+    def fraction(self, numerator: list[str], denominator: list[str]) -> str:
+        """a/b, (a·b)/(c·d): factors over factors."""
+        top, bottom = (self.join(part) if len(part) == 1 else self.paren(self.join(part))
+                       for part in (numerator, denominator))
+        return f"{top}/{bottom}"
 
     def batch_sum(self, body: str, is_sum: bool) -> str:
         return f"sum_i({body})"
@@ -111,12 +114,9 @@ class Spelling:
         bottom = [self.number(sympy.Integer(p.coef.q))] if p.coef.q != 1 else []
         bottom += [self.factor(d, True) for d in denominators]
         if denominators and shown and all(isinstance(f, sympy.Expr) for f in numerators):
-            top_factors = shown if p.coef.p == 1 else [top, *shown]  # y/p, 2·y/(3·p)
-            over = self.join(bottom)
-            return self.fraction(self.join(top_factors) if len(top_factors) == 1 else self.paren(self.join(top_factors)),
-                                 over if len(bottom) == 1 else self.paren(over))
-        if bottom:
-            lead = self.fraction(top, self.join(bottom) if len(bottom) == 1 else self.paren(self.join(bottom)))
+            return self.fraction(shown if p.coef.p == 1 else [top, *shown], bottom)  # y/p, 2·y/(3·p)
+        if bottom:  # (2/m)·Σᵢ …: the coefficient leads
+            lead = self.fraction([top], bottom)
             return self.join([self.lead(lead) if shown else lead, *shown])
         if p.coef == 1:
             return self.join(shown) if shown else "1"
@@ -189,7 +189,7 @@ class PrettySpelling(Spelling):
 
 
 class LatexSpelling(Spelling):
-    times = r" \, "
+    times = r" \, "  # a thin space: w2_2 h_2 would run together
     minus = "-"
 
     def atom(self, expr):
@@ -198,16 +198,13 @@ class LatexSpelling(Spelling):
         return LatexMathPrinter(dict(self.settings)).doprint(expr)
 
     def fraction(self, numerator, denominator):
-        return rf"\frac{{{numerator}}}{{{denominator}}}"
+        return rf"\frac{{{self.join(numerator)}}}{{{self.join(denominator)}}}"
 
     def paren(self, text):
         return rf"\left({text}\right)"
 
     def batch_sum(self, body, is_sum):
         return rf"\sum_{{i}} {self.paren(body) if is_sum else body}"
-
-    def join(self, factors):
-        return r" \, ".join(factors)  # a thin space: w2_2 h_2 would run together
 
 
 def format_text(f) -> str:
