@@ -348,3 +348,9 @@ def test_a_frozen_parameter_has_a_gradient_and_no_update():
     step = solve_text(text)["steps"][0]
     assert step["gradients"]["w11"] == "(p1 - y1)*x1"
     assert step["parameters"]["w11"] == "w11" and step["parameters"]["w12"] == "w12 - lr*(p1 - y1)*x2"
+
+
+def test_a_sum_that_meets_itself_in_a_product_is_written_twice():
+    o, y = sympy.Symbol("o", real=True), sympy.Symbol("y", real=True)
+    s = factored([product(o), product(-y)])
+    assert format_text(factored([Product(sympy.Integer(1), (s, s))])) == "(o - y)*(o - y)"

@@ -11,6 +11,7 @@ format's text by `parse_formula`.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from math import gcd
 from typing import Any, Callable, Union
@@ -104,6 +105,9 @@ def normal(coef, factors) -> Product:
     for base, exp in powers.items():
         if exp == 0:
             continue
+        if not isinstance(base, sympy.Expr):  # a Sum or a BatchSum twice: written twice
+            out += [base] * int(exp)
+            continue
         out.append(base if exp == 1 else sympy.Pow(base, exp))
     return Product(coef, tuple(out))
 
@@ -141,7 +145,7 @@ def factored(terms) -> Formula:
     coef = _common_coef([t.coef for t in terms])
     if common or coef != 1:
         inner = factored(Product(t.coef / coef, tuple(f for f in t.factors if f not in common)) for t in terms)
-        return normal(coef, [*common, inner if isinstance(inner, Sum) else inner])
+        return normal(coef, [*common, inner])
     shared = _most_shared(terms)
     if shared is None:
         return Sum(tuple(terms))
@@ -155,7 +159,7 @@ def _collect(terms: list[Product]) -> list[Product]:
     except that subtracted terms come last (o − y, not −y + o)."""
     by_key: dict[frozenset, Product] = {}
     for t in terms:
-        key = frozenset(t.factors)
+        key = frozenset(Counter(t.factors).items())
         if key in by_key:
             by_key[key] = Product(by_key[key].coef + t.coef, by_key[key].factors)
         else:
