@@ -23,7 +23,8 @@ from .data import (
     read_params,
     read_samples,
 )
-from .fields import NameTable, check_keys, name_list, need_list, need_mapping, need_text, plain, refer
+from .fields import (NameTable, check_keys, check_target_count, name_list, need_list, need_mapping, need_text,
+                     plain, refer)
 from .layers import read_network
 from .meaning import check_combinations, check_hinge_targets, check_meaning
 from .records import Problem, total_steps
@@ -103,21 +104,15 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
             samples = read_objective_samples(root, inputs)
     else:
         targets_node = top["targets"]
-        one_hot = symbolic_mode.has_one_hot(targets_node)
-        if one_hot:
-            targets = symbolic_mode.read_one_hot_targets(targets_node, names, outputs, symbolic)
-        if one_hot or symbolic:
-            if not one_hot:
-                symbolic_mode.refuse_label_targets(targets_node)
-                targets = name_list(targets_node, names, "target", "the target names")
-                _targets_match(targets_node, targets, outputs)
+        if symbolic or symbolic_mode.has_one_hot(targets_node):
+            targets, one_hot = symbolic_mode.read_symbolic_targets(targets_node, names, outputs, symbolic)
             samples, batch = symbolic_mode.read_symbolic_data(top.get("data"), names, inputs, targets,
                                                               read_samples)
         elif isinstance(targets_node.value, dict) and "label" in targets_node.value:
             targets, samples = read_label_targets(targets_node, top["data"], names, inputs, outputs)
         else:
             targets = name_list(targets_node, names, "target", "the target names")
-            _targets_match(targets_node, targets, outputs)
+            check_target_count(targets_node, targets, outputs)
             samples = read_samples(top["data"], inputs, targets)
         loss = read_loss(top["loss"], names, outputs, targets)
         loss = read_loss_penalty(top["loss"], loss, params, layers)
@@ -146,12 +141,6 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
     if "vary" in top:
         _vary(root, problem)
     return problem
-
-
-def _targets_match(node: Node, targets, outputs) -> None:
-    if len(targets) != len(outputs):
-        raise node.error(f"expected {len(outputs)} target{'s' * (len(outputs) != 1)}, one per "
-                         f"output ({', '.join(outputs)}), found {len(targets)}")
 
 
 def _objective_alone(root: Node) -> None:

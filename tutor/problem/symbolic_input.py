@@ -12,7 +12,8 @@ import math
 import sympy
 
 from ..source import Node
-from .fields import NameTable, check_keys, key_node, name_list, need_list, need_mapping, need_number
+from .fields import (NameTable, check_keys, check_target_count, key_node, name_list, need_list, need_mapping,
+                     need_number)
 from .records import Number, SymbolicSpec
 
 SYMBOLIC = "symbolic"
@@ -57,7 +58,17 @@ def has_one_hot(node: Node) -> bool:
     return isinstance(node.value, dict) and ONE_HOT_KEY in node.value
 
 
-def read_one_hot_targets(node: Node, names: NameTable, outputs, symbolic: bool) -> tuple[str, ...]:
+def read_symbolic_targets(node: Node, names: NameTable, outputs, symbolic: bool) -> tuple[tuple[str, ...], bool]:
+    """The targets, and whether they are one-hot: ``targets: [y]`` or ``{one_hot: [y1, y2, y3]}``."""
+    if has_one_hot(node):
+        return _read_one_hot_targets(node, names, outputs, symbolic), True
+    refuse_label_targets(node)
+    targets = name_list(node, names, "target", "the target names")
+    check_target_count(node, targets, outputs)
+    return targets, False
+
+
+def _read_one_hot_targets(node: Node, names: NameTable, outputs, symbolic: bool) -> tuple[str, ...]:
     """``targets: {one_hot: [y1, y2, y3]}``: the targets of a sample are one-hot, Σ y_k = 1."""
     check_keys(node, (ONE_HOT_KEY,), (ONE_HOT_KEY,), "targets")
     if not symbolic:
