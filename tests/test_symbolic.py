@@ -354,3 +354,9 @@ def test_a_sum_that_meets_itself_in_a_product_is_written_twice():
     o, y = sympy.Symbol("o", real=True), sympy.Symbol("y", real=True)
     s = factored([product(o), product(-y)])
     assert format_text(factored([Product(sympy.Integer(1), (s, s))])) == "(o - y)*(o - y)"
+
+
+def test_a_problem_that_names_something_lr_keeps_its_name_apart():
+    text = (ROOT / "problems/symbolic/softmax-cce-symbolic.yaml").read_text().replace("w11", "lr")
+    step = solve_text(text)["steps"][0]
+    assert step["lr"] == "eta" and step["parameters"]["lr"] == "lr - eta*(p1 - y1)*x1"

@@ -26,7 +26,8 @@ from .problem import Problem
 from .problem.records import SymbolicSpec
 from .problem.symbolic_input import PER_SAMPLE_SUFFIX
 
-LR = "lr"  # the learning rate's symbol in the update rule (sgd's hyper-parameter name)
+# The learning rate's symbol in the update rule: sgd's hyper-parameter name, unless the problem uses it.
+LEARNING_RATE_NAMES = ("lr", "eta", "lr_")
 
 
 # ---------------------------------------------------------------- the derivation
@@ -54,6 +55,7 @@ class SymbolicSolution:
     batch: str | None = None                  # the batch size's name (data: {samples: m})
     reduction: str = "mean"
     asked: tuple[str, ...] = field(default=())  # names whose gradient the problem asks (default: params)
+    lr: str = LEARNING_RATE_NAMES[0]          # the learning rate's name in the update rules
 
     @property
     def diverged(self) -> None:
@@ -81,11 +83,12 @@ def solve_symbolic(problem: Problem) -> SymbolicSolution:
     per_sample = _per_sample_names(graph)
     gradients = {p: _batch(g, spec.batch, reduction, per_sample) for p, g in sample_gradients.items()}
     loss = _batch(formula(graph.equations[-1].expr), spec.batch, reduction, per_sample)
-    updates = {p: _update(p, g) for p, g in gradients.items() if p not in problem.frozen}
+    lr = next(n for n in LEARNING_RATE_NAMES if n not in graph.symbols)
+    updates = {p: _update(p, g, lr) for p, g in gradients.items() if p not in problem.frozen}
     asked = next((item.names for item in problem.ask or () if item.kind == "gradient" and item.names), ())
     return SymbolicSolution(problem, graph, {eq.name: eq.expr for eq in graph.equations}, loss, tuple(local),
                             deltas, sample_gradients, gradients, updates, spec.batch, reduction,
-                            asked or tuple(graph.params))
+                            asked or tuple(graph.params), lr)
 
 
 def _local_derivatives(graph: Graph, derivation: Derivation) -> list[LocalDerivative]:
@@ -131,6 +134,6 @@ def _batch(f: Formula, batch: str | None, reduction: str, per_sample) -> Formula
     return Product(p.coef, (*size, BatchSum(body)))
 
 
-def _update(param: str, gradient: Formula) -> Formula:
-    step = Product(sympy.Integer(-1), (sympy.Symbol(LR, real=True), gradient))
+def _update(param: str, gradient: Formula, lr: str) -> Formula:
+    step = Product(sympy.Integer(-1), (sympy.Symbol(lr, real=True), gradient))
     return Sum((Product(sympy.Integer(1), (sympy.Symbol(param, real=True),)), step))

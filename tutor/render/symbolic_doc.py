@@ -104,7 +104,7 @@ class _Walk:
             out.append(Equations(tuple(self.gradient(n) for n in self.gradient_names())))
         if "update" in asked and s.updates:
             chosen = _asked_updates(problem, self.show_all) or tuple(s.updates)
-            out.append(Heading(1, (Text("Update (sgd, learning rate lr)"),)))
+            out.append(Heading(1, (Text(f"Update (sgd, learning rate {s.lr})"),)))
             out.append(Equations(tuple(self.row(Name(p), [self.formula(s.updates[p])], "←")
                                        for p in chosen if p in s.updates)))
         return out

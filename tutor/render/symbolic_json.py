@@ -40,7 +40,7 @@ def symbolic_dict(solution: SymbolicSolution) -> dict[str, Any]:
         "step": 1, "epoch": 1,
         "batch": solution.batch if solution.batch else [1],
         "reduction": solution.reduction,
-        "lr": "lr",
+        "lr": solution.lr,
         "samples": [sample],
         "loss": text(solution.loss),
         "gradients": {p: text(f) for p, f in solution.gradients.items()},
