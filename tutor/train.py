@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 
 import sympy
 
-from .arith import compile_expr, make_domain, ordered_sum
+from .arith import FloatSource, compile_expr, make_domain, ordered_sum
 from .derive import Derivation, derive
 from .errors import DivergenceError
 from .evaluate import ARITHMETIC_ERRORS, Evaluator, Observe, SampleTrace
@@ -20,6 +20,11 @@ from .graph import Graph, build_graph
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES, Assign, ExactMath, FloatMath
 from .penalty import Penalty
 from .problem import Problem
+
+
+# Parameter updates made with the compiled closures before the float code is generated
+# (`Updater._generate`; see evaluate.GENERATE_AFTER_BATCHES). -1: never generated.
+GENERATE_AFTER_UPDATES = 16
 
 
 @dataclass
@@ -113,6 +118,11 @@ class Updater:
         for name, value in self.hypers.items():
             self._hyper_env[self.slot[name]] = value
         self.decay_code = compile_expr(L2_DECAY.expr, symbols, domain) if spec.weight_decay is not None else None
+        self._symbols = symbols
+        self._targets = tuple(rule.target.name for rule in self.rules)
+        # Float updates run one generated function (see `_generate`).
+        self._uses_before_generating = GENERATE_AFTER_UPDATES if domain.name == "float" else -1
+        self._generated: Callable | None = None
 
     def decay(self, p: str, theta, g, step: int):
         """L2 weight decay, added to the gradient: g + λθ (all optimizers but adamw)."""
@@ -142,6 +152,21 @@ class Updater:
     def apply(self, p: str, theta, g, lr, t, state, step: int):
         """Update parameter ``p``; mutates ``state``; returns (new θ, the assignments)."""
         d = self.domain
+        if self._uses_before_generating >= 0:
+            if self._uses_before_generating == 0:
+                self._uses_before_generating, self._generated = -1, self._generate()
+            else:
+                self._uses_before_generating -= 1
+        if self._generated is not None:
+            try:
+                trail, reported, new_theta, total = self._generated(
+                    theta, g, lr, t, tuple(state[var][p] for var in self.state_names))
+            except ARITHMETIC_ERRORS:
+                total = None
+            if total is not None and isfinite(total):
+                for var, value in zip(self.reported_names, reported):
+                    state[var][p] = value
+                return new_theta, list(zip(self._targets, trail))
         env = self._env(p, theta, g, lr, t, state)
         trail = self._apply_fast(env) if d.name == "float" else None
         if trail is None:  # checked value by value, to name what failed
@@ -165,6 +190,30 @@ class Updater:
         for var in self.state_names:
             env[slot[var]] = state[var][p]
         return env
+
+    def _generate(self) -> Callable | None:
+        """The assignments for one parameter as one Python function, in float
+        arithmetic: the operations of `_apply_fast`, in the same order. It takes θ, g,
+        lr, t and the state variables' values, and returns the assigned values in
+        order, the reported state variables' final values, the new θ, and the sum of
+        the assigned values (finite only if each is); None when Python cannot compile it."""
+        var = {name: f"x{i}" for name, i in self.slot.items()}
+        source = FloatSource({sym: var[sym.name] for sym in self._symbols})
+        for name, value in self.hypers.items():  # the same for every update: constants
+            source.namespace[var[name]] = value
+        state = "".join(f"{var[n]}, " for n in self.state_names)
+        body = [f"{state}= S"] if self.state_names else []
+        for i, (target, _, _) in enumerate(self.code):
+            rule = self.rules[i]
+            body += [f"r{i} = {source.expr(rule.expr)}", f"{var[target]} = r{i}"]
+        assigned = [f"r{i}" for i in range(len(self.code))]
+        reported = "".join(f"{var[n]}, " for n in self.reported_names)
+        body.append(f"return ({''.join(a + ', ' for a in assigned)}), ({reported}), {var['theta']}, "
+                    f"sum(({''.join(a + ', ' for a in assigned)}))")
+        try:
+            return source.function_of("update", f"{var['theta']}, {var['g']}, {var['lr']}, {var['t']}, S", body)
+        except (RecursionError, MemoryError, SyntaxError):
+            return None
 
     def _apply_fast(self, env: list) -> list[tuple[str, Any]] | None:
         """The assignments in float arithmetic, checked once at the end; None if one

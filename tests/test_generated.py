@@ -1,0 +1,83 @@
+"""Float runs are computed by generated Python functions (one per problem for a
+sample's forward pass and reverse sweep, one for an optimizer's update) once a few
+batches are done. They must give the numbers of the compiled closures bit for bit,
+and leave every failure to the checked path, which names what failed."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from tutor import evaluate, train as train_module
+from tutor.problem import load_problem, parse_problem
+from tutor.render.json import render_json, write_json
+from tutor.train import train, training
+
+ROOT = Path(__file__).resolve().parent.parent
+PROBLEMS = sorted((ROOT / "problems").glob("**/*.yaml"))
+
+
+def solved(problem, generate: bool, details: bool = True):
+    """The run with the generated code used from the first batch, or never."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(evaluate, "GENERATE_AFTER_BATCHES", 0 if generate else -1)
+        mp.setattr(train_module, "GENERATE_AFTER_UPDATES", 0 if generate else -1)
+        return train(problem, details=details)
+
+
+def everything(run) -> str:
+    """Every number of a run, with its type and its last bit (repr of floats is exact)."""
+    return repr((run.steps, run.final_samples, run.final_loss, run.final_gradients, run.gradient_check,
+                 str(run.diverged) if run.diverged else None))
+
+
+def longer(path: Path):
+    """The problem trained for 20 times its epochs: the generated code meets more values."""
+    text = re.sub(r"epochs: (\d+)", lambda m: f"epochs: {int(m.group(1)) * 20}", path.read_text())
+    return parse_problem(text, str(path))
+
+
+@pytest.mark.parametrize("path", PROBLEMS, ids=[p.stem for p in PROBLEMS])
+def test_generated_code_gives_the_closures_numbers(path: Path):
+    for problem in (load_problem(path), longer(path)):
+        assert everything(solved(problem, True)) == everything(solved(problem, False))
+
+
+DIVERGING = """
+title: diverges
+inputs: [x]
+params: {w: 1}
+model: {u: w*x, y: sqrt(u)}
+outputs: [y]
+targets: [t]
+data: [{x: 1, t: 0}, {x: 0, t: 0}]
+loss: sse
+optimizer: {name: sgd, lr: 1}
+training: {epochs: 50}
+"""
+
+
+@pytest.mark.parametrize("text", [
+    DIVERGING,                                                   # ∂y/∂u = 1/(2√0): a partial fails
+    DIVERGING.replace("x: 1,", "x: 10,").replace("sqrt(u)", "u").replace("epochs: 50", "epochs: 500"),  # past a double
+    DIVERGING.replace("{name: sgd, lr: 1}", "{name: adam, lr: 1, eps: 0}").replace("sqrt(u)", "u*u")
+    .replace("[{x: 1, t: 0}, {x: 0, t: 0}]", "{x: 0, t: 0}"),  # m̂/(√v̂ + ε) = 0/0 in the update
+], ids=["partial", "overflow", "adam-eps-0"])
+def test_a_failure_in_generated_code_is_named_by_the_checked_path(text: str):
+    problem = parse_problem(text, "diverges.yaml")
+    generated, checked = solved(problem, True), solved(problem, False)
+    assert generated.diverged is not None
+    assert everything(generated) == everything(checked)
+
+
+@pytest.mark.parametrize("path", PROBLEMS, ids=[p.stem for p in PROBLEMS])
+def test_streamed_json_of_a_longer_run_is_the_rendered_json(path: Path):
+    """The JSON writes float steps from templates: the bytes are the encoder's."""
+    problem = longer(path)
+    out = io.StringIO()
+    run, steps = training(problem)
+    write_json(run, steps, out)
+    assert out.getvalue() == render_json(train(problem, details=False))
