@@ -24,7 +24,7 @@ def solved(problem, generate: bool, details: bool = True):
     """The run with the generated code used from the first batch, or never."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(evaluate, "GENERATE_AFTER_BATCHES", 0 if generate else -1)
-        mp.setattr(train_module, "GENERATE_AFTER_UPDATES", 0 if generate else -1)
+        mp.setattr(train_module, "GENERATE_AFTER_STEPS", 0 if generate else -1)
         return train(problem, details=details)
 
 
@@ -81,3 +81,9 @@ def test_streamed_json_of_a_longer_run_is_the_rendered_json(path: Path):
     run, steps = training(problem)
     write_json(run, steps, out)
     assert out.getvalue() == render_json(train(problem, details=False))
+
+
+def test_an_update_too_large_to_generate_runs_the_closures(monkeypatch):
+    problem = longer(ROOT / "problems" / "xor-bce-adam-minibatch.yaml")
+    monkeypatch.setattr(train_module, "GENERATED_UPDATE_LIMIT", 0)
+    assert everything(solved(problem, True)) == everything(solved(problem, False))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass, field
 from math import isfinite
+from operator import add
 from typing import Any, Callable
 
 from .arith import FloatSource, NotFinite, compile_expr, ordered_sum
@@ -62,6 +63,14 @@ class _Backward:
     completes: tuple[str, ...]                # parameters whose gradient is complete here
 
 
+def _values_of(names: tuple[str, ...]) -> Callable[[dict], tuple]:
+    """mapping -> the tuple of its values for ``names``, in that order."""
+    if len(names) == 1:
+        (name,) = names
+        return lambda mapping: (mapping[name],)
+    return operator.itemgetter(*names) if names else (lambda mapping: ())
+
+
 def _describe(what: tuple) -> str:
     """Name a quantity for an error message; built only when one is raised."""
     kind, name, index = what[0], what[1], what[2]
@@ -110,6 +119,8 @@ class Evaluator:
                               for dep, _ in node.param_edges + node.node_edges]
         self._leaf_partial_keys = [(node, leaf) for node, leaf, _ in self.leaf_plan]
         self._delta_names = [node.name for node in self.backward_plan]
+        self._node_names = graph.node_names
+        self._param_values, self._leaf_values = _values_of(graph.params), _values_of(graph.leaf_names)
         # Float batches run one generated function per sample (see `_generate`).
         self._uses_before_generating = GENERATE_AFTER_BATCHES if self.fast else -1
         self._sample_code: Callable | None = None
@@ -178,9 +189,11 @@ class Evaluator:
     # ------------------------------------------------------------ backward
 
     def run_batch(self, params: dict[str, Any], samples: list[tuple[int, dict[str, Any]]], reduction: str,
-                  step: int | None = None, on_complete: OnComplete | None = None, observe: Observe | None = None):
+                  step: int | None = None, on_complete: OnComplete | None = None, observe: Observe | None = None,
+                  details: bool = True):
         """Forward and backward over a batch. Returns the sample traces and the batch
-        gradients (``reduction`` of the per-sample gradients)."""
+        gradients (``reduction`` of the per-sample gradients). Without ``details`` the
+        traces may leave out the local partials and the per-sample gradients."""
         if on_complete is None and observe is None and self._uses_before_generating >= 0:
             if self._uses_before_generating == 0:
                 self._uses_before_generating = -1
@@ -188,7 +201,7 @@ class Evaluator:
             else:
                 self._uses_before_generating -= 1
         if self._sample_code is not None and on_complete is None and observe is None:
-            done = self._run_batch_generated(params, samples, reduction)
+            done = self._run_batch_generated(params, samples, reduction, details)
             if done is not None:
                 return done
         envs, traces = [], []
@@ -292,7 +305,7 @@ class Evaluator:
 
         It takes the parameters and the leaves as tuples, and returns the node values,
         the local partials, the δs (the loss's first), this sample's gradients (in
-        `gradient_order`), the ∂node/∂leaf partials, the ∂E/∂leaf, and the sum of all
+        `gradient_order`, then in the parameters' order), the ∂node/∂leaf partials, the ∂E/∂leaf, and the sum of all
         of them, which is finite only if each is."""
         graph, derivation = self.graph, self.derivation
         var = {name: f"v{i}" for i, name in enumerate(graph.symbols)}
@@ -323,6 +336,7 @@ class Evaluator:
                 body.append(f"{p} = {source.expr(derivation.partials[(node.name, dep)])}")
                 accumulate(gradient[dep] if dep in gradient else delta[dep], f"({d} * {p})")
         gradients = [gradient[p] if gradient[p] in reached else "0.0" for p in self.gradient_order]
+        batch_gradients = [gradient[p] if gradient[p] in reached else "0.0" for p in graph.params]
         leaf_delta = {leaf: f"l{i}" for i, leaf in enumerate(self.leaf_names)}
         body += [f"{name} = 0.0" for name in leaf_delta.values()]
         leaf_partials = []
@@ -332,8 +346,8 @@ class Evaluator:
             body.append(f"{q} = {source.expr(derivation.leaf_partials[(node, leaf)])}")
             body.append(f"{leaf_delta[leaf]} = {leaf_delta[leaf]} + ({delta[node]} * {q})")
         deltas = [delta[node.name] for node in self.backward_plan]
-        groups = [[var[eq.name] for eq in graph.equations], partials, deltas, gradients, leaf_partials,
-                  list(leaf_delta.values())]
+        groups = [[var[eq.name] for eq in graph.equations], partials, deltas, gradients, batch_gradients,
+                  leaf_partials, list(leaf_delta.values())]
         tuples = [f"({', '.join(group)},)" if group else "()" for group in groups]
         every = [name for group in groups for name in group]
         body.append(f"return {', '.join(tuples)}, sum(({', '.join(every)},))")
@@ -343,34 +357,38 @@ class Evaluator:
             return None
 
     def _run_batch_generated(self, params: dict[str, Any], samples: list[tuple[int, dict[str, Any]]],
-                             reduction: str):
+                             reduction: str, details: bool):
         """`run_batch` by the generated function; None if a value is not finite (or
         an operation failed): then the batch is redone by the checked path."""
-        graph = self.graph
-        traces = []
+        traces, totals = [], None
+        code, node_names = self._sample_code, self._node_names
         try:
-            theta = tuple(params[p] for p in graph.params)
+            theta = self._param_values(params)
             for index, leaves in samples:
-                nodes, partials, deltas, grads, leaf_partials, leaf_deltas, total = self._sample_code(
-                    theta, tuple(leaves[n] for n in graph.leaf_names))
+                nodes, partials, deltas, grads, batch_grads, leaf_partials, leaf_deltas, total = code(
+                    theta, self._leaf_values(leaves))
                 if not isfinite(total):
                     return None
                 values = dict(leaves)
-                values.update(zip(graph.node_names, nodes))
-                partial = dict(zip(self._partial_keys, partials))
-                partial.update(zip(self._leaf_partial_keys, leaf_partials))
-                traces.append(SampleTrace(index, values, partial, dict(zip(self._delta_names, deltas)),
-                                          dict(zip(self.gradient_order, grads)),
+                values.update(zip(node_names, nodes))
+                partial, gradients = {}, {}
+                if details:
+                    partial = dict(zip(self._partial_keys, partials))
+                    partial.update(zip(self._leaf_partial_keys, leaf_partials))
+                    gradients = dict(zip(self.gradient_order, grads))
+                traces.append(SampleTrace(index, values, partial, dict(zip(self._delta_names, deltas)), gradients,
                                           dict(zip(self.leaf_names, leaf_deltas))))
+                # Left to right from 0.0, one rounding per addition, as `ordered_sum`.
+                totals = [0.0 + g for g in batch_grads] if totals is None else list(map(add, totals, batch_grads))
         except (*ARITHMETIC_ERRORS, KeyError):
             return None
-        batch: dict[str, Any] = {}
-        for p in graph.params:
-            total = ordered_sum((t.gradients[p] for t in traces), 0.0)
-            if not isfinite(total):
-                return None
-            batch[p] = total if reduction == "sum" else total / len(traces)
-        return traces, batch
+        if totals is None:
+            return None
+        if reduction != "sum":
+            totals = [total / len(traces) for total in totals]
+        if not isfinite(sum(totals)):
+            return None
+        return traces, dict(zip(self.graph.params, totals))
 
     def _leaf_derivatives(self, envs, traces: list[SampleTrace], step: int | None) -> None:
         """∂E/∂input and ∂E/∂constant, once every δ is known: Σ δ_node·∂node/∂leaf."""

@@ -22,9 +22,13 @@ from .penalty import Penalty
 from .problem import Problem
 
 
-# Parameter updates made with the compiled closures before the float code is generated
+# Steps updated with the compiled closures before the float code is generated
 # (`Updater._generate`; see evaluate.GENERATE_AFTER_BATCHES). -1: never generated.
-GENERATE_AFTER_UPDATES = 16
+GENERATE_AFTER_STEPS = 4
+
+# The largest update (parameters × assignments) generated as one function: beyond,
+# compiling it would cost more than a long training saves.
+GENERATED_UPDATE_LIMIT = 20_000
 
 
 @dataclass
@@ -120,9 +124,10 @@ class Updater:
         self.decay_code = compile_expr(L2_DECAY.expr, symbols, domain) if spec.weight_decay is not None else None
         self._symbols = symbols
         self._targets = tuple(rule.target.name for rule in self.rules)
-        # Float updates run one generated function (see `_generate`).
-        self._uses_before_generating = GENERATE_AFTER_UPDATES if domain.name == "float" else -1
-        self._generated: Callable | None = None
+        # Float updates run one generated function per set of updated parameters
+        # (see `_generate`), after a few steps.
+        self._steps_before_generating = GENERATE_AFTER_STEPS if domain.name == "float" else -1
+        self._generated: dict[tuple[str, ...], Callable | None] = {}
 
     def decay(self, p: str, theta, g, step: int):
         """L2 weight decay, added to the gradient: g + λθ (all optimizers but adamw)."""
@@ -147,26 +152,12 @@ class Updater:
 
     def step_count(self, step: int):
         """t of the update rules: this run's step, after the steps the problem says were taken."""
-        return self.domain.const(sympy.Integer(self.steps_done + step))
+        n = self.steps_done + step
+        return self.domain.const(sympy.Integer(n)) if self.domain.exact else float(n)  # float(Integer(n)) is float(n)
 
     def apply(self, p: str, theta, g, lr, t, state, step: int):
         """Update parameter ``p``; mutates ``state``; returns (new θ, the assignments)."""
         d = self.domain
-        if self._uses_before_generating >= 0:
-            if self._uses_before_generating == 0:
-                self._uses_before_generating, self._generated = -1, self._generate()
-            else:
-                self._uses_before_generating -= 1
-        if self._generated is not None:
-            try:
-                trail, reported, new_theta, total = self._generated(
-                    theta, g, lr, t, tuple(state[var][p] for var in self.state_names))
-            except ARITHMETIC_ERRORS:
-                total = None
-            if total is not None and isfinite(total):
-                for var, value in zip(self.reported_names, reported):
-                    state[var][p] = value
-                return new_theta, list(zip(self._targets, trail))
         env = self._env(p, theta, g, lr, t, state)
         trail = self._apply_fast(env) if d.name == "float" else None
         if trail is None:  # checked value by value, to name what failed
@@ -191,27 +182,78 @@ class Updater:
             env[slot[var]] = state[var][p]
         return env
 
-    def _generate(self) -> Callable | None:
-        """The assignments for one parameter as one Python function, in float
-        arithmetic: the operations of `_apply_fast`, in the same order. It takes θ, g,
-        lr, t and the state variables' values, and returns the assigned values in
-        order, the reported state variables' final values, the new θ, and the sum of
-        the assigned values (finite only if each is); None when Python cannot compile it."""
-        var = {name: f"x{i}" for name, i in self.slot.items()}
-        source = FloatSource({sym: var[sym.name] for sym in self._symbols})
-        for name, value in self.hypers.items():  # the same for every update: constants
-            source.namespace[var[name]] = value
-        state = "".join(f"{var[n]}, " for n in self.state_names)
-        body = [f"{state}= S"] if self.state_names else []
-        for i, (target, _, _) in enumerate(self.code):
-            rule = self.rules[i]
-            body += [f"r{i} = {source.expr(rule.expr)}", f"{var[target]} = r{i}"]
-        assigned = [f"r{i}" for i in range(len(self.code))]
-        reported = "".join(f"{var[n]}, " for n in self.reported_names)
-        body.append(f"return ({''.join(a + ', ' for a in assigned)}), ({reported}), {var['theta']}, "
-                    f"sum(({''.join(a + ', ' for a in assigned)}))")
+    def apply_many(self, names: tuple[str, ...], params: dict[str, Any], grads: dict[str, Any], lr, t, state,
+                   step: int, trails: bool = True) -> tuple[list[Any], dict[str, list[tuple[str, Any]]]]:
+        """`apply` to each of ``names`` in turn: their new values, and their assignments
+        (only if ``trails``). Float updates run as one generated function."""
+        code = self._generated_for(names)
+        if code is not None:
+            try:
+                assigned, reported, thetas, total = code(
+                    tuple([params[p] for p in names]), tuple([grads[p] for p in names]), lr, t,
+                    tuple([tuple([state[var][p] for p in names]) for var in self.state_names]))
+            except ARITHMETIC_ERRORS:
+                total = None
+            if total is not None and isfinite(total):
+                for var, values in zip(self.reported_names, reported):
+                    state[var].update(zip(names, values))
+                n = len(self.rules)
+                trail = {p: list(zip(self._targets, assigned[k * n:(k + 1) * n])) for k, p in enumerate(names)} \
+                    if trails else {}
+                return list(thetas), trail
+        thetas, trail = [], {}
+        for p in names:  # the checked path: names the first quantity that fails
+            theta, trail[p] = self.apply(p, params[p], grads[p], lr, t, state, step)
+            thetas.append(theta)
+        return thetas, trail
+
+    def _generated_for(self, names: tuple[str, ...]) -> Callable | None:
+        if self._steps_before_generating < 0:
+            return self._generated.get(names)
+        if self._steps_before_generating == 0:
+            self._steps_before_generating = -1
+            self._generated[names] = self._generate(names)
+            return self._generated[names]
+        self._steps_before_generating -= 1
+        return None
+
+    def _generate(self, names: tuple[str, ...]) -> Callable | None:
+        """The assignments for each of ``names`` in turn, as one Python function in
+        float arithmetic: the operations of `_apply_fast`, in the same order, each
+        assigned value a variable of its own. It takes the parameters' θ and g, lr, t
+        and each state variable's values, and returns the assigned values in order,
+        the reported state variables' final values, the new θs, and the sum of the
+        assigned values (finite only if each is); None when it would be too large, or
+        Python cannot compile it."""
+        if len(names) * len(self.rules) > GENERATED_UPDATE_LIMIT:
+            return None
+        by_name = {sym.name: sym for sym in self._symbols}
+        shared = {by_name[n]: n for n in ("lr", "t")}
+        source = FloatSource(dict(shared))
+        for i, (name, value) in enumerate(self.hypers.items()):  # the same for every update: constants
+            source.variables[by_name[name]] = f"h{i}"
+            source.namespace[f"h{i}"] = value
+        hypers = dict(source.variables)
+        k_names = [str(k) for k in range(len(names))]
+        body = [f"{''.join(f'th{k}, ' for k in k_names)}= TH", f"{''.join(f'g{k}, ' for k in k_names)}= G"]
+        body += [f"{''.join(f's{j}_{k}, ' for k in k_names)}= S[{j}]" for j in range(len(self.state_names))]
+        assigned, reported, thetas = [], [[] for _ in self.reported_names], []
+        for k in k_names:
+            source.variables = {**hypers, by_name["theta"]: f"th{k}", by_name["g"]: f"g{k}",
+                                **{by_name[var]: f"s{j}_{k}" for j, var in enumerate(self.state_names)}}
+            for i, rule in enumerate(self.rules):
+                value = f"r{k}_{i}"
+                body.append(f"{value} = {source.expr(rule.expr)}")
+                source.variables[rule.target] = value
+                assigned.append(value)
+            thetas.append(source.variables[by_name["theta"]])
+            for j, var in enumerate(self.reported_names):
+                reported[j].append(source.variables[by_name[var]])
+        listed = lambda items: f"({''.join(f'{x}, ' for x in items)})"  # noqa: E731 - a tuple's source
+        body.append(f"return {listed(assigned)}, {listed(listed(r) for r in reported)}, {listed(thetas)}, "
+                    f"sum({listed(assigned)})")
         try:
-            return source.function_of("update", f"{var['theta']}, {var['g']}, {var['lr']}, {var['t']}, S", body)
+            return source.function_of("update", "TH, G, lr, t, S", body)
         except (RecursionError, MemoryError, SyntaxError):
             return None
 
@@ -305,7 +347,7 @@ def _steps(run: Run, evaluator: Evaluator, updater: Updater, params, observe, de
             run.gradient_check = check_gradients(problem, evaluator, params, leaves, asked_check, penalty)
         for step, epoch, indices in batches(problem):
             record = _step(problem, evaluator, updater, params, state, leaves, step, epoch, indices,
-                           _labelled(observe, step), penalty)
+                           _labelled(observe, step), penalty, details)
             if not details:
                 _forget_details(record)
             run.last_step, run.steps_done = record, run.steps_done + 1
@@ -396,7 +438,7 @@ def _leaves(problem: Problem, sample, domain) -> dict[str, Any]:
 
 
 def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, state, leaves, step, epoch,
-          indices, observe: Observe | None = None, penalty: Penalty | None = None) -> Step:
+          indices, observe: Observe | None = None, penalty: Penalty | None = None, details: bool = True) -> Step:
     domain = evaluator.domain
     lr = learning_rate(problem, domain, step, epoch)
     t = updater.step_count(step)
@@ -415,19 +457,28 @@ def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, stat
             grads = {p: updater.decay(p, params[p], g, step) for p, g in grads.items()}
         if problem.optimizer.centralize:
             grads = centralize(evaluator.graph, grads, domain)
-        grads = {p: seen("gradient", None, p, g) for p, g in grads.items()}
+        if observe is not None:
+            grads = {p: observe("gradient", None, p, g) for p, g in grads.items()}
         used.update(grads)
         changed = {}
+        if observe is None:  # the checker's observer sees each parameter as it is updated: below
+            names = tuple([p for p in grads if p not in frozen])
+            thetas, trail = updater.apply_many(names, params, grads, lr, t, state, step, details)
+            trails.update(trail)
+            changed = dict(zip(names, thetas))
+            new_params.update(changed)
+            return changed
         for p, g in grads.items():
             if p not in frozen:
                 theta, trails[p] = updater.apply(p, params[p], g, lr, t, state, step)
-                new_params[p] = changed[p] = seen("parameters", None, p, theta)
+                new_params[p] = changed[p] = observe("parameters", None, p, theta)
         return changed
 
     samples = [(i + 1, leaves[i]) for i in indices]
     reduction = problem.loss.reduction
     sequential = problem.training.update == "sequential"
-    traces, raw = evaluator.run_batch(params, samples, reduction, step, update if sequential else None, observe)
+    traces, raw = evaluator.run_batch(params, samples, reduction, step, update if sequential else None, observe,
+                                      details)
     lookahead = None
     if updater.lookahead:  # g is taken at θ + μv; the step still reports the pass at θ
         mu = updater.hypers["mu"]
@@ -440,8 +491,8 @@ def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, stat
     for p in params:  # what the optimizer did not touch: frozen, or (sequential) never complete
         if p not in used:
             used[p] = seen("gradient", None, p, raw[p])
-        if p in frozen or p not in trails:
-            new_params[p] = seen("parameters", None, p, params[p])
+        if observe is not None and (p in frozen or p not in trails):
+            new_params[p] = observe("parameters", None, p, params[p])
     gradients = {p: used[p] for p in raw}
     loss = evaluator.batch_loss(traces, reduction, step)
     term = penalty.value(params, step) if penalty is not None else None
