@@ -33,6 +33,11 @@ TUTOR = str(BIN / "tutor")
 
 TIME = shutil.which("time") or "/usr/bin/time"
 
+# Commands run as installed: with their bytecode cached (the warm-up run writes it).
+# Under PYTHONDONTWRITEBYTECODE every run would compile tutor's modules from source
+# again, while SymPy's bytecode, written when it was installed, is read.
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
 
 def run_once(command: list[str]) -> tuple[float, float]:
     """CPU seconds (user + system) and peak memory (MiB) of one run, output discarded.
@@ -40,7 +45,8 @@ def run_once(command: list[str]) -> tuple[float, float]:
     at fork, so this (large) process cannot read it reliably itself; CPU time, unlike
     wall time, does not depend on what else the machine is running."""
     with open(os.devnull, "wb") as null:
-        proc = subprocess.run([TIME, "-f", "%U %S %M", *command], stdout=null, stderr=subprocess.PIPE, cwd=ROOT)
+        proc = subprocess.run([TIME, "-f", "%U %S %M", *command], stdout=null, stderr=subprocess.PIPE, cwd=ROOT,
+                              env=ENV)
     if proc.returncode not in (0, 1):  # 1: a diverged training still prints its solution
         raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{proc.stderr.decode()}")
     user, system, kib = proc.stderr.decode().strip().splitlines()[-1].split()

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tutor import evaluate, train as train_module
+from tutor.arith import FloatSource, generated_source
 from tutor.problem import load_problem, parse_problem
 from tutor.render.json import render_json, write_json
 from tutor.train import train, training
@@ -87,3 +88,21 @@ def test_an_update_too_large_to_generate_runs_the_closures(monkeypatch):
     problem = longer(ROOT / "problems" / "xor-bce-adam-minibatch.yaml")
     monkeypatch.setattr(train_module, "GENERATED_UPDATE_LIMIT", 0)
     assert everything(solved(problem, True)) == everything(solved(problem, False))
+
+
+@pytest.mark.parametrize("source", [
+    "def sample(P):\n    return __import__('os')\n",      # a builtin, a string
+    "def sample(P):\n    return w1\n",                      # a name from a problem file
+    "def sample(P):\n    return v0.real\n",                 # an attribute
+    "def sample(P):\n    return 2.5\n",                     # a number written into the code
+    "def sample(P):\n    return [v0 for v0 in P]\n",        # a keyword other than def and return
+])
+def test_generated_code_holds_only_its_own_names_operators_and_0_and_1(source: str):
+    with pytest.raises(ValueError, match="generated code holds"):
+        generated_source(source)
+
+
+def test_generated_code_sees_no_builtin_but_sum():
+    source = FloatSource({})
+    f = source.function_of("sample", "P", ["return sum(P)"])
+    assert f((1.0, 2.0)) == 3.0 and set(f.__globals__["__builtins__"]) == {"sum"}

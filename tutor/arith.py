@@ -15,7 +15,10 @@ hundred nanoseconds per operation in float arithmetic.
 
 from __future__ import annotations
 
+import io
 import math
+import re
+import tokenize
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, Callable, Iterable, Sequence
 
@@ -502,8 +505,33 @@ class FloatSource:
         return f"_fpow({b}, {self.expr(exp)})"
 
     def function_of(self, name: str, arguments: str, body: list[str]) -> Callable:
-        """Define ``name(arguments)`` from its body lines, in this source's namespace."""
-        source = f"def {name}({arguments}):\n" + "".join(f"    {line}\n" for line in body)
-        namespace = dict(self.namespace)
-        exec(compile(source, f"<tutor: generated {name}>", "exec"), namespace)  # noqa: S102 - our own source
+        """Define ``name(arguments)`` from its body lines, in this source's namespace
+        (its constants, the functions of the operator table, and ``sum``: no other
+        builtin). The one place tutor compiles code; `generated_source` checks that
+        the code is made only of the names made here, operators and 0, 1, 0.0, 1.0."""
+        source = generated_source(f"def {name}({arguments}):\n" + "".join(f"    {line}\n" for line in body))
+        namespace = {**self.namespace, "__builtins__": {"sum": sum}}
+        exec(compile(source, f"<tutor: generated {name}>", "exec"), namespace)  # noqa: S102 - checked above
         return namespace[name]
+
+
+# What generated code may hold: the names FloatSource and its callers make (a letter
+# or two and a number), a few fixed names, operators, and the numbers 0 and 1.
+_GENERATED_NAME = re.compile(r"(?:_t|[vdgpqlcfhxr]|th|s)[0-9]+(?:_[0-9]+)?|P|L|TH|G|S|lr|t|sum|_fpow|_sqrt|"
+                             r"def|return|sample|update")
+_GENERATED_OPERATORS = {"(", ")", "[", "]", ",", ":", "=", ":=", "+", "-", "*", "/"}
+_GENERATED_NUMBER = re.compile(r"0|1|0\.0|1\.0|[0-9]+(?=\])")  # S[j]: an index
+
+
+def generated_source(source: str) -> str:
+    """``source``, if it holds only what generated code may hold; else a ValueError
+    (a bug in tutor: text from a problem file must never reach compiled code)."""
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        kind, text = token.type, token.string
+        if kind in (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER) or \
+                (kind == tokenize.OP and text in _GENERATED_OPERATORS) or \
+                (kind == tokenize.NAME and _GENERATED_NAME.fullmatch(text)) or \
+                (kind == tokenize.NUMBER and _GENERATED_NUMBER.fullmatch(text)):
+            continue
+        raise ValueError(f"generated code holds {text!r}: only its own names, operators, 0 and 1 may appear")
+    return source
