@@ -69,3 +69,16 @@ def test_the_fast_path_fails_as_the_app_fails(file: str, stdin: str | None):
 ])
 def test_every_other_command_line_goes_to_the_app(args: list[str]):
     assert _solve_json_fast(args) is None
+
+
+def test_sympy_tensors_still_work_after_the_stand_in():
+    """The fast path defers SymPy's tensor module; whoever asks for it gets the real one."""
+    code = ("from tutor.start import defer_sympy_tensors\n"
+            "defer_sympy_tensors()\n"
+            "import sympy\n"
+            "assert str(sympy.Symbol('x') + 1) == 'x + 1'\n"
+            "from sympy.tensor.tensor import TensorIndexType, tensor_indices, TensorHead\n"
+            "L = TensorIndexType('L'); i = tensor_indices('i', L); A = TensorHead('A', [L])\n"
+            "print(A(i) + A(i))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.strip() == "2*A(i)", proc.stderr

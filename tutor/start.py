@@ -12,9 +12,11 @@ heavy: the library is imported by the command that needs it.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import os
 import sys
+import types
 from pathlib import Path
 from typing import Callable, Iterator, TextIO
 
@@ -81,7 +83,35 @@ def _solve_json_fast(args: list[str]) -> int | None:
     if file is None or seen.get("format", "text") != "json":
         return None
     max_steps = int(seen["max-steps"]) if "max-steps" in seen else None
+    defer_sympy_tensors()
     return run_guarded(lambda: solve_json(Path(file), max_steps, "yes" in seen, "exact" in seen))
+
+
+def defer_sympy_tensors() -> None:
+    """SymPy's Add imports its tensor module the first time it adds (to ask whether a
+    term is a tensor): that module imports the combinatorics package, which builds
+    its polyhedra, a twentieth of a JSON solve. A solve makes no tensor, so the process
+    gets a stand-in whose two classes nothing is an instance of; anything that asks it
+    for more gets the real module, which replaces it from then on. Only for the
+    command above: tutor as a library leaves SymPy alone."""
+    name = "sympy.tensor.tensor"
+    if name in sys.modules:
+        return
+    stand_in = types.ModuleType(name, "A stand-in until the real module is needed (tutor/start.py).")
+
+    class TensExpr:  # noqa: D101 - stand-ins: no object is an instance of these
+        pass
+
+    class TensAdd(TensExpr):
+        pass
+
+    def real(attribute: str):
+        if sys.modules.get(name) is stand_in:
+            del sys.modules[name]
+        return getattr(importlib.import_module(name), attribute)
+
+    stand_in.TensExpr, stand_in.TensAdd, stand_in.__getattr__ = TensExpr, TensAdd, real
+    sys.modules[name] = stand_in
 
 
 def solve_json(file: Path, max_steps: int | None, yes: bool, exact: bool) -> int:
