@@ -157,8 +157,9 @@ def estimate(problem: Problem, rendering: Rendering = JSON) -> Estimate:
 def training_seconds(problem: Problem, size: Size) -> float:
     """One run of the training: every step's batch evaluated (each equation and each
     local derivative, by their sizes), then the final pass, and the updates. Per-node
-    constants by arithmetic; exact numbers also grow from step to step, a cost that a
-    finer model of exact arithmetic would add here."""
+    constants by arithmetic. Exact values are built unevaluated (arith.Exact), so a
+    step costs the same at step 300 as at step 30 (xor-bce-adam-minibatch: about 10 ms
+    per step throughout, benchmarks/RESULTS.md): linear in the steps, as modelled."""
     steps, n_samples = problem.step_count, len(problem.samples)
     evaluations = steps * min(problem.training.batch_size, n_samples) + n_samples
     per_evaluation = (size.nodes + size.work) * SECONDS_PER_EVALUATED_NODE[problem.arithmetic]
