@@ -345,9 +345,10 @@ def _steps(run: Run, evaluator: Evaluator, updater: Updater, params, observe, de
         asked_check = next((item for item in problem.ask or () if item.kind == "gradient_check"), None)
         if asked_check is not None:
             run.gradient_check = check_gradients(problem, evaluator, params, leaves, asked_check, penalty)
+        constant_lr = None if problem.optimizer.schedules else learning_rate(problem, domain, 1, 1)
         for step, epoch, indices in batches(problem):
             record = _step(problem, evaluator, updater, params, state, leaves, step, epoch, indices,
-                           _labelled(observe, step), penalty, details)
+                           _labelled(observe, step), penalty, details, constant_lr)
             if not details:
                 _forget_details(record)
             run.last_step, run.steps_done = record, run.steps_done + 1
@@ -438,9 +439,11 @@ def _leaves(problem: Problem, sample, domain) -> dict[str, Any]:
 
 
 def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, state, leaves, step, epoch,
-          indices, observe: Observe | None = None, penalty: Penalty | None = None, details: bool = True) -> Step:
+          indices, observe: Observe | None = None, penalty: Penalty | None = None, details: bool = True,
+          lr=None) -> Step:
+    """One update step; ``lr``: the learning rate when no schedule changes it."""
     domain = evaluator.domain
-    lr = learning_rate(problem, domain, step, epoch)
+    lr = learning_rate(problem, domain, step, epoch) if lr is None else lr
     t = updater.step_count(step)
     frozen = set(problem.frozen)
     seen = observe or (lambda kind, index, name, value: value)
