@@ -119,12 +119,18 @@ def bench_memory(repeat: int) -> list[str]:
 def bench_exact(repeat: int) -> list[str]:
     with tempfile.TemporaryDirectory() as tmp:
         path = with_epochs(ROOT / "problems" / "sigmoid-neuron-sgd.yaml", 5, tmp)  # 2 samples: 10 steps
+        xor = {n: with_epochs(ROOT / "problems" / "xor-bce-adam-minibatch.yaml", n // 2, tmp) for n in (40, 160)}
         result = side_by_side({"float": [TUTOR, "solve", path, "--format", "json"],
-                               "exact": [TUTOR, "solve", path, "--format", "json", "--exact"]}, repeat)
+                               "exact": [TUTOR, "solve", path, "--format", "json", "--exact"],
+                               **{n: [TUTOR, "solve", xor[n], "--format", "json", "--exact", "--yes"] for n in xor}},
+                              repeat)
     base = result["float"][0]
-    return ["4. exact arithmetic, sigmoid neuron, 10 steps",
+    per_step = {n: (result[n][0] - base) / n for n in xor}  # beyond start-up (a small float solve)
+    return ["4. exact arithmetic, sigmoid neuron, 10 steps; xor-bce-adam-minibatch exact, 40 and 160 steps",
             row("tutor solve --format json, float (peer)", *result["float"]),
-            row("tutor solve --format json --exact", *result["exact"], base, "≤ 1 s")]
+            row("tutor solve --format json --exact", *result["exact"], base, "≤ 1 s"),
+            row(f"xor exact, 40 steps: {1000 * per_step[40]:.1f} ms/step", *result[40]),
+            row(f"xor exact, 160 steps: {1000 * per_step[160]:.1f} ms/step (linear: same)", *result[160])]
 
 
 def bench_terminal(repeat: int) -> list[str]:
