@@ -72,11 +72,13 @@ def test_every_other_command_line_goes_to_the_app(args: list[str]):
 
 
 def test_sympy_tensors_still_work_after_the_stand_in():
-    """The fast path defers SymPy's tensor module; whoever asks for it gets the real one."""
+    """The fast path defers SymPy's tensor module (adding no longer loads it and the
+    combinatorics it imports); whoever asks for it gets the real one."""
     code = ("from tutor.start import defer_sympy_tensors\n"
             "defer_sympy_tensors()\n"
-            "import sympy\n"
+            "import sys, sympy\n"
             "assert str(sympy.Symbol('x') + 1) == 'x + 1'\n"
+            "assert 'sympy.combinatorics' not in sys.modules  # deferred: adding does not load it\n"
             "from sympy.tensor.tensor import TensorIndexType, tensor_indices, TensorHead\n"
             "L = TensorIndexType('L'); i = tensor_indices('i', L); A = TensorHead('A', [L])\n"
             "print(A(i) + A(i))\n")

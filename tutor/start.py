@@ -106,6 +106,8 @@ def defer_sympy_tensors() -> None:
         pass
 
     def real(attribute: str):
+        if attribute.startswith("__"):  # the import system asks for __path__, __spec__ ...
+            raise AttributeError(attribute)
         if sys.modules.get(name) is stand_in:
             del sys.modules[name]
         return getattr(importlib.import_module(name), attribute)
