@@ -130,7 +130,7 @@ def bench_exact(repeat: int) -> list[str]:
             row("tutor solve --format json, float (peer)", *result["float"]),
             row("tutor solve --format json --exact", *result["exact"], base, "≤ 1 s"),
             row(f"xor exact, 40 steps: {1000 * per_step[40]:.1f} ms/step", *result[40]),
-            row(f"xor exact, 160 steps: {1000 * per_step[160]:.1f} ms/step (linear: same)", *result[160])]
+            row(f"xor exact, 160 steps: {1000 * per_step[160]:.1f} ms/step", *result[160])]
 
 
 def bench_terminal(repeat: int) -> list[str]:
