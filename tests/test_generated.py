@@ -22,10 +22,12 @@ PROBLEMS = sorted((ROOT / "problems").glob("**/*.yaml"))
 
 
 def solved(problem, generate: bool, details: bool = True):
-    """The run with the generated code used from the first batch, or never."""
+    """The run with the generated code used from the first batch and plain steps
+    taking their short way (train._plain_step), or neither."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(evaluate, "GENERATE_AFTER_BATCHES", 0 if generate else -1)
         mp.setattr(train_module, "GENERATE_AFTER_STEPS", 0 if generate else -1)
+        mp.setattr(train_module, "PLAIN_STEPS", generate)
         return train(problem, details=details)
 
 
@@ -44,7 +46,8 @@ def longer(path: Path):
 @pytest.mark.parametrize("path", PROBLEMS, ids=[p.stem for p in PROBLEMS])
 def test_generated_code_gives_the_closures_numbers(path: Path):
     for problem in (load_problem(path), longer(path)):
-        assert everything(solved(problem, True)) == everything(solved(problem, False))
+        for details in (True, False):
+            assert everything(solved(problem, True, details)) == everything(solved(problem, False, details))
 
 
 DIVERGING = """

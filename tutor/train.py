@@ -26,6 +26,10 @@ from .problem import Problem
 # (`Updater._generate`; see evaluate.GENERATE_AFTER_BATCHES). -1: never generated.
 GENERATE_AFTER_STEPS = 4
 
+# Steps without penalty, decay, centralization, lookahead, sequential updates or an
+# observer take `_plain_step`; False: every step takes `_step` (for the tests).
+PLAIN_STEPS = True
+
 # The largest update (parameters × assignments) generated as one function: beyond,
 # compiling it would cost more than a long training saves.
 GENERATED_UPDATE_LIMIT = 20_000
@@ -293,11 +297,11 @@ def learning_rate(problem: Problem, domain, step: int, epoch: int):
 
 def batches(problem: Problem):
     """(step, epoch, [0-based sample indices]) in file order, capped by training.steps."""
-    n, size = len(problem.samples), problem.training.batch_size
+    n, size, last = len(problem.samples), problem.training.batch_size, problem.step_count
     step = 0
     for epoch in range(1, problem.training.epochs + 1):
         for start in range(0, n, size):
-            if step == problem.step_count:
+            if step == last:
                 return
             step += 1
             yield step, epoch, list(range(start, min(start + size, n)))
@@ -346,9 +350,17 @@ def _steps(run: Run, evaluator: Evaluator, updater: Updater, params, observe, de
         if asked_check is not None:
             run.gradient_check = check_gradients(problem, evaluator, params, leaves, asked_check, penalty)
         constant_lr = None if problem.optimizer.schedules else learning_rate(problem, domain, 1, 1)
+        plain = PLAIN_STEPS and observe is None and penalty is None and updater.decay_code is None and \
+            not problem.optimizer.centralize and problem.training.update != "sequential" and not updater.lookahead
+        updated = tuple(p for p in evaluator.graph.params if p not in problem.frozen)
         for step, epoch, indices in batches(problem):
-            record = _step(problem, evaluator, updater, params, state, leaves, step, epoch, indices,
-                           _labelled(observe, step), penalty, details, constant_lr)
+            if plain:
+                record = _plain_step(evaluator, updater, params, state, leaves, step, epoch, indices, details,
+                                     constant_lr if constant_lr is not None else
+                                     learning_rate(problem, domain, step, epoch), updated)
+            else:
+                record = _step(problem, evaluator, updater, params, state, leaves, step, epoch, indices,
+                               _labelled(observe, step), penalty, details, constant_lr)
             if not details:
                 _forget_details(record)
             run.last_step, run.steps_done = record, run.steps_done + 1
@@ -505,6 +517,23 @@ def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, stat
     return Step(step, epoch, [i + 1 for i in indices], lr, traces, loss,
                 raw, gradients, dict(params), new_params, {var: dict(values) for var, values in state.items()},
                 trails, lookahead, term, penalized)
+
+
+def _plain_step(evaluator: Evaluator, updater: Updater, params, state, leaves, step, epoch, indices,
+                details: bool, lr, updated: tuple[str, ...]) -> Step:
+    """`_step` when nothing comes between the gradient and the optimizer and nothing
+    observes the numbers (no penalty, weight decay, centralization, lookahead,
+    sequential update or checker): the same Step, with less bookkeeping per step
+    (tests/test_generated.py compares the two). ``updated``: the parameters not frozen."""
+    reduction = evaluator.graph.problem.loss.reduction
+    traces, raw = evaluator.run_batch(params, [(i + 1, leaves[i]) for i in indices], reduction, step, None, None,
+                                      details)
+    thetas, trails = updater.apply_many(updated, params, raw, lr, updater.step_count(step), state, step, details)
+    new_params = dict(params)
+    new_params.update(zip(updated, thetas))
+    loss = evaluator.batch_loss(traces, reduction, step)
+    return Step(step, epoch, [i + 1 for i in indices], lr, traces, loss, raw, dict(raw), dict(params), new_params,
+                {var: dict(values) for var, values in state.items()}, trails, None, None, {})
 
 
 def centralize(graph: Graph, grads: dict[str, Any], domain) -> dict[str, Any]:
