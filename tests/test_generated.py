@@ -109,3 +109,14 @@ def test_generated_code_sees_no_builtin_but_sum():
     source = FloatSource({})
     f = source.function_of("sample", "P", ["return sum(P)"])
     assert f((1.0, 2.0)) == 3.0 and set(f.__globals__["__builtins__"]) == {"sum"}
+
+
+def test_sequential_updates_give_the_closures_numbers():
+    """Sequential updates apply the optimizer at each node as its gradients complete:
+    the generated update is made for one set of parameters, the others run the closures."""
+    text = (ROOT / "problems" / "mazur-2-2-2.yaml").read_text()
+    text = re.sub(r"training: \{epochs: \d+", "training: {update: sequential, epochs: 40", text)
+    assert "update: sequential" in text
+    problem = parse_problem(text, "mazur-sequential.yaml")
+    for details in (True, False):
+        assert everything(solved(problem, True, details)) == everything(solved(problem, False, details))

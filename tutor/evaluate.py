@@ -305,8 +305,8 @@ class Evaluator:
 
         It takes the parameters and the leaves as tuples, and returns the node values,
         the local partials, the δs (the loss's first), this sample's gradients (in
-        `gradient_order`, then in the parameters' order), the ∂node/∂leaf partials, the ∂E/∂leaf, and the sum of all
-        of them, which is finite only if each is."""
+        `gradient_order`, then in the parameters' order), the ∂node/∂leaf partials,
+        the ∂E/∂leaf, and the sum of all of them, which is finite only if each is."""
         graph, derivation = self.graph, self.derivation
         var = {name: f"v{i}" for i, name in enumerate(graph.symbols)}
         source = FloatSource({sym: var[name] for name, sym in graph.symbols.items()})
