@@ -18,7 +18,6 @@ from __future__ import annotations
 import io
 import math
 import re
-import tokenize
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, Callable, Iterable, Sequence
 
@@ -526,6 +525,8 @@ _GENERATED_NUMBER = re.compile(r"0|1|0\.0|1\.0|[0-9]+(?=\])")  # S[j]: an index
 def generated_source(source: str) -> str:
     """``source``, if it holds only what generated code may hold; else a ValueError
     (a bug in tutor: text from a problem file must never reach compiled code)."""
+    import tokenize  # only when code is generated: a millisecond of every start-up otherwise
+
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
         kind, text = token.type, token.string
         if kind in (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER) or \
