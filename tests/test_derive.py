@@ -41,3 +41,13 @@ def test_no_partial_is_taken_of_a_whole_sum(monkeypatch):
     inputs = [graph.symbol(f"x{i}") for i in range(64)]
     assert [derivation.leaf_partials[(net.name, x.name)] for x in inputs] == \
         [sympy.diff(net.expr, x) for x in inputs]
+
+
+def test_the_estimate_of_a_large_fan_in_is_linear_too():
+    """limits.Size counts an edge's work by the terms it is taken of: a fan-in of 4096
+    is a few seconds of derivation (it was estimated at minutes, and refused)."""
+    from tutor.limits import LIMIT_SECONDS, estimate
+
+    small, large = (estimate(parse_problem(fan_in(n), "fan-in.yaml")) for n in (1024, 4096))
+    assert large.seconds < LIMIT_SECONDS
+    assert large.costs["derivation"] < 4.5 * small.costs["derivation"]
