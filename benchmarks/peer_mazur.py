@@ -1,6 +1,7 @@
 """Peer for the Mazur benchmark: the same training as benchmarks/problems/mazur-10k.yaml,
-derived by hand in plain Python, printing the same JSON (every step's forward values,
-loss, gradients and parameters) with the same encoder.
+derived by hand in plain Python, printing the same JSON as `tutor solve --format json`
+(every step's forward values, loss, ∂E/∂input and ∂E/∂node, gradients and parameters;
+the final pass) with the same encoder.
 
     python benchmarks/peer_mazur.py [STEPS]
 """
@@ -33,6 +34,20 @@ def forward(p):
     return values, loss
 
 
+def backward(p, v):
+    """The sample's derivatives (∂E/∂input, ∂E/∂node) and the gradients."""
+    e_o1, e_o2 = v["o1"] - t1, v["o2"] - t2
+    d_o1, d_o2 = e_o1 * v["o1"] * (1 - v["o1"]), e_o2 * v["o2"] * (1 - v["o2"])
+    e_h1, e_h2 = d_o1 * p["w5"] + d_o2 * p["w7"], d_o1 * p["w6"] + d_o2 * p["w8"]
+    d_h1, d_h2 = e_h1 * v["h1"] * (1 - v["h1"]), e_h2 * v["h2"] * (1 - v["h2"])
+    derivatives = {"i1": d_h1 * p["w1"] + d_h2 * p["w3"], "i2": d_h1 * p["w2"] + d_h2 * p["w4"],
+                   "net_h1": d_h1, "net_h2": d_h2, "h1": e_h1, "h2": e_h2,
+                   "net_o1": d_o1, "net_o2": d_o2, "o1": e_o1, "o2": e_o2}
+    g = {"w1": d_h1 * i1, "w2": d_h1 * i2, "b1": d_h1 + d_h2, "w3": d_h2 * i1, "w4": d_h2 * i2,
+         "w5": d_o1 * v["h1"], "w6": d_o1 * v["h2"], "b2": d_o1 + d_o2, "w7": d_o2 * v["h1"], "w8": d_o2 * v["h2"]}
+    return derivatives, g
+
+
 def parameters(p):
     return {n: p.get(n, b1 if n == "b1" else b2) for n in names}
 
@@ -40,19 +55,17 @@ def parameters(p):
 out = []
 for step in range(1, steps + 1):
     v, loss = forward(w)
-    d_o1 = (v["o1"] - t1) * v["o1"] * (1 - v["o1"])
-    d_o2 = (v["o2"] - t2) * v["o2"] * (1 - v["o2"])
-    d_h1 = (d_o1 * w["w5"] + d_o2 * w["w7"]) * v["h1"] * (1 - v["h1"])
-    d_h2 = (d_o1 * w["w6"] + d_o2 * w["w8"]) * v["h2"] * (1 - v["h2"])
-    g = {"w1": d_h1 * i1, "w2": d_h1 * i2, "b1": d_h1 + d_h2, "w3": d_h2 * i1, "w4": d_h2 * i2,
-         "w5": d_o1 * v["h1"], "w6": d_o1 * v["h2"], "b2": d_o1 + d_o2, "w7": d_o2 * v["h1"], "w8": d_o2 * v["h2"]}
+    derivatives, g = backward(w, v)
     w = {n: w[n] - lr * g[n] for n in w}
     out.append({"step": step, "epoch": step, "batch": [1], "lr": lr,
-                "samples": [{"index": 1, "values": v, "loss": loss}], "loss": loss,
+                "samples": [{"index": 1, "values": v, "loss": loss, "derivatives": derivatives}], "loss": loss,
                 "gradients": g, "state": {}, "parameters": parameters(w)})
 final_values, final_loss = forward(w)
+final_derivatives, final_gradients = backward(w, final_values)
 sys.stdout.write(json.dumps({"title": "Mazur 10k (peer)", "arithmetic": "float", "parameters": parameters(w),
                              "steps": out, "final": {"parameters": parameters(w),
                                                      "samples": [{"index": 1, "values": final_values,
-                                                                  "loss": final_loss}],
-                                                     "loss": final_loss}}, ensure_ascii=False) + "\n")
+                                                                  "loss": final_loss,
+                                                                  "derivatives": final_derivatives}],
+                                                     "loss": final_loss, "gradients": final_gradients}},
+                            ensure_ascii=False) + "\n")

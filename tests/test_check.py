@@ -507,3 +507,25 @@ def test_command_line_tolerance(tmp_path):
     bad = runner.invoke(app, ["check", problem_path, answers, "--tolerance", "rel: 2"])
     assert bad.exit_code == 2 and bad.stderr.startswith("--tolerance:1:6: error: expected rel in [0, 1)")
     assert check_command(problem_path, answers, "text", Tolerance(digits=9))[1] == 1
+
+
+@pytest.mark.parametrize("text", ["2.05170519", "-3.034730378", "0.1", "1e-5", "-0.0", "+1.5", ".5", "5.", "1E+3",
+                                  "0.000123", "12345678901234567890.5", "7", "-2", "1/3", "sqrt(2)/2", "1e400",
+                                  "0.30000000000000004", "6.02214076e23", "-1.5e-300", "4.9e-324", ".inf", "1_0.5"])
+def test_a_plain_decimal_answer_is_read_as_need_number_reads_it(text: str):
+    """answers.answer_number skips the expression parser for plain decimals: the same
+    Number (fraction and double), and the same message for what is not a number."""
+    from tutor.answers import answer_number
+    from tutor.problem import need_number
+    from tutor.source import load_yaml
+
+    node = load_yaml(f"x: {text}\n", "a.yaml").value["x"]
+
+    def outcome(read):
+        try:
+            n = read(node, "a number")
+            return type(n.exact), n.exact, repr(n.value)
+        except Exception as exc:  # noqa: BLE001 - the message is compared
+            return type(exc), str(exc)
+
+    assert outcome(answer_number) == outcome(need_number)

@@ -1,5 +1,5 @@
 """`python -m tutor`: the same command as `tutor`."""
 
-from .cli import main
+from .start import main
 
 main()

@@ -22,9 +22,14 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import sympy
 
 from .derive import Derivation, derive
 from .errors import ProblemError
@@ -223,11 +228,27 @@ class _Reader:
         if node.value is None:  # a blank of the template, left empty: not answered
             self.blanks.append(key)
             return
-        number = need_number(node, f"a number for {label(key)}")
+        number = answer_number(node, f"a number for {label(key)}")
         if key in self.seen:
             raise node.error(f"{label(key)} is already answered at line {self.seen[key]}")
         self.seen[key] = node.line
         self.answers.append(Answer(key, number, node.line, node.col))
+
+
+# A decimal as YAML writes a float: what nearly every answer is.
+_PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def answer_number(node: Node, what: str) -> Number:
+    """`need_number`'s Number: a plain decimal is read without the expression parser
+    (a thousand-step answers file holds tens of thousands), into the same fraction."""
+    text = node.text
+    if type(node.value) is float and math.isfinite(node.value) and text and _PLAIN_DECIMAL.fullmatch(text):
+        exact = sympy.Rational(*Decimal(text).as_integer_ratio())
+        value = float(exact)
+        if math.isfinite(value):
+            return Number(exact, value)
+    return need_number(node, what)
 
 
 def label(key: Key) -> str:

@@ -15,7 +15,9 @@ hundred nanoseconds per operation in float arithmetic.
 
 from __future__ import annotations
 
+import io
 import math
+import re
 from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any, Callable, Iterable, Sequence
 
@@ -411,3 +413,126 @@ def _compile_pow(base: sympy.Expr, exp: sympy.Expr, slots, domain) -> Compiled:
     e = compile_expr(exp, slots, domain)
     pw = domain.pow
     return lambda env: pw(b(env), e(env))
+
+
+# ---------------------------------------------------------------- generated float code
+
+class FloatSource:
+    """Python source for float expressions: the same operations, in the same order,
+    as `compile_expr` builds for the float domain, but as one generated function per
+    use, whose intermediate values are local variables (no closure call per
+    operation). The source holds only names made here (a symbol's variable, a
+    constant's, a function's), operators and parentheses: never text from a problem
+    file. Constants and functions are handed over in the function's namespace."""
+
+    def __init__(self, variables: dict[sympy.Symbol, str]):
+        self.variables = variables      # symbol -> the local variable holding its value
+        self.namespace: dict[str, Any] = {"_fpow": _fpow, "_sqrt": FloatDomain().sqrt}
+        self._constants: dict[float, str] = {}
+        self._functions: dict[type, str] = {}
+        self._temporaries = 0
+
+    def constant(self, value: float) -> str:
+        key = (value, math.copysign(1.0, value))  # 0.0 and -0.0 are different constants
+        name = self._constants.get(key)
+        if name is None:
+            name = self._constants[key] = f"c{len(self._constants)}"
+            self.namespace[name] = value
+        return name
+
+    def function(self, cls: type) -> str:
+        name = self._functions.get(cls)
+        if name is None:
+            name = self._functions[cls] = f"f{len(self._functions)}"
+            self.namespace[name] = OP_OF_CLASS[cls].numeric
+        return name
+
+    def temporary(self) -> str:
+        self._temporaries += 1
+        return f"_t{self._temporaries}"
+
+    def expr(self, expr: sympy.Expr) -> str:
+        """Mirrors `compile_expr` for the float domain, case by case."""
+        if isinstance(expr, sympy.Symbol):
+            return self.variables[expr]
+        if expr.is_Number:
+            return self.constant(float(expr))
+        if isinstance(expr, sympy.Add):  # ordered_sum from 0 for three or more terms
+            parts = [self.expr(a) for a in expr.args]
+            return f"({parts[0]} + {parts[1]})" if len(parts) == 2 else f"(0 + {' + '.join(parts)})"
+        if isinstance(expr, sympy.Mul):
+            return self._mul(expr)
+        if isinstance(expr, sympy.Pow):
+            return self._pow(expr.base, expr.exp)
+        if isinstance(expr, sympy.Function):
+            return f"{self.function(type(expr))}({', '.join(self.expr(a) for a in expr.args)})"
+        if expr.is_number:
+            return self.constant(float(expr))
+        raise TypeError(f"cannot compile {type(expr).__name__}: {expr}")
+
+    def _mul(self, expr: sympy.Mul) -> str:
+        numer, denom = [], []
+        for factor in expr.args:
+            if isinstance(factor, sympy.Pow) and factor.exp.is_Number and factor.exp < 0:
+                denom.append(self.expr(factor.base ** -factor.exp))
+            elif factor.is_Rational and factor.q != 1 and _exact_in_double(factor):
+                numer.append(self.constant(float(sympy.Integer(factor.p))))
+                denom.append(self.constant(float(sympy.Integer(factor.q))))
+            else:
+                numer.append(self.expr(factor))
+        top = self._product(numer)
+        # Division by zero raises ZeroDivisionError, one of the arithmetic errors the
+        # fast paths catch (the checked closures raise NotFinite instead).
+        return f"({top} / {self._product(denom)})" if denom else top
+
+    def _product(self, parts: list[str]) -> str:
+        if not parts:
+            return self.constant(1.0)
+        return parts[0] if len(parts) == 1 else f"({' * '.join(parts)})"
+
+    def _pow(self, base: sympy.Expr, exp: sympy.Expr) -> str:
+        b = self.expr(base)
+        if exp == 2:  # x·x, x computed once
+            if b.isidentifier():
+                return f"({b} * {b})"
+            t = self.temporary()
+            return f"(({t} := {b}) * {t})"
+        if exp == sympy.Rational(1, 2):
+            return f"_sqrt({b})"
+        if exp == -1:
+            return f"(1 / {b})"
+        return f"_fpow({b}, {self.expr(exp)})"
+
+    def function_of(self, name: str, arguments: str, body: list[str]) -> Callable:
+        """Define ``name(arguments)`` from its body lines, in this source's namespace
+        (its constants, the functions of the operator table, and ``sum``: no other
+        builtin). The one place tutor compiles code; `generated_source` checks that
+        the code is made only of the names made here, operators and 0, 1, 0.0, 1.0."""
+        source = generated_source(f"def {name}({arguments}):\n" + "".join(f"    {line}\n" for line in body))
+        namespace = {**self.namespace, "__builtins__": {"sum": sum}}
+        exec(compile(source, f"<tutor: generated {name}>", "exec"), namespace)  # noqa: S102 - checked above
+        return namespace[name]
+
+
+# What generated code may hold: the names FloatSource and its callers make (a letter
+# or two and a number), a few fixed names, operators, and the numbers 0 and 1.
+_GENERATED_NAME = re.compile(r"(?:_t|[vdgpqlcfhxr]|th|s)[0-9]+(?:_[0-9]+)?|P|L|TH|G|S|lr|t|sum|_fpow|_sqrt|"
+                             r"def|return|sample|update")
+_GENERATED_OPERATORS = {"(", ")", "[", "]", ",", ":", "=", ":=", "+", "-", "*", "/"}
+_GENERATED_NUMBER = re.compile(r"0|1|0\.0|1\.0|[0-9]+(?=\])")  # S[j]: an index
+
+
+def generated_source(source: str) -> str:
+    """``source``, if it holds only what generated code may hold; else a ValueError
+    (a bug in tutor: text from a problem file must never reach compiled code)."""
+    import tokenize  # only when code is generated: a millisecond of every start-up otherwise
+
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        kind, text = token.type, token.string
+        if kind in (tokenize.NEWLINE, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER) or \
+                (kind == tokenize.OP and text in _GENERATED_OPERATORS) or \
+                (kind == tokenize.NAME and _GENERATED_NAME.fullmatch(text)) or \
+                (kind == tokenize.NUMBER and _GENERATED_NUMBER.fullmatch(text)):
+            continue
+        raise ValueError(f"generated code holds {text!r}: only its own names, operators, 0 and 1 may appear")
+    return source

@@ -8,16 +8,18 @@ commands, so that `tutor --help` is instant.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Callable, Iterator, TextIO
+from typing import Callable
 
 import typer
 
 from .errors import TutorError
+from .start import report_divergence as _report_divergence
+from .start import run_guarded, solve_json
+from .start import utf8_stdout as _utf8_stdout
+from .start import warn as _warn
 from .visible import visible, visible_keeping_colours
 
 app = typer.Typer(
@@ -26,8 +28,6 @@ app = typer.Typer(
     help="A tutor for backpropagation: worked solutions of problem files, exact to the last digit.",
     pretty_exceptions_enable=False,
 )
-
-BUG_REPORT = "tutor: internal error ({}: {}); this is a bug in tutor, please report it with the input file"
 
 
 class Format(str, Enum):
@@ -60,17 +60,7 @@ def _parse_steps(text: str | None) -> list[int] | None:
 
 def _guarded(action: Callable[[], int]) -> None:
     """Run a command body; map library errors to messages and exit codes."""
-    try:
-        code = action()
-    except TutorError as exc:
-        print(visible(str(exc), one_line=True), file=sys.stderr)
-        code = exc.exit_code
-    except KeyboardInterrupt:
-        code = 130
-    except Exception as exc:  # noqa: BLE001 - the one place a bug is turned into a message
-        print(visible(BUG_REPORT.format(type(exc).__name__, exc), one_line=True), file=sys.stderr)
-        code = 1
-    raise typer.Exit(code)
+    raise typer.Exit(run_guarded(action))
 
 
 def _print_version(wanted: bool) -> None:
@@ -99,12 +89,6 @@ FORCE = typer.Option(False, "--force", help="Overwrite an existing output file."
 PROBLEM = typer.Argument(..., help="The problem file (YAML); - reads it from standard input.")
 
 
-def _warn(problem) -> None:
-    """A problem's warnings (valid input that is probably a mistake), one line each on stderr."""
-    for warning in problem.warnings:
-        print(visible(str(warning), one_line=True), file=sys.stderr)
-
-
 def _emit(data: str | bytes, output: str | None, force: bool, inputs: tuple[Path, ...] = ()) -> None:
     """Command output to stdout (no output, or "-"), or atomically to a file. Text
     on stdout goes through `visible`: a problem's title must not drive the terminal."""
@@ -121,27 +105,6 @@ def _emit(data: str | bytes, output: str | None, force: bool, inputs: tuple[Path
 def _shown(show_all: bool, steps: list[int] | None):
     """The steps a printer shows in full, for the estimate (limits.Rendering)."""
     return "all" if show_all and steps is None else (tuple(steps) if steps is not None else None)
-
-
-@contextlib.contextmanager
-def _utf8_stdout() -> Iterator[TextIO]:
-    """stdout as UTF-8 text with "\n" line ends, whatever the locale, for streamed output."""
-    if not hasattr(sys.stdout, "buffer"):
-        yield sys.stdout
-        return
-    sys.stdout.flush()
-    out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n")
-    try:
-        yield out
-    finally:
-        out.flush()
-        out.detach()  # leaves sys.stdout's own buffer open
-
-
-def _report_divergence(diverged: list[tuple[Path, object]]) -> int:
-    for file, error in diverged:
-        print(visible(f"{file}: {error}", one_line=True), file=sys.stderr)
-    return 1 if diverged else 0
 
 
 @app.command()
@@ -163,10 +126,8 @@ def solve(
         from . import api
 
         arithmetic = "exact" if exact else None
-        if format is Format.json:  # streamed: written step by step as computed
-            with _utf8_stdout() as out:
-                run = api.write_solution_json(file, out, max_steps=max_steps, yes=yes, arithmetic=arithmetic)
-            _warn(run.problem)
+        if format is Format.json:  # streamed: written step by step as computed (start.py runs it without typer)
+            return solve_json(file, max_steps, yes, exact)
         else:
             from .limits import Rendering
             from .render.terminal import render_terminal
@@ -520,20 +481,10 @@ def validate(files: list[Path] = typer.Argument(..., help="The problem files (YA
 
 
 def main() -> None:
-    """The console script: the command, then an exit without tearing down the
-    objects it made (SymPy's caches and expressions: a tenth of a second)."""
-    import os
+    """The console script (start.main: a fast path for `solve --format json`, then this app)."""
+    from .start import main as start
 
-    try:
-        app(prog_name="tutor")  # also under `python -m tutor`
-        code = 0
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        if exc.code is not None and not isinstance(exc.code, int):
-            print(exc.code, file=sys.stderr)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    start()
 
 
 if __name__ == "__main__":

@@ -76,8 +76,10 @@ def _leaf_partials(graph: Graph, by_expression) -> dict[Edge, sympy.Expr]:
     out: dict[Edge, sympy.Expr] = {}
     order = {name: i for i, name in enumerate(graph.symbols)}
     for eq in graph.equations:
-        for leaf in sorted((s.name for s in eq.expr.free_symbols if s.name in leaves), key=order.__getitem__):
-            out[(eq.name, leaf)] = local_partial(eq.expr, graph.symbol(leaf)).xreplace(by_expression)
+        terms = terms_by_symbol(eq.expr)  # split once: each input's terms, not a search of all n per input
+        for leaf in sorted((s.name for s in terms if s.name in leaves), key=order.__getitem__):
+            x = graph.symbol(leaf)
+            out[(eq.name, leaf)] = sympy.Add(*(local_partial(term, x) for term in terms[x])).xreplace(by_expression)
     return out
 
 

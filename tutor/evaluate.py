@@ -11,14 +11,20 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass, field
 from math import isfinite
+from operator import add
 from typing import Any, Callable
 
-from .arith import NotFinite, compile_expr, ordered_sum
+from .arith import FloatSource, NotFinite, compile_expr, ordered_sum
 from .derive import Derivation, Edge
 from .errors import DivergenceError
 
 # Python's own arithmetic errors, met when a float computation leaves the reals.
 ARITHMETIC_ERRORS = (NotFinite, OverflowError, ZeroDivisionError, ValueError)
+
+# Batches an evaluator computes with its closures before it generates its float code
+# (`Evaluator._generate`): for a problem of a step or two, writing and compiling the
+# code would cost more than it saves. -1: never generated.
+GENERATE_AFTER_BATCHES = 4
 
 
 @dataclass
@@ -55,6 +61,14 @@ class _Backward:
     param_edges: tuple[tuple[str, Any], ...]  # (parameter, compiled ∂node/∂parameter)
     node_edges: tuple[tuple[str, Any], ...]   # (node, compiled ∂node/∂node)
     completes: tuple[str, ...]                # parameters whose gradient is complete here
+
+
+def _values_of(names: tuple[str, ...]) -> Callable[[dict], tuple]:
+    """mapping -> the tuple of its values for ``names``, in that order."""
+    if len(names) == 1:
+        (name,) = names
+        return lambda mapping: (mapping[name],)
+    return operator.itemgetter(*names) if names else (lambda mapping: ())
 
 
 def _describe(what: tuple) -> str:
@@ -101,6 +115,15 @@ class Evaluator:
         self.leaf_plan = [(node, leaf, compile_expr(expr, by_symbol, domain))
                           for (node, leaf), expr in derivation.leaf_partials.items()]
         self.leaf_names = graph.problem.inputs + tuple(graph.problem.constants)
+        self._partial_keys = [(node.name, dep) for node in self.backward_plan
+                              for dep, _ in node.param_edges + node.node_edges]
+        self._leaf_partial_keys = [(node, leaf) for node, leaf, _ in self.leaf_plan]
+        self._delta_names = [node.name for node in self.backward_plan]
+        self._node_names = graph.node_names
+        self._param_values, self._leaf_values = _values_of(graph.params), _values_of(graph.leaf_names)
+        # Float batches run one generated function per sample (see `_generate`).
+        self._uses_before_generating = GENERATE_AFTER_BATCHES if self.fast else -1
+        self._sample_code: Callable | None = None
 
     # ------------------------------------------------------------ forward
 
@@ -166,9 +189,21 @@ class Evaluator:
     # ------------------------------------------------------------ backward
 
     def run_batch(self, params: dict[str, Any], samples: list[tuple[int, dict[str, Any]]], reduction: str,
-                  step: int | None = None, on_complete: OnComplete | None = None, observe: Observe | None = None):
+                  step: int | None = None, on_complete: OnComplete | None = None, observe: Observe | None = None,
+                  details: bool = True):
         """Forward and backward over a batch. Returns the sample traces and the batch
-        gradients (``reduction`` of the per-sample gradients)."""
+        gradients (``reduction`` of the per-sample gradients). Without ``details`` the
+        traces may leave out the local partials and the per-sample gradients."""
+        if on_complete is None and observe is None and self._uses_before_generating >= 0:
+            if self._uses_before_generating == 0:
+                self._uses_before_generating = -1
+                self._sample_code = self._generate()
+            else:
+                self._uses_before_generating -= 1
+        if self._sample_code is not None and on_complete is None and observe is None:
+            done = self._run_batch_generated(params, samples, reduction, details)
+            if done is not None:
+                return done
         envs, traces = [], []
         for index, leaves in samples:
             env, values = self.forward(params, leaves, index, step, observe)
@@ -259,6 +294,101 @@ class Evaluator:
                 return None
             batch[p] = total if reduction == "sum" else total / len(traces)
         return batch
+
+    # ------------------------------------------------------------ generated
+
+    def _generate(self) -> Callable | None:
+        """One Python function for a sample's forward pass, reverse sweep and ∂E/∂leaf
+        in float arithmetic: the operations of `forward`, `_backward_fast` and
+        `_leaf_derivatives`, in the same order, so the numbers are the same; None
+        when Python cannot compile it (an expression nested too deeply).
+
+        It takes the parameters and the leaves as tuples, and returns the node values,
+        the local partials, the δs (the loss's first), this sample's gradients (in
+        `gradient_order`, then in the parameters' order), the ∂node/∂leaf partials,
+        the ∂E/∂leaf, and the sum of all of them, which is finite only if each is."""
+        graph, derivation = self.graph, self.derivation
+        var = {name: f"v{i}" for i, name in enumerate(graph.symbols)}
+        source = FloatSource({sym: var[name] for name, sym in graph.symbols.items()})
+        body = []
+        if graph.params:
+            body.append(f"{', '.join(var[p] for p in graph.params)}, = P")
+        if graph.leaf_names:
+            body.append(f"{', '.join(var[n] for n in graph.leaf_names)}, = L")
+        body += [f"{var[eq.name]} = {source.expr(eq.expr)}" for eq in graph.equations]
+        delta = {name: f"d{i}" for i, name in enumerate(graph.symbols)}
+        partials, reached = [], set()
+
+        def accumulate(target: str, term: str) -> None:
+            body.append(f"{target} = {target} + {term}" if target in reached else f"{target} = 0.0 + {term}")
+            reached.add(target)
+
+        gradient = {p: f"g{i}" for i, p in enumerate(graph.params)}
+        for node in self.backward_plan:
+            d = delta[node.name]
+            if node.name == graph.loss_name:
+                body.append(f"{d} = 1.0")
+            elif d not in reached:
+                body.append(f"{d} = 0.0")
+            for dep, _ in node.param_edges + node.node_edges:
+                p = f"p{len(partials)}"
+                partials.append(p)
+                body.append(f"{p} = {source.expr(derivation.partials[(node.name, dep)])}")
+                accumulate(gradient[dep] if dep in gradient else delta[dep], f"({d} * {p})")
+        gradients = [gradient[p] if gradient[p] in reached else "0.0" for p in self.gradient_order]
+        batch_gradients = [gradient[p] if gradient[p] in reached else "0.0" for p in graph.params]
+        leaf_delta = {leaf: f"l{i}" for i, leaf in enumerate(self.leaf_names)}
+        body += [f"{name} = 0.0" for name in leaf_delta.values()]
+        leaf_partials = []
+        for node, leaf, _ in self.leaf_plan:
+            q = f"q{len(leaf_partials)}"
+            leaf_partials.append(q)
+            body.append(f"{q} = {source.expr(derivation.leaf_partials[(node, leaf)])}")
+            body.append(f"{leaf_delta[leaf]} = {leaf_delta[leaf]} + ({delta[node]} * {q})")
+        deltas = [delta[node.name] for node in self.backward_plan]
+        groups = [[var[eq.name] for eq in graph.equations], partials, deltas, gradients, batch_gradients,
+                  leaf_partials, list(leaf_delta.values())]
+        tuples = [f"({', '.join(group)},)" if group else "()" for group in groups]
+        every = [name for group in groups for name in group]
+        body.append(f"return {', '.join(tuples)}, sum(({', '.join(every)},))")
+        try:
+            return source.function_of("sample", "P, L", body)
+        except (RecursionError, MemoryError, SyntaxError):
+            return None
+
+    def _run_batch_generated(self, params: dict[str, Any], samples: list[tuple[int, dict[str, Any]]],
+                             reduction: str, details: bool):
+        """`run_batch` by the generated function; None if a value is not finite (or
+        an operation failed): then the batch is redone by the checked path."""
+        traces, totals = [], None
+        code, node_names = self._sample_code, self._node_names
+        try:
+            theta = self._param_values(params)
+            for index, leaves in samples:
+                nodes, partials, deltas, grads, batch_grads, leaf_partials, leaf_deltas, total = code(
+                    theta, self._leaf_values(leaves))
+                if not isfinite(total):
+                    return None
+                values = dict(leaves)
+                values.update(zip(node_names, nodes))
+                partial, gradients = {}, {}
+                if details:
+                    partial = dict(zip(self._partial_keys, partials))
+                    partial.update(zip(self._leaf_partial_keys, leaf_partials))
+                    gradients = dict(zip(self.gradient_order, grads))
+                traces.append(SampleTrace(index, values, partial, dict(zip(self._delta_names, deltas)), gradients,
+                                          dict(zip(self.leaf_names, leaf_deltas))))
+                # Left to right from 0.0, one rounding per addition, as `ordered_sum`.
+                totals = [0.0 + g for g in batch_grads] if totals is None else list(map(add, totals, batch_grads))
+        except (*ARITHMETIC_ERRORS, KeyError):
+            return None
+        if totals is None:
+            return None
+        if reduction != "sum":
+            totals = [total / len(traces) for total in totals]
+        if not isfinite(sum(totals)):
+            return None
+        return traces, dict(zip(self.graph.params, totals))
 
     def _leaf_derivatives(self, envs, traces: list[SampleTrace], step: int | None) -> None:
         """∂E/∂input and ∂E/∂constant, once every δ is known: Σ δ_node·∂node/∂leaf."""

@@ -93,7 +93,8 @@ class Size:
     edges: int        # Σ over equations of the parameters and nodes each uses: the local derivatives
     node_edges: int   # those of a node by a node (not by a parameter)
     nodes: int        # Σ of the equations' tree sizes: forward evaluation per sample
-    work: int         # Σ edges × tree size: the derivation, the derivatives' evaluation and printing
+    work: int         # Σ over edges of the size of the terms they are taken of: the derivation,
+                      # the derivatives' evaluation and printing
     values: int       # the numbers of one sample: inputs, targets, nodes
     params: int
     state: int        # optimizer state variables per parameter (momentum, ...)
@@ -105,12 +106,15 @@ class Size:
         differentiable = node_symbols | {graph.symbol(n) for n in graph.params}
         edges = node_edges = nodes = work = 0
         for eq in graph.equations:
-            size = _tree_size(eq.expr)
-            uses = len(eq.expr.free_symbols & differentiable)
-            edges += uses
+            # The derivation splits each sum once (derive.terms_by_symbol) and
+            # differentiates only the terms that hold a name: the work of an edge is
+            # the size of its terms, not of the whole sum (a fan-in of n is linear).
+            terms = eq.expr.args if isinstance(eq.expr, sympy.Add) else (eq.expr,)
+            sizes = [_tree_size(term) for term in terms]
+            edges += len(eq.expr.free_symbols & differentiable)
             node_edges += len(eq.expr.free_symbols & node_symbols)
-            nodes += size
-            work += uses * size
+            nodes += sum(sizes) + isinstance(eq.expr, sympy.Add)  # the sum's own node
+            work += sum(len(term.free_symbols & differentiable) * size for term, size in zip(terms, sizes))
         return Size(edges, node_edges, nodes, work, len(graph.symbols), len(problem.params),
                     len(problem.optimizer.hypers) + 1)
 
@@ -157,8 +161,9 @@ def estimate(problem: Problem, rendering: Rendering = JSON) -> Estimate:
 def training_seconds(problem: Problem, size: Size) -> float:
     """One run of the training: every step's batch evaluated (each equation and each
     local derivative, by their sizes), then the final pass, and the updates. Per-node
-    constants by arithmetic; exact numbers also grow from step to step, a cost that a
-    finer model of exact arithmetic would add here."""
+    constants by arithmetic. Exact values are built unevaluated (arith.Exact), so a
+    step costs the same at step 300 as at step 30 (xor-bce-adam-minibatch: about 10 ms
+    per step throughout, benchmarks/RESULTS.md): linear in the steps, as modelled."""
     steps, n_samples = problem.step_count, len(problem.samples)
     evaluations = steps * min(problem.training.batch_size, n_samples) + n_samples
     per_evaluation = (size.nodes + size.work) * SECONDS_PER_EVALUATED_NODE[problem.arithmetic]

@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterator
 
 import sympy
 
-from .arith import compile_expr, make_domain, ordered_sum
+from .arith import FloatSource, compile_expr, make_domain, ordered_sum
 from .derive import Derivation, derive
 from .errors import DivergenceError
 from .evaluate import ARITHMETIC_ERRORS, Evaluator, Observe, SampleTrace
@@ -20,6 +20,19 @@ from .graph import Graph, build_graph
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES, Assign, ExactMath, FloatMath
 from .penalty import Penalty
 from .problem import Problem
+
+
+# Steps updated with the compiled closures before the float code is generated
+# (`Updater._generate`; see evaluate.GENERATE_AFTER_BATCHES). -1: never generated.
+GENERATE_AFTER_STEPS = 4
+
+# Steps without penalty, decay, centralization, lookahead, sequential updates or an
+# observer take `_plain_step`; False: every step takes `_step` (for the tests).
+PLAIN_STEPS = True
+
+# The largest update (parameters × assignments) generated as one function: beyond,
+# compiling it would cost more than a long training saves.
+GENERATED_UPDATE_LIMIT = 20_000
 
 
 @dataclass
@@ -113,6 +126,12 @@ class Updater:
         for name, value in self.hypers.items():
             self._hyper_env[self.slot[name]] = value
         self.decay_code = compile_expr(L2_DECAY.expr, symbols, domain) if spec.weight_decay is not None else None
+        self._symbols = symbols
+        self._targets = tuple(rule.target.name for rule in self.rules)
+        # Float updates run one generated function per set of updated parameters
+        # (see `_generate`), after a few steps.
+        self._steps_before_generating = GENERATE_AFTER_STEPS if domain.name == "float" else -1
+        self._generated: dict[tuple[str, ...], Callable | None] = {}
 
     def decay(self, p: str, theta, g, step: int):
         """L2 weight decay, added to the gradient: g + λθ (all optimizers but adamw)."""
@@ -137,7 +156,8 @@ class Updater:
 
     def step_count(self, step: int):
         """t of the update rules: this run's step, after the steps the problem says were taken."""
-        return self.domain.const(sympy.Integer(self.steps_done + step))
+        n = self.steps_done + step
+        return self.domain.const(sympy.Integer(n)) if self.domain.exact else float(n)  # float(Integer(n)) is float(n)
 
     def apply(self, p: str, theta, g, lr, t, state, step: int):
         """Update parameter ``p``; mutates ``state``; returns (new θ, the assignments)."""
@@ -165,6 +185,81 @@ class Updater:
         for var in self.state_names:
             env[slot[var]] = state[var][p]
         return env
+
+    def apply_many(self, names: tuple[str, ...], params: dict[str, Any], grads: dict[str, Any], lr, t, state,
+                   step: int, trails: bool = True) -> tuple[list[Any], dict[str, list[tuple[str, Any]]]]:
+        """`apply` to each of ``names`` in turn: their new values, and their assignments
+        (only if ``trails``). Float updates run as one generated function."""
+        code = self._generated_for(names)
+        if code is not None:
+            try:
+                assigned, reported, thetas, total = code(
+                    tuple([params[p] for p in names]), tuple([grads[p] for p in names]), lr, t,
+                    tuple([tuple([state[var][p] for p in names]) for var in self.state_names]))
+            except ARITHMETIC_ERRORS:
+                total = None
+            if total is not None and isfinite(total):
+                for var, values in zip(self.reported_names, reported):
+                    state[var].update(zip(names, values))
+                n = len(self.rules)
+                trail = {p: list(zip(self._targets, assigned[k * n:(k + 1) * n])) for k, p in enumerate(names)} \
+                    if trails else {}
+                return list(thetas), trail
+        thetas, trail = [], {}
+        for p in names:  # the checked path: names the first quantity that fails
+            theta, trail[p] = self.apply(p, params[p], grads[p], lr, t, state, step)
+            thetas.append(theta)
+        return thetas, trail
+
+    def _generated_for(self, names: tuple[str, ...]) -> Callable | None:
+        if self._steps_before_generating < 0:
+            return self._generated.get(names)
+        if self._steps_before_generating == 0:
+            self._steps_before_generating = -1
+            self._generated[names] = self._generate(names)
+            return self._generated[names]
+        self._steps_before_generating -= 1
+        return None
+
+    def _generate(self, names: tuple[str, ...]) -> Callable | None:
+        """The assignments for each of ``names`` in turn, as one Python function in
+        float arithmetic: the operations of `_apply_fast`, in the same order, each
+        assigned value a variable of its own. It takes the parameters' θ and g, lr, t
+        and each state variable's values, and returns the assigned values in order,
+        the reported state variables' final values, the new θs, and the sum of the
+        assigned values (finite only if each is); None when it would be too large, or
+        Python cannot compile it."""
+        if len(names) * len(self.rules) > GENERATED_UPDATE_LIMIT:
+            return None
+        by_name = {sym.name: sym for sym in self._symbols}
+        shared = {by_name[n]: n for n in ("lr", "t")}
+        source = FloatSource(dict(shared))
+        for i, (name, value) in enumerate(self.hypers.items()):  # the same for every update: constants
+            source.variables[by_name[name]] = f"h{i}"
+            source.namespace[f"h{i}"] = value
+        hypers = dict(source.variables)
+        k_names = [str(k) for k in range(len(names))]
+        body = [f"{''.join(f'th{k}, ' for k in k_names)}= TH", f"{''.join(f'g{k}, ' for k in k_names)}= G"]
+        body += [f"{''.join(f's{j}_{k}, ' for k in k_names)}= S[{j}]" for j in range(len(self.state_names))]
+        assigned, reported, thetas = [], [[] for _ in self.reported_names], []
+        for k in k_names:
+            source.variables = {**hypers, by_name["theta"]: f"th{k}", by_name["g"]: f"g{k}",
+                                **{by_name[var]: f"s{j}_{k}" for j, var in enumerate(self.state_names)}}
+            for i, rule in enumerate(self.rules):
+                value = f"r{k}_{i}"
+                body.append(f"{value} = {source.expr(rule.expr)}")
+                source.variables[rule.target] = value
+                assigned.append(value)
+            thetas.append(source.variables[by_name["theta"]])
+            for j, var in enumerate(self.reported_names):
+                reported[j].append(source.variables[by_name[var]])
+        listed = lambda items: f"({''.join(f'{x}, ' for x in items)})"  # noqa: E731 - a tuple's source
+        body.append(f"return {listed(assigned)}, {listed(listed(r) for r in reported)}, {listed(thetas)}, "
+                    f"sum({listed(assigned)})")
+        try:
+            return source.function_of("update", "TH, G, lr, t, S", body)
+        except (RecursionError, MemoryError, SyntaxError):
+            return None
 
     def _apply_fast(self, env: list) -> list[tuple[str, Any]] | None:
         """The assignments in float arithmetic, checked once at the end; None if one
@@ -202,11 +297,11 @@ def learning_rate(problem: Problem, domain, step: int, epoch: int):
 
 def batches(problem: Problem):
     """(step, epoch, [0-based sample indices]) in file order, capped by training.steps."""
-    n, size = len(problem.samples), problem.training.batch_size
+    n, size, last = len(problem.samples), problem.training.batch_size, problem.step_count
     step = 0
     for epoch in range(1, problem.training.epochs + 1):
         for start in range(0, n, size):
-            if step == problem.step_count:
+            if step == last:
                 return
             step += 1
             yield step, epoch, list(range(start, min(start + size, n)))
@@ -254,9 +349,18 @@ def _steps(run: Run, evaluator: Evaluator, updater: Updater, params, observe, de
         asked_check = next((item for item in problem.ask or () if item.kind == "gradient_check"), None)
         if asked_check is not None:
             run.gradient_check = check_gradients(problem, evaluator, params, leaves, asked_check, penalty)
+        constant_lr = None if problem.optimizer.schedules else learning_rate(problem, domain, 1, 1)
+        plain = PLAIN_STEPS and observe is None and penalty is None and updater.decay_code is None and \
+            not problem.optimizer.centralize and problem.training.update != "sequential" and not updater.lookahead
+        updated = tuple(p for p in evaluator.graph.params if p not in problem.frozen)
         for step, epoch, indices in batches(problem):
-            record = _step(problem, evaluator, updater, params, state, leaves, step, epoch, indices,
-                           _labelled(observe, step), penalty)
+            if plain:
+                record = _plain_step(evaluator, updater, params, state, leaves, step, epoch, indices, details,
+                                     constant_lr if constant_lr is not None else
+                                     learning_rate(problem, domain, step, epoch), updated)
+            else:
+                record = _step(problem, evaluator, updater, params, state, leaves, step, epoch, indices,
+                               _labelled(observe, step), penalty, details, constant_lr)
             if not details:
                 _forget_details(record)
             run.last_step, run.steps_done = record, run.steps_done + 1
@@ -347,9 +451,11 @@ def _leaves(problem: Problem, sample, domain) -> dict[str, Any]:
 
 
 def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, state, leaves, step, epoch,
-          indices, observe: Observe | None = None, penalty: Penalty | None = None) -> Step:
+          indices, observe: Observe | None = None, penalty: Penalty | None = None, details: bool = True,
+          lr=None) -> Step:
+    """One update step; ``lr``: the learning rate when no schedule changes it."""
     domain = evaluator.domain
-    lr = learning_rate(problem, domain, step, epoch)
+    lr = learning_rate(problem, domain, step, epoch) if lr is None else lr
     t = updater.step_count(step)
     frozen = set(problem.frozen)
     seen = observe or (lambda kind, index, name, value: value)
@@ -366,19 +472,28 @@ def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, stat
             grads = {p: updater.decay(p, params[p], g, step) for p, g in grads.items()}
         if problem.optimizer.centralize:
             grads = centralize(evaluator.graph, grads, domain)
-        grads = {p: seen("gradient", None, p, g) for p, g in grads.items()}
+        if observe is not None:
+            grads = {p: observe("gradient", None, p, g) for p, g in grads.items()}
         used.update(grads)
         changed = {}
+        if observe is None:  # the checker's observer sees each parameter as it is updated: below
+            names = tuple([p for p in grads if p not in frozen])
+            thetas, trail = updater.apply_many(names, params, grads, lr, t, state, step, details)
+            trails.update(trail)
+            changed = dict(zip(names, thetas))
+            new_params.update(changed)
+            return changed
         for p, g in grads.items():
             if p not in frozen:
                 theta, trails[p] = updater.apply(p, params[p], g, lr, t, state, step)
-                new_params[p] = changed[p] = seen("parameters", None, p, theta)
+                new_params[p] = changed[p] = observe("parameters", None, p, theta)
         return changed
 
     samples = [(i + 1, leaves[i]) for i in indices]
     reduction = problem.loss.reduction
     sequential = problem.training.update == "sequential"
-    traces, raw = evaluator.run_batch(params, samples, reduction, step, update if sequential else None, observe)
+    traces, raw = evaluator.run_batch(params, samples, reduction, step, update if sequential else None, observe,
+                                      details)
     lookahead = None
     if updater.lookahead:  # g is taken at θ + μv; the step still reports the pass at θ
         mu = updater.hypers["mu"]
@@ -391,8 +506,8 @@ def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, stat
     for p in params:  # what the optimizer did not touch: frozen, or (sequential) never complete
         if p not in used:
             used[p] = seen("gradient", None, p, raw[p])
-        if p in frozen or p not in trails:
-            new_params[p] = seen("parameters", None, p, params[p])
+        if observe is not None and (p in frozen or p not in trails):
+            new_params[p] = observe("parameters", None, p, params[p])
     gradients = {p: used[p] for p in raw}
     loss = evaluator.batch_loss(traces, reduction, step)
     term = penalty.value(params, step) if penalty is not None else None
@@ -402,6 +517,23 @@ def _step(problem: Problem, evaluator: Evaluator, updater: Updater, params, stat
     return Step(step, epoch, [i + 1 for i in indices], lr, traces, loss,
                 raw, gradients, dict(params), new_params, {var: dict(values) for var, values in state.items()},
                 trails, lookahead, term, penalized)
+
+
+def _plain_step(evaluator: Evaluator, updater: Updater, params, state, leaves, step, epoch, indices,
+                details: bool, lr, updated: tuple[str, ...]) -> Step:
+    """`_step` when nothing comes between the gradient and the optimizer and nothing
+    observes the numbers (no penalty, weight decay, centralization, lookahead,
+    sequential update or checker): the same Step, with less bookkeeping per step
+    (tests/test_generated.py compares the two). ``updated``: the parameters not frozen."""
+    reduction = evaluator.graph.problem.loss.reduction
+    traces, raw = evaluator.run_batch(params, [(i + 1, leaves[i]) for i in indices], reduction, step, None, None,
+                                      details)
+    thetas, trails = updater.apply_many(updated, params, raw, lr, updater.step_count(step), state, step, details)
+    new_params = dict(params)
+    new_params.update(zip(updated, thetas))
+    loss = evaluator.batch_loss(traces, reduction, step)
+    return Step(step, epoch, [i + 1 for i in indices], lr, traces, loss, raw, dict(raw), dict(params), new_params,
+                {var: dict(values) for var, values in state.items()}, trails, None, None, {})
 
 
 def centralize(graph: Graph, grads: dict[str, Any], domain) -> dict[str, Any]:

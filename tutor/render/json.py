@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from operator import itemgetter
 from typing import Any, Callable, Iterable, TextIO
 
 from ..evaluate import SampleTrace
@@ -120,6 +121,88 @@ def _plain_float(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) else None
 
 
+class _StepTemplates:
+    """Steps of float runs written without the JSON encoder: a step's text is a
+    template (its keys, brackets and commas, encoded once per shape of step)
+    formatted with its numbers by ``%r``, which writes a finite float exactly as
+    the encoder does. Most of a long run's JSON is its numbers; this writes them
+    in one formatting call per step. A step this cannot write (a number that is
+    not finite, a shape it does not know) goes through the encoder: the bytes are
+    the same either way (tests/test_streaming.py)."""
+
+    def __init__(self, run: Run, numbers: _Numbers, encode: Callable[[Any], str]):
+        self.numbers, self.encode = numbers, encode
+        graph = run.graph
+        self.loss_name = graph.loss_name
+        nodes = [n for n in graph.node_names if n != graph.loss_name]
+        self.node_deltas = itemgetter(*nodes) if len(nodes) > 1 else (lambda d: (d[nodes[0]],) if nodes else ())
+        self.templates: dict[tuple, str | None] = {}
+        self.enabled = numbers.floats
+
+    def text(self, step: Step) -> str | None:
+        """The step's JSON text, or None: then the encoder writes it."""
+        if not self.enabled or step.lookahead is not None:
+            return None
+        try:
+            shape, numbers = self._shape(step), self._numbers(step)
+            if not math.isfinite(sum(numbers)):
+                return None
+        except (TypeError, KeyError):  # not a plain float (or a number missing): the encoder decides
+            return None
+        template = self.templates.get(shape, "")
+        if template == "":
+            template = self.templates[shape] = self._template(step, numbers)
+        return template % numbers if template is not None else None
+
+    def _shape(self, step: Step) -> tuple:
+        samples = tuple((tuple(t.values), tuple(t.leaf_derivatives), bool(t.deltas)) for t in step.samples)
+        state = tuple((var, tuple(values)) for var, values in step.state.items())
+        return (len(step.batch), samples, tuple(step.gradients), state, tuple(step.parameters),
+                step.penalty is None)
+
+    def _numbers(self, step: Step) -> tuple:
+        """The step's numbers in the order `_Numbers.step` holds them."""
+        out = [step.step, step.epoch, *step.batch, float(step.lr)]
+        for t in step.samples:
+            values = tuple(t.values.values())
+            if next(reversed(t.values)) != self.loss_name:
+                raise KeyError(self.loss_name)  # the loss is the last value of a sample
+            out += [t.index, *values[:-1], float(values[-1])]
+            if t.deltas:
+                out += [*t.leaf_derivatives.values(), *self.node_deltas(t.deltas)]
+        out.append(float(step.loss))
+        if step.penalty is not None:
+            out.append(float(step.penalty))
+        out += step.gradients.values()
+        for values in step.state.values():
+            out += values.values()
+        out += step.parameters.values()
+        return tuple(out)
+
+    def _template(self, step: Step, numbers: tuple) -> str | None:
+        """The template of this step's shape, read off the encoder's own data for the
+        step; None if its numbers are not the ones `_numbers` lists, in that order."""
+        found: list[Any] = []
+        template = self._layout(self.numbers.step(step), found)
+        if len(found) != len(numbers) or any(type(a) is not type(b) or a != b for a, b in zip(found, numbers)):
+            return None
+        return template
+
+    def _layout(self, data: Any, found: list[Any]) -> str:
+        """``data`` as the encoder writes it, each number left as ``%r``."""
+        if isinstance(data, dict):
+            return "{" + ", ".join(f"{self._literal(k)}: {self._layout(v, found)}" for k, v in data.items()) + "}"
+        if isinstance(data, list):
+            return "[" + ", ".join(self._layout(v, found) for v in data) + "]"
+        if type(data) in (int, float):
+            found.append(data)
+            return "%r"
+        return self._literal(data)
+
+    def _literal(self, data: Any) -> str:
+        return json_visible(self.encode(data)).replace("%", "%%")
+
+
 def write_json(run: Run, steps: Iterable[Step], out: TextIO) -> None:
     """The solution of ``run`` whose steps are ``steps`` (computed as they are read),
     written to ``out`` piece by piece."""
@@ -129,16 +212,18 @@ def write_json(run: Run, steps: Iterable[Step], out: TextIO) -> None:
         return json_visible(encode(data))
 
     numbers = _Numbers(run)
+    templates = _StepTemplates(run, numbers, encode)
     out.write(dumps(_head(run, numbers))[:-1] + ', "steps": [')
-    batch: list[dict[str, Any]] = []
+    batch: list[str] = []
     first = True
     for step in steps:
-        batch.append(numbers.step(step))
+        text = templates.text(step)
+        batch.append(text if text is not None else dumps(numbers.step(step)))
         if len(batch) == STEPS_PER_WRITE:
-            out.write(("" if first else ", ") + dumps(batch)[1:-1])
+            out.write(("" if first else ", ") + ", ".join(batch))
             batch, first = [], False
     if batch:
-        out.write(("" if first else ", ") + dumps(batch)[1:-1])
+        out.write(("" if first else ", ") + ", ".join(batch))
     out.write("], " + dumps(_tail(run, numbers))[1:] + "\n")
 
 
