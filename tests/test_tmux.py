@@ -21,25 +21,26 @@ pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is no
 def capture(problem: str, no_color: bool, width: int = 80) -> tuple[str, str]:
     """Run tutor in a detached tmux session; return the pane's history as shown
     (wrapped lines split) and joined (wrapped lines re-joined)."""
+    # A server of its own (-L): tests running at the same time cannot stop it under us.
     session = f"tutor-{uuid.uuid4().hex[:8]}"
     env = "NO_COLOR=1 " if no_color else ""
     done = ROOT / f".tmux-{session}.done"
     command = f"{env}{TUTOR} solve {ROOT / 'problems' / problem}; touch {done}; sleep 30"
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", str(width), "-y", "50",
+    subprocess.run(["tmux", "-L", session, "new-session", "-d", "-s", session, "-x", str(width), "-y", "50",
                     "-e", "TERM=xterm-256color", command], check=True)
     try:
-        subprocess.run(["tmux", "set-option", "-t", session, "history-limit", "20000"], check=False)
+        subprocess.run(["tmux", "-L", session, "set-option", "-t", session, "history-limit", "20000"], check=False)
         deadline = time.monotonic() + 120  # generous: a loaded machine starts Python slowly
         while not done.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert done.exists(), "tutor did not finish in tmux"
-        shown = subprocess.run(["tmux", "capture-pane", "-p", "-S", "-", "-t", session],
+        shown = subprocess.run(["tmux", "-L", session, "capture-pane", "-p", "-S", "-", "-t", session],
                                capture_output=True, text=True, check=True).stdout
-        joined = subprocess.run(["tmux", "capture-pane", "-p", "-J", "-S", "-", "-t", session],
+        joined = subprocess.run(["tmux", "-L", session, "capture-pane", "-p", "-J", "-S", "-", "-t", session],
                                 capture_output=True, text=True, check=True).stdout
         return shown, joined
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], check=False)
+        subprocess.run(["tmux", "-L", session, "kill-server"], check=False)
         done.unlink(missing_ok=True)
 
 
