@@ -161,6 +161,9 @@ class Problem:
     name_lines: dict[str, int] = field(default_factory=dict, compare=False)
     warnings: tuple[ProblemWarning, ...] = field(default=(), compare=False)
     objective: Objective | None = None
+    # Vector, matrix and grid names -> their shapes, in order of definition; the problem's
+    # other fields hold only their scalar components (x1, W11, ...).
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
     @property
     def step_count(self) -> int:
