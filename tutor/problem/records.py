@@ -164,6 +164,7 @@ class Problem:
     # Vector, matrix and grid names -> their shapes, in order of definition; the problem's
     # other fields hold only their scalar components (x1, W11, ...).
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    notation: str = "scalar"  # or matrix: the worked solution at layer level (the numbers are the same)
 
     @property
     def step_count(self) -> int:
