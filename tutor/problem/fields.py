@@ -194,6 +194,9 @@ def name_list(node: Node, names: NameTable, kind: str, what: str) -> tuple[str, 
 def refer(node: Node, names: NameTable, allowed_kinds: tuple[str, ...], what: str) -> str:
     name = need_text(node, what)
     kind = names.kind.get(name)
+    if name in names.shapes:
+        raise node.error(f"expected {what}, found the {names.described(name).removeprefix('the ')}; "
+                         f"one scalar name is needed here")
     if kind not in allowed_kinds:
         known = [n for n, k in names.kind.items() if k in allowed_kinds]
         found = f"{name!r}, which is {article(kind)}" if kind else f"unknown name {name!r}"

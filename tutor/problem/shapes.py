@@ -105,7 +105,8 @@ def value_shape(node: Node, name: str) -> Shape:
     inner = value_shape(items[0], name)
     for k, item in enumerate(items[1:], 2):
         if value_shape(item, name) != inner:
-            raise item.error(f"expected item {k} of {name} to be {shape_text(inner)} like item 1, found "
+            first, this = _place(name, (1,), len(inner) + 1), _place(name, (k,), len(inner) + 1)
+            raise item.error(f"expected {this} to be {shape_text(inner)} like {first.split(' of ')[0]}, found "
                              f"{shape_text(value_shape(item, name))}")
     shape = (len(items),) + inner
     if len(shape) > MAX_RANK:
