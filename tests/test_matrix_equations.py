@@ -121,12 +121,37 @@ loss: cce
     assert model == network
 
 
-def test_at_and_transpose_are_not_scalar_grammar():
-    """A custom loss is a scalar expression: @ stays an unknown character there."""
-    text = (PROBLEMS / "sigmoid-2-2-1-scalar.yaml").read_text(encoding="utf-8").replace(
-        "loss: mse", "loss: {expr: 'o1 @ y1'}")
+def test_at_and_transpose_are_not_number_grammar():
+    """A number string is no equation: @ stays an unknown character there."""
+    text = (PROBLEMS / "sigmoid-2-2-1-scalar.yaml").read_text(encoding="utf-8").replace("W11: 0.15", "W11: '1 @ 2'")
     with pytest.raises(ProblemError, match="unexpected character '@'"):
         parse_problem(text)
+
+
+def test_a_custom_loss_over_vector_outputs_and_targets():
+    matrix = (PROBLEMS / "sigmoid-2-2-1-matrix.yaml").read_text(encoding="utf-8")
+    vector_loss = solve_text(matrix.replace("loss: mse", "loss: {expr: 'sum((o - y)^2)/1'}"))
+    scalar_loss = solve_text(matrix.replace("loss: mse", "loss: {expr: '(o1 - y1)^2'}"))
+    assert vector_loss == scalar_loss == solve_text(matrix)
+    with pytest.raises(ProblemError, match="expected the loss to be a number per sample, found a vector of 1"):
+        parse_problem(matrix.replace("loss: mse", "loss: {expr: '(o - y)^2'}"))
+
+
+def test_vector_constants():
+    problem = parse_problem("""\
+title: t
+inputs: {x: 2}
+constants: {c: [1, 2]}
+params: {w: 1}
+model:
+  f: w * dot(c, x)
+objective: f
+data: {x: [3, 4]}
+""")
+    assert {n: v.value for n, v in problem.constants.items()} == {"c1": 1, "c2": 2}
+    assert problem.equations[0].expr == sympy.Symbol("w", real=True) * (
+        sympy.Symbol("c1", real=True) * sympy.Symbol("x1", real=True)
+        + sympy.Symbol("c2", real=True) * sympy.Symbol("x2", real=True))
 
 
 def test_vector_names_stand_for_their_components_in_ask_and_frozen():

@@ -8,7 +8,7 @@ import math
 
 import sympy
 
-from ..expr import Array, parse_expression
+from ..expr import Array, parse_shaped_expression
 from ..ops import LOSSES
 from ..source import Node
 from .fields import (
@@ -25,6 +25,7 @@ from .fields import (
     need_whole,
     parse_equation,
     refer,
+    shaped_symbols,
     suggestion,
     where,
 )
@@ -46,6 +47,11 @@ def read_constants(node: Node | None, names: NameTable) -> dict[str, Number]:
     need_mapping(node, "constants: name -> value")
     out = {}
     for key, value in node.items():
+        shape = value_shape(value, key)
+        if shape:  # a vector or matrix of constants
+            components = define_shaped(names, key_node(node, key), "constant", shape)
+            out.update(zip(components, (number for number, _ in read_shaped_value(value, key, shape))))
+            continue
         name = names.define(key_node(node, key), "constant")
         out[name] = need_number(value, f"a value for constant {name}")
     return out
@@ -158,6 +164,9 @@ def read_loss(node: Node, names: NameTable, outputs, targets) -> LossSpec:
     # A custom loss sees outputs and targets; the outputs are nodes, so look them up by name.
     allowed = {o: names.symbol(o) for o in outputs} | {t: names.symbol(t) for t in targets} | {
         c: names.symbol(c) for c, kind in names.kind.items() if kind == "constant"}
+    # vector outputs and targets by their names: sum((o - y)^2)/2
+    allowed |= {n: shaped_symbols(names, n) for n in names.shapes
+                if set(component_names(n, names.shapes[n])) <= set(allowed)}
     expr_node = v["expr"]
     fail = expr_node.error_at
 
@@ -170,7 +179,10 @@ def read_loss(node: Node, names: NameTable, outputs, targets) -> LossSpec:
         raise fail(offset, f"unknown name {name!r}" + suggestion(name, allowed, "a loss uses outputs, "
                                                                                 "targets and constants"))
 
-    expr = parse_expression(need_text(expr_node, "a loss expression"), resolve, fail)
+    expr = parse_shaped_expression(need_text(expr_node, "a loss expression"), resolve, fail)
+    if isinstance(expr, Array):
+        raise expr_node.error(f"expected the loss to be a number per sample, found {shape_text(expr.shape)} "
+                              f"(add its components with sum(…))")
     if not expr.free_symbols & {names.symbol(o) for o in outputs}:
         raise expr_node.error(f"expected the loss expression to use an output ({', '.join(outputs)}), "
                               f"found none")
