@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tutor.api import solve_text
 from tutor.errors import ProblemError
@@ -171,3 +173,18 @@ def test_matrix_notation_gives_the_same_numbers(path: Path):
     text = path.read_text(encoding="utf-8")
     scalar = text.replace("notation: matrix\n", "")
     assert solve_text(scalar + "notation: matrix\n") == solve_text(scalar)
+
+
+TOKENS = ["W", "V", "x", "y", "c", "2", "@", ".T", "+", "-", "*", "/", "^", "(", ")", ",", "sum(", "mean(",
+          "dot(", "softmax(", "max(", "sigmoid(", "leaky_relu(", "x1", " "]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.lists(st.sampled_from(TOKENS), min_size=1, max_size=14))
+def test_vector_equations_parse_or_fail_with_a_located_error(tokens):
+    """Whatever the tokens, an equation over vectors reads or is a located ProblemError."""
+    text = "".join(tokens).replace("'", "")
+    try:
+        model_of({"q": repr(text)})
+    except ProblemError as exc:
+        assert exc.line >= 1 and exc.col >= 1
