@@ -88,7 +88,15 @@ class Notation:
     latex: str
 
 
-MathItem = Union[Sym, Num, Formula, Op, Words, Notation]
+@dataclass(frozen=True)
+class Matrix:
+    """A vector or matrix written out with its numbers, in brackets (notation: matrix):
+    rows of `Num`; a vector is a column, a batch has one column per sample."""
+
+    rows: tuple[tuple[Num, ...], ...]
+
+
+MathItem = Union[Sym, Num, Formula, Op, Words, Notation, Matrix]
 
 
 @dataclass(frozen=True)

@@ -244,8 +244,9 @@ class StepView:
     backward: tuple[BackwardRow, ...]   # from the loss back to the inputs
 
 
-def step_view(model: MatrixModel, problem: Problem, step) -> StepView:
-    """The numbers of one step (a `train.Step` computed with details) for every map."""
+def step_view(model: MatrixModel, problem: Problem, step, inputs_too: bool = False) -> StepView:
+    """The numbers of one step (a `train.Step` computed with details) for every map; δ of the
+    inputs only ``inputs_too`` (a problem that asks for them: ∂f/∂x = Wᵀδ_q)."""
     traces = step.samples
     params = step.parameters_before
 
@@ -271,7 +272,8 @@ def step_view(model: MatrixModel, problem: Problem, step) -> StepView:
     for m in reversed(model.maps):
         identity = _key(m.source) in model.exclusive
         delta_out = over_batch(m.out, "deltas")
-        delta_source = over_batch(m.source, "deltas") if _has_deltas(m.source, traces) else None
+        wanted = inputs_too or not set(m.source.names) <= set(problem.inputs)
+        delta_source = over_batch(m.source, "deltas") if wanted and _has_deltas(m.source, traces) else None
         if isinstance(m, Activation):
             derivative = None
             if m.function != "softmax":

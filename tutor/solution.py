@@ -19,6 +19,7 @@ import sympy
 from .derive import Derivation
 from .errors import TutorError
 from .figures import figures_of
+from .matrixview import matrix_model, step_view
 from .ops import LOSSES, elu_prime, leaky_relu_prime, relu_prime
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES
 from .records import (Answer, Backward, Calc, Data, Delta, Diverged, Evaluation, Final, GradientCheckPart,  # noqa: F401
@@ -138,6 +139,8 @@ class _Builder:
         self.trainable = [p for p in g.params if p not in self.problem.frozen]
         self.path_counts = self._count_paths()
         self.labels: dict[str, Label] = {}   # symbol name -> the label it stands for in a chain rule
+        view = matrix_model(self.problem) if self.problem.notation == "matrix" else None
+        self.matrix = view if view is not None and view.maps else None   # notation: matrix, where it applies
 
     def _sym(self, label: Label) -> sympy.Symbol:
         """The symbol standing for ``label`` in a chain-rule expression."""
@@ -260,7 +263,7 @@ class _Builder:
                                               "shared" if q in shared else "") if x))
                        for q in g.params)
         consts = tuple((c, self.domain.number(v)) for c, v in self.problem.constants.items())
-        return Model(eqs, params, consts)
+        return Model(eqs, params, consts, self.matrix)
 
     # ------------------------------------------------ steps
 
@@ -313,8 +316,12 @@ class _Builder:
         upstream = ()
         if "gradient" in show and value_names:
             upstream = tuple(self._upstream(t, params_for_partials, value_names) for t in traces)
+        matrix = None
+        if self.matrix is not None and st.samples and st.samples[0].partials:
+            asks_inputs = self.problem.objective is not None or bool(set(value_names) & set(self.problem.inputs))
+            matrix = step_view(self.matrix, self.problem, st, inputs_too=asks_inputs)
         return StepPart(st.step, st.epoch, tuple(st.batch), lr, forward, loss, lookahead, la_forward,
-                        backward, updates, upstream)
+                        backward, updates, upstream, matrix)
 
     def _forward(self, trace, params) -> SampleForward:
         p = self.problem

@@ -18,6 +18,7 @@ from ..document import (Blanks, Block, Boxed, Bullets, Chart, Definitions, EndPa
                         Sym, Table, Text, Words, math)
 from ..records import (Answer, Backward, Calc, Diverged, Evaluation, Final, GradientCheckPart, Header, LogRow,
                        Loss, Model, Name, SampleForward, Solution, StepLog, StepPart, Update, Upstream)
+from .matrix_blocks import map_parameters, model_blocks, step_blocks, uncovered_backward, uncovered_forward
 from .notation import OPTIMIZER_HYPERS, OPTIMIZER_RANK, latex_loss_formula
 from .numbers import error_text, same_at, to_float
 
@@ -244,8 +245,12 @@ class _Walk:
             self.out.append(Figure(figures))
 
     def model_body(self, m: Model) -> None:
+        equations = m.equations
+        if m.matrix is not None:   # notation: matrix: the maps at layer level, then the other equations
+            self.out += model_blocks(m.matrix)
+            equations = tuple((n, e) for n, e in equations if n not in m.matrix.covered)
         self.out.append(Equations(tuple(EqRow(math(Sym(Name(name))), "=", (math(Formula(expr, self.model_style)),))
-                                        for name, expr in m.equations)))
+                                        for name, expr in equations)))
         if m.constants:
             content: list = [Text("constants: ")]
             for i, (n, v) in enumerate(m.constants):
@@ -262,9 +267,15 @@ class _Walk:
         samples = "sample" + ("s " if len(p.batch) > 1 else " ") + ", ".join(map(str, p.batch))
         self.h(1, f"Step {p.step} (epoch {p.epoch}, {samples}; ",
                math(Sym(Name("lr")), Op("="), *self.value(p.lr.value, p.lr.shadow).items), ")", major=True)
+        matrix = step_blocks(p.matrix, self.digits) if p.matrix is not None else None
+        covered = self.s.model.matrix.covered if matrix is not None else frozenset()
         if "forward" in show:
+            if matrix is not None:
+                self.out += matrix[0]
             for f in p.forward:
-                self.forward(f, "Forward pass")
+                rest = uncovered_forward(f, covered) if matrix is not None else f
+                if rest is not None:
+                    self.forward(rest, "Forward pass" + (", the other nodes" if matrix is not None else ""))
         if "loss" in show:
             self._walk(p.loss)
         if p.lookahead and ("gradient" in show or "update" in show):
@@ -275,7 +286,12 @@ class _Walk:
                 self.forward(f, "Forward pass at the look-ahead point")
         for u in p.upstream:
             self._walk(u)
-        if p.backward is not None:
+        if p.backward is not None and matrix is not None:
+            rest = uncovered_backward(p.backward, covered, map_parameters(self.s.model.matrix))
+            if rest is not None:
+                self._walk(rest)
+            self.out += matrix[1]
+        elif p.backward is not None:
             self._walk(p.backward)
         if p.updates:
             self.h(2, "Update")
@@ -340,12 +356,13 @@ class _Walk:
                 value = (self.value(c.value, c.shadow),) + ((Text("  ("), *note, Text(")")) if note else ())
                 rows.append(((math(Sym(c.lhs)),), (self.formula(c),), numbers, value))
             self.out.append(Table(("derivative", "formula", "numbers", "value"), tuple(rows)))
-            if b.form == "delta":
+            if b.form == "delta" and s.deltas:
                 self.h(2, math(Notation("δ = ∂E/∂node", r"\delta = \partial E / \partial \mathit{node}")),
                        ", from the loss down (each used once computed)")
                 self.equations(s.deltas)
-            self.h(2, "Gradients (chain rule)" if b.form == "paths" else "Gradients from the δ's")
-            self.equations([c for _, c in s.gradients])
+            if s.gradients:   # none left when notation: matrix shows every parameter's gradient
+                self.h(2, "Gradients (chain rule)" if b.form == "paths" else "Gradients from the δ's")
+                self.equations([c for _, c in s.gradients])
         if b.batch:
             self.h(2, "Gradients of the batch loss")
             self.equations([c for _, c in b.batch])
