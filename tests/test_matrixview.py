@@ -65,9 +65,9 @@ data: {x: [1, 2]}
     assert view.exclusive == frozenset()    # x feeds q and r: δ_x is not Wᵀδ_q alone
 
 
-def step_numbers(problem, k: int = 0):
+def step_numbers(problem, k: int = 0, inputs_too: bool = False):
     run = train(problem)
-    return step_view(matrix_model(problem), problem, run.steps[k]), run.steps[k]
+    return step_view(matrix_model(problem), problem, run.steps[k], inputs_too), run.steps[k]
 
 
 @pytest.mark.parametrize("name", ["sigmoid-2-2-1-matrix.yaml", "sigmoid-2-2-1-network-matrix.yaml"])
@@ -98,6 +98,9 @@ def test_batch_numbers_obey_the_layer_identities(name: str):
                     assert close(g, expected[i][j] / m)
                 assert close(row.bias_gradient.values[i][0], sum(delta[i]) / m)
             assert row.identity
+            if row.map.source.names == ("x1", "x2"):   # δ of the inputs: only when the problem asks for it
+                assert row.delta_source is None
+                continue
             back = product(transpose([list(r) for r in weights]), delta)
             for i, r in enumerate(row.delta_source.values):
                 for j, d in enumerate(r):
@@ -106,7 +109,7 @@ def test_batch_numbers_obey_the_layer_identities(name: str):
 
 def test_cs231n_closed_forms_from_the_view():
     """∂f/∂q = 2q, ∂f/∂W = 2qxᵀ, ∂f/∂x = 2Wᵀq, from W and x as given (CS231n)."""
-    view, _ = step_numbers(load("cs231n-norm-matrix.yaml"))
+    view, _ = step_numbers(load("cs231n-norm-matrix.yaml"), inputs_too=True)
     W, x = [[0.1, 0.5], [-0.3, 0.8]], [0.2, 0.4]
     q = [W[0][0] * x[0] + W[0][1] * x[1], W[1][0] * x[0] + W[1][1] * x[1]]
     (row,) = view.backward

@@ -20,13 +20,15 @@ in full: where a (or z) feeds nothing but this map.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import sympy
 
 from .ops import OPS
-from .problem import Problem
 from .problem.shapes import component_names
+
+if TYPE_CHECKING:   # the printers read these records: they must not import the problem reader (or the engine)
+    from .problem import Problem
 
 INPUTS = "x"  # the layered form's input vector (a⁽⁰⁾), unless the inputs are declared as one vector
 

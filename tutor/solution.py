@@ -317,7 +317,10 @@ class _Builder:
         if "gradient" in show and value_names:
             upstream = tuple(self._upstream(t, params_for_partials, value_names) for t in traces)
         matrix = None
-        if self.matrix is not None and st.samples and st.samples[0].partials:
+        # (not at a look-ahead point, nor in sequential updates: there δ and ∂E/∂W are taken with
+        # other parameters than the step shows, and the identities would not hold in its numbers)
+        if self.matrix is not None and st.samples and st.samples[0].partials and st.lookahead is None \
+                and self.problem.training.update != "sequential":
             asks_inputs = self.problem.objective is not None or bool(set(value_names) & set(self.problem.inputs))
             matrix = step_view(self.matrix, self.problem, st, inputs_too=asks_inputs)
         return StepPart(st.step, st.epoch, tuple(st.batch), lr, forward, loss, lookahead, la_forward,
