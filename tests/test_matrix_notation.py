@@ -90,3 +90,17 @@ def test_every_layered_problem_prints_in_matrix_notation(path: Path):
     assert "Backward pass in matrix form" in printed or not matrix.steps or matrix.steps[0].backward is None
     assert max(len(line) for line in printed.splitlines()) <= 80
     assert matrix.answers == scalar.answers
+
+
+@pytest.mark.parametrize("change", ["training: {epochs: 2, update: sequential}",
+                                    "optimizer: {name: nesterov, form: lookahead, lr: 0.5, momentum: 0.9}"])
+def test_no_layer_level_working_where_its_identities_would_not_hold(change: str):
+    """Sequential updates and a look-ahead point take δ and ∂E/∂W with other parameters than
+    the step shows: the working stays scalar there (and says every line)."""
+    text = (PROBLEMS / "sigmoid-2-2-1-network-matrix.yaml").read_text(encoding="utf-8")
+    key = change.split(":")[0]
+    lines = [line for line in text.splitlines() if not line.startswith(key + ":")]
+    solution = solution_of("\n".join(lines) + f"\n{change}\n")
+    assert solution.model.matrix is not None
+    assert all(step.matrix is None for step in solution.steps)
+    assert "Backward pass in matrix form" not in render_terminal(solution)
