@@ -104,3 +104,11 @@ def test_no_layer_level_working_where_its_identities_would_not_hold(change: str)
     assert solution.model.matrix is not None
     assert all(step.matrix is None for step in solution.steps)
     assert "Backward pass in matrix form" not in render_terminal(solution)
+
+
+def test_without_training_steps_the_gradients_are_at_layer_level_too():
+    text = (PROBLEMS / "cs231n-norm-matrix.yaml").read_text(encoding="utf-8")
+    solution = solution_of(text + "training: {epochs: 0}\nask: [forward, loss, gradient]\n")
+    assert solution.evaluation.matrix is not None and not solution.steps
+    printed = render_terminal(solution)
+    assert "Backward pass in matrix form" in printed and "δ_x = Wᵀ δ_q" in printed

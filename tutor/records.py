@@ -265,6 +265,7 @@ class Evaluation:
     loss: Loss
     upstream: tuple[Upstream, ...] = ()
     backward: Backward | None = None       # asked parameter gradients, at the initial parameters
+    matrix: Any = None                     # notation: matrix: the pass at layer level (a matrixview.StepView)
 
 
 @dataclass(frozen=True)

@@ -272,15 +272,16 @@ class _Builder:
         run = self.run
         traces = run.final_samples
         upstream, backward = (), None
+        at = Step(0, 0, [t.index for t in traces], None, traces, run.final_loss, run.final_raw_gradients,
+                  run.final_gradients, run.initial, run.initial, {}, {})
         if "gradient" in show and traces[0].deltas:
             upstream = tuple(self._upstream(t, run.initial, value_names) for t in traces) if value_names else ()
             grads = [q for q in self.graph.params if q in grad_names]
             if grads:
-                at = Step(0, 0, [t.index for t in traces], None, traces, run.final_loss, run.final_raw_gradients,
-                          run.final_gradients, run.initial, run.initial, {}, {})
                 backward = self._backward(at, traces, grads, run.initial)
         return Evaluation(tuple(self._forward(t, run.initial) for t in traces),
-                          self._loss(traces, run.final_loss, run.initial), upstream, backward)
+                          self._loss(traces, run.final_loss, run.initial), upstream, backward,
+                          self._matrix_view(at, value_names))
 
     def step(self, st: Step, show, grad_names, upd_names, value_names=()) -> StepPart:
         lr = Calc(Name("lr"), None, None, st.lr)
@@ -316,15 +317,18 @@ class _Builder:
         upstream = ()
         if "gradient" in show and value_names:
             upstream = tuple(self._upstream(t, params_for_partials, value_names) for t in traces)
-        matrix = None
-        # (not at a look-ahead point, nor in sequential updates: there δ and ∂E/∂W are taken with
-        # other parameters than the step shows, and the identities would not hold in its numbers)
-        if self.matrix is not None and st.samples and st.samples[0].partials and st.lookahead is None \
-                and self.problem.training.update != "sequential":
-            asks_inputs = self.problem.objective is not None or bool(set(value_names) & set(self.problem.inputs))
-            matrix = step_view(self.matrix, self.problem, st, inputs_too=asks_inputs)
         return StepPart(st.step, st.epoch, tuple(st.batch), lr, forward, loss, lookahead, la_forward,
-                        backward, updates, upstream, matrix)
+                        backward, updates, upstream, self._matrix_view(st, value_names))
+
+    def _matrix_view(self, st: Step, value_names):
+        """notation: matrix: the step at layer level, or None. Not at a look-ahead point, nor in
+        sequential updates: there δ and ∂E/∂W are taken with other parameters than the step
+        shows, and the identities would not hold in its numbers."""
+        if self.matrix is None or not st.samples or not st.samples[0].partials or st.lookahead is not None \
+                or self.problem.training.update == "sequential":
+            return None
+        asks_inputs = self.problem.objective is not None or bool(set(value_names) & set(self.problem.inputs))
+        return step_view(self.matrix, self.problem, st, inputs_too=asks_inputs)
 
     def _forward(self, trace, params) -> SampleForward:
         p = self.problem

@@ -268,14 +268,8 @@ class _Walk:
         self.h(1, f"Step {p.step} (epoch {p.epoch}, {samples}; ",
                math(Sym(Name("lr")), Op("="), *self.value(p.lr.value, p.lr.shadow).items), ")", major=True)
         matrix = step_blocks(p.matrix, self.digits) if p.matrix is not None else None
-        covered = self.s.model.matrix.covered if matrix is not None else frozenset()
         if "forward" in show:
-            if matrix is not None:
-                self.out += matrix[0]
-            for f in p.forward:
-                rest = uncovered_forward(f, covered) if matrix is not None else f
-                if rest is not None:
-                    self.forward(rest, "Forward pass" + (", the other nodes" if matrix is not None else ""))
+            self.forward_pass(p.forward, matrix)
         if "loss" in show:
             self._walk(p.loss)
         if p.lookahead and ("gradient" in show or "update" in show):
@@ -286,29 +280,48 @@ class _Walk:
                 self.forward(f, "Forward pass at the look-ahead point")
         for u in p.upstream:
             self._walk(u)
-        if p.backward is not None and matrix is not None:
-            rest = uncovered_backward(p.backward, covered, map_parameters(self.s.model.matrix))
-            if rest is not None:
-                self._walk(rest)
-            self.out += matrix[1]
-        elif p.backward is not None:
-            self._walk(p.backward)
+        if p.backward is not None:
+            self.backward_pass(p.backward, matrix)
         if p.updates:
             self.h(2, "Update")
             for u in p.updates:
                 self._walk(u)
 
+    def forward_pass(self, forward, matrix) -> None:
+        """Each sample's forward table; with notation: matrix (``matrix``: the step's blocks), the
+        layers as matrices and the tables of only the nodes they do not show."""
+        if matrix is None:
+            for f in forward:
+                self.forward(f, "Forward pass")
+            return
+        self.out += matrix[0]
+        for f in forward:
+            rest = uncovered_forward(f, self.s.model.matrix.covered)
+            if rest is not None:
+                self.forward(rest, "Forward pass, the other nodes")
+
+    def backward_pass(self, backward, matrix) -> None:
+        """The backward working; with notation: matrix, the scalar lines the maps do not show
+        (the loss's own derivatives, other nodes), then the layers in matrix form."""
+        if matrix is None:
+            self._walk(backward)
+            return
+        rest = uncovered_backward(backward, self.s.model.matrix.covered, map_parameters(self.s.model.matrix))
+        if rest is not None:
+            self._walk(rest)
+        self.out += matrix[1]
+
     def _walk_Evaluation(self, e: Evaluation) -> None:
         self.h(1, "With the initial parameters (no training steps)", major=True)
+        matrix = step_blocks(e.matrix, self.digits) if e.matrix is not None else None
         if "forward" in self.s.show:
-            for f in e.forward:
-                self.forward(f, "Forward pass")
+            self.forward_pass(e.forward, matrix)
         if "loss" in self.s.show:
             self._walk(e.loss)
         for u in e.upstream:
             self._walk(u)
         if e.backward is not None:
-            self._walk(e.backward)
+            self.backward_pass(e.backward, matrix)
 
     def _walk_GradientCheckPart(self, g: GradientCheckPart) -> None:
         self.h(1, "Gradient check (at the initial parameters)", major=True)
