@@ -112,3 +112,13 @@ def test_without_training_steps_the_gradients_are_at_layer_level_too():
     assert solution.evaluation.matrix is not None and not solution.steps
     printed = render_terminal(solution)
     assert "Backward pass in matrix form" in printed and "δ_x = Wᵀ δ_q" in printed
+
+
+def test_initial_parameters_as_matrices_of_names_and_numbers():
+    text = terminal("sigmoid-2-2-1-network-matrix.yaml")
+    assert "  W⁽²⁾ = [V11  V12] = [0.4  −0.45]\n" in text
+    assert "  W⁽¹⁾ = ⎡W11  W12⎤ = ⎡0.15  −0.2⎤\n" in text
+    assert "  W11  0.15" not in text                          # not listed again, one by one
+    frozen = render_terminal(solution_of(
+        (PROBLEMS / "sigmoid-2-2-1-network-matrix.yaml").read_text(encoding="utf-8") + "frozen: [W11]\n"))
+    assert "W11  0.15 (frozen)" in frozen                      # a remark keeps its parameter in the table

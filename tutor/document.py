@@ -90,10 +90,10 @@ class Notation:
 
 @dataclass(frozen=True)
 class Matrix:
-    """A vector or matrix written out with its numbers, in brackets (notation: matrix):
-    rows of `Num`; a vector is a column, a batch has one column per sample."""
+    """A vector or matrix written out, in brackets (notation: matrix): rows of `Num` (or of
+    `Sym`: its components by name); a vector is a column, a batch has one column per sample."""
 
-    rows: tuple[tuple[Num, ...], ...]
+    rows: tuple[tuple[Union[Num, Sym], ...], ...]
 
 
 MathItem = Union[Sym, Num, Formula, Op, Words, Notation, Matrix]

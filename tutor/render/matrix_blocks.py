@@ -14,7 +14,7 @@ import dataclasses
 
 from ..document import Block, EqRow, Equations, Heading, Matrix, Notation, Num, Sym, Text, math
 from ..matrixview import Activation, AffineMap, MatrixModel, Numbers, Quantity, StepView
-from ..records import Backward, Delta, Partial, SampleForward, Tensor
+from ..records import Backward, Delta, Name, Partial, SampleForward, Tensor
 
 PLUS, MINUS = Notation(" + ", " + "), Notation(" − ", " - ")
 HADAMARD = Notation(" ⊙ ", r" \odot ")
@@ -38,6 +38,22 @@ def model_blocks(model: MatrixModel) -> list[Block]:
     rows = []
     for m in model.maps:
         rows.append(EqRow(math(tensor(m.out)), "=", (math(*_formula(m)),)))
+    return [Equations(tuple(rows))] if rows else []
+
+
+def parameter_blocks(model: MatrixModel, values, digits: int) -> list[Block]:
+    """The maps' weight matrices and bias vectors: their parameters by name, then their initial
+    ``values`` (name -> value)."""
+    rows, seen = [], set()
+    for m in model.maps:
+        if not isinstance(m, AffineMap):
+            continue
+        for q in (m.weights, m.bias):
+            if q is not None and (q.base, q.layer) not in seen:
+                seen.add((q.base, q.layer))
+                names = Matrix(tuple(tuple(Sym(Name(n)) for n in row) for row in q.rows))
+                numbers = Matrix(tuple(tuple(Num(values[n], digits) for n in row) for row in q.rows))
+                rows.append(EqRow(math(tensor(q)), "=", (math(names), math(numbers))))
     return [Equations(tuple(rows))] if rows else []
 
 

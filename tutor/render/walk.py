@@ -18,7 +18,8 @@ from ..document import (Blanks, Block, Boxed, Bullets, Chart, Definitions, EndPa
                         Sym, Table, Text, Words, math)
 from ..records import (Answer, Backward, Calc, Diverged, Evaluation, Final, GradientCheckPart, Header, LogRow,
                        Loss, Model, Name, SampleForward, Solution, StepLog, StepPart, Update, Upstream)
-from .matrix_blocks import map_parameters, model_blocks, step_blocks, uncovered_backward, uncovered_forward
+from .matrix_blocks import (map_parameters, model_blocks, parameter_blocks, step_blocks, uncovered_backward,
+                            uncovered_forward)
 from .notation import OPTIMIZER_HYPERS, OPTIMIZER_RANK, latex_loss_formula
 from .numbers import error_text, same_at, to_float
 
@@ -258,9 +259,16 @@ class _Walk:
             self.out.append(Paragraph(tuple(content)))
         if m.parameters:  # none: a function of its inputs only (an objective), nothing to train
             self.h(2, "Initial parameters")
-            self.out.append(Pairs(("parameter", "value"), tuple(
-                ((math(Sym(Name(name))),), (self.num(value),) + ((Text(f" ({remark})"),) if remark else ()))
-                for name, value, remark in m.parameters)))
+            listed = m.parameters
+            if m.matrix is not None:   # the maps' W and b as matrices; the table keeps the rest and the remarks
+                self.out += parameter_blocks(m.matrix, {name: value for name, value, _ in listed}, self.digits)
+                in_maps = map_parameters(m.matrix)
+                listed = tuple((name, value, remark) for name, value, remark in listed
+                               if remark or name not in in_maps)
+            if listed:
+                self.out.append(Pairs(("parameter", "value"), tuple(
+                    ((math(Sym(Name(name))),), (self.num(value),) + ((Text(f" ({remark})"),) if remark else ()))
+                    for name, value, remark in listed)))
 
     def _walk_StepPart(self, p: StepPart) -> None:
         show = self.s.show
