@@ -122,3 +122,16 @@ def test_initial_parameters_as_matrices_of_names_and_numbers():
     frozen = render_terminal(solution_of(
         (PROBLEMS / "sigmoid-2-2-1-network-matrix.yaml").read_text(encoding="utf-8") + "frozen: [W11]\n"))
     assert "W11  0.15 (frozen)" in frozen                      # a remark keeps its parameter in the table
+
+
+def test_plain_sgd_updates_a_matrix_at_a_time():
+    text = terminal("sigmoid-2-2-1-network-matrix.yaml")
+    assert "  b⁽²⁾ ← b⁽²⁾ − lr ∂E/∂b⁽²⁾ = [0.6] − 0.5 [0.06804] = [0.566]\n" in text
+    assert "V11: 0.4 → 0.3756" not in text                    # not again one by one
+    source = (PROBLEMS / "sigmoid-2-2-1-network-matrix.yaml").read_text(encoding="utf-8")
+    for change in ("ask: [forward, loss, gradient, {update: [V11]}]\n",          # not every parameter asked
+                   "optimizer: {name: sgd, lr: 0.5, weight_decay: 0.01}\n"):     # g is not ∂E/∂W alone
+        lines = [line for line in source.splitlines(keepends=True) if not line.startswith("optimizer:")]
+        printed = render_terminal(solution_of("".join(lines) + change + (
+            "optimizer: {name: sgd, lr: 0.5}\n" if change.startswith("ask") else "")))
+        assert "a matrix at a time" not in printed and "V11: 0.4 → " in printed

@@ -89,6 +89,12 @@ class MatrixModel:
     covered: frozenset[str]
     exclusive: frozenset[str]   # quantities (by base, layer) whose components feed only the next map
 
+    @property
+    def parameters(self) -> frozenset[str]:
+        """The parameters the maps show as matrices (W, b)."""
+        return frozenset(n for m in self.maps if isinstance(m, AffineMap)
+                         for q in (m.weights, m.bias) if q is not None for n in q.names)
+
 
 def matrix_model(problem: Problem) -> MatrixModel:
     maps = _layered_maps(problem) if problem.layers is not None else _model_maps(problem)
@@ -235,6 +241,8 @@ class BackwardRow:
     weights_gradient: Numbers | None = None
     bias_gradient: Numbers | None = None
     identity: bool = True        # the source feeds only this map: δ_source is the identity in full
+    weights_after: Numbers | None = None   # plain SGD: W ← W − lr·∂E/∂W, as matrices
+    bias_after: Numbers | None = None
 
 
 @dataclass(frozen=True)
@@ -244,11 +252,14 @@ class StepView:
     reduction: str               # mean or sum: ∂E/∂W = (1/m)·ΔAᵀ or ΔAᵀ
     forward: tuple[ForwardRow, ...]
     backward: tuple[BackwardRow, ...]   # from the loss back to the inputs
+    lr: Any = None               # set when the update is shown as matrices (plain SGD)
 
 
-def step_view(model: MatrixModel, problem: Problem, step, inputs_too: bool = False) -> StepView:
+def step_view(model: MatrixModel, problem: Problem, step, inputs_too: bool = False,
+              sgd_update: bool = False) -> StepView:
     """The numbers of one step (a `train.Step` computed with details) for every map; δ of the
-    inputs only ``inputs_too`` (a problem that asks for them: ∂f/∂x = Wᵀδ_q)."""
+    inputs only ``inputs_too`` (a problem that asks for them: ∂f/∂x = Wᵀδ_q); with
+    ``sgd_update`` (plain SGD, nothing frozen in a map) the parameters after the step too."""
     traces = step.samples
     params = step.parameters_before
 
@@ -283,10 +294,14 @@ def step_view(model: MatrixModel, problem: Problem, step, inputs_too: bool = Fal
                     tuple(_partial(trace, h, z) for trace in traces) for h, z in zip(m.out.names, m.source.names)))
             backward.append(BackwardRow(m, delta_out, derivative, delta_source, identity=identity))
         else:
+            after = step.parameters if sgd_update else None
             backward.append(BackwardRow(
                 m, delta_out, None, delta_source, parameter(m.weights, step.raw_gradients),
-                parameter(m.bias, step.raw_gradients) if m.bias is not None else None, identity))
-    return StepView(step.step, tuple(step.batch), problem.loss.reduction, tuple(forward), tuple(backward))
+                parameter(m.bias, step.raw_gradients) if m.bias is not None else None, identity,
+                parameter(m.weights, after) if after else None,
+                parameter(m.bias, after) if after and m.bias is not None else None))
+    return StepView(step.step, tuple(step.batch), problem.loss.reduction, tuple(forward), tuple(backward),
+                    step.lr if sgd_update else None)
 
 
 def _lookup(trace, table: str, name: str):

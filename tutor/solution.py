@@ -328,7 +328,16 @@ class _Builder:
                 or self.problem.training.update == "sequential":
             return None
         asks_inputs = self.problem.objective is not None or bool(set(value_names) & set(self.problem.inputs))
-        return step_view(self.matrix, self.problem, st, inputs_too=asks_inputs)
+        return step_view(self.matrix, self.problem, st, inputs_too=asks_inputs,
+                         sgd_update=st.lr is not None and self._plain_sgd())
+
+    def _plain_sgd(self) -> bool:
+        """θ ← θ − lr·g with g = ∂E/∂θ for every parameter of the maps: then the update reads
+        W ← W − lr·∂E/∂W in matrices."""
+        p = self.problem
+        o = p.optimizer
+        return (o.name == "sgd" and o.weight_decay is None and not o.centralize and p.loss.penalty is None
+                and not set(p.frozen) & self.matrix.parameters)
 
     def _forward(self, trace, params) -> SampleForward:
         p = self.problem

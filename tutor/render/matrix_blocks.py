@@ -75,12 +75,6 @@ class _Numbers:
         return Matrix(tuple(tuple(Num(v, self.digits) for v in row) for row in rows))
 
 
-def map_parameters(model: MatrixModel) -> set[str]:
-    """The parameters the maps show as matrices (W, b): their scalar lines are left out."""
-    return {n for m in model.maps if isinstance(m, AffineMap)
-            for q in (m.weights, m.bias) if q is not None for n in q.names}
-
-
 def uncovered_forward(f: SampleForward, covered) -> SampleForward | None:
     """A sample's forward rows of the nodes no map shows (f = sum(q²)), or None."""
     rows = tuple(c for c in f.rows if c.lhs.name not in covered)
@@ -108,8 +102,9 @@ def uncovered_backward(b: Backward, covered, parameters) -> Backward | None:
                                chains=tuple((q, c) for q, c in b.chains if q not in parameters))
 
 
-def step_blocks(view: StepView, digits: int) -> tuple[list[Block], list[Block]]:
-    """(forward blocks, backward blocks) of one step at layer level."""
+def step_blocks(view: StepView, digits: int) -> tuple[list[Block], list[Block], list[Block]]:
+    """(forward, backward, update) blocks of one step at layer level; the update only for
+    plain SGD (``view.lr`` set), W ← W − lr·∂E/∂W."""
     n = _Numbers(digits)
     m = len(view.samples)
     columns = f" (columns: samples {', '.join(map(str, view.samples))})" if m > 1 else ""
@@ -170,4 +165,24 @@ def step_blocks(view: StepView, digits: int) -> tuple[list[Block], list[Block]]:
                 math(n.matrix(fwd.weights, transpose=True), n.matrix(row.delta_out)),
                 math(n.matrix(row.delta_source)))))
     backward.append(Equations(tuple(rows)))
-    return forward, backward
+    return forward, backward, _update_blocks(view, n)
+
+
+def _update_blocks(view: StepView, n: _Numbers) -> list[Block]:
+    if view.lr is None:
+        return []
+    rows = []
+    lr = Sym(Name("lr"))
+    for row in reversed(view.backward):      # in the forward order of the layers
+        if not isinstance(row.map, AffineMap):
+            continue
+        fwd = next(f for f in view.forward if f.map == row.map)
+        pairs = [(row.map.weights, fwd.weights, row.weights_gradient, row.weights_after)]
+        if row.map.bias is not None:
+            pairs.append((row.map.bias, fwd.bias, row.bias_gradient, row.bias_after))
+        for q, before, gradient, after in pairs:
+            rows.append(EqRow(math(tensor(q)), "←", (
+                math(tensor(q), MINUS, lr, APPLY, tensor(q, "gradient")),
+                math(n.matrix(before), MINUS, Num(view.lr, n.digits, result=False), APPLY, n.matrix(gradient)),
+                math(n.matrix(after)))))
+    return [Heading(2, (Text("Update (SGD), a matrix at a time"),)), Equations(tuple(rows))]

@@ -18,7 +18,7 @@ from ..document import (Blanks, Block, Boxed, Bullets, Chart, Definitions, EndPa
                         Sym, Table, Text, Words, math)
 from ..records import (Answer, Backward, Calc, Diverged, Evaluation, Final, GradientCheckPart, Header, LogRow,
                        Loss, Model, Name, SampleForward, Solution, StepLog, StepPart, Update, Upstream)
-from .matrix_blocks import (map_parameters, model_blocks, parameter_blocks, step_blocks, uncovered_backward,
+from .matrix_blocks import (model_blocks, parameter_blocks, step_blocks, uncovered_backward,
                             uncovered_forward)
 from .notation import OPTIMIZER_HYPERS, OPTIMIZER_RANK, latex_loss_formula
 from .numbers import error_text, same_at, to_float
@@ -262,7 +262,7 @@ class _Walk:
             listed = m.parameters
             if m.matrix is not None:   # the maps' W and b as matrices; the table keeps the rest and the remarks
                 self.out += parameter_blocks(m.matrix, {name: value for name, value, _ in listed}, self.digits)
-                in_maps = map_parameters(m.matrix)
+                in_maps = m.matrix.parameters
                 listed = tuple((name, value, remark) for name, value, remark in listed
                                if remark or name not in in_maps)
             if listed:
@@ -290,9 +290,14 @@ class _Walk:
             self._walk(u)
         if p.backward is not None:
             self.backward_pass(p.backward, matrix)
-        if p.updates:
+        updates = p.updates
+        in_maps = self.s.model.matrix.parameters if matrix is not None else frozenset()
+        if matrix is not None and matrix[2] and in_maps <= {u.param for u in updates}:
+            self.out += matrix[2]   # W ← W − lr·∂E/∂W: the maps' parameters at once (when all are asked)
+            updates = tuple(u for u in updates if u.param not in in_maps)
+        if updates:
             self.h(2, "Update")
-            for u in p.updates:
+            for u in updates:
                 self._walk(u)
 
     def forward_pass(self, forward, matrix) -> None:
@@ -314,7 +319,7 @@ class _Walk:
         if matrix is None:
             self._walk(backward)
             return
-        rest = uncovered_backward(backward, self.s.model.matrix.covered, map_parameters(self.s.model.matrix))
+        rest = uncovered_backward(backward, self.s.model.matrix.covered, self.s.model.matrix.parameters)
         if rest is not None:
             self._walk(rest)
         self.out += matrix[1]
