@@ -311,7 +311,7 @@ def bench_matrix(repeat: int) -> list[str]:
             "scalar text": [TUTOR, "solve", str(scalar)],
             "matrix text": [TUTOR, "solve", str(matrix)],
         }, repeat)
-    return ["9. a 16×16 dense sigmoid layer, one step: matrix notation against its scalar twin",
+    return ["10. a 16×16 dense sigmoid layer, one step: matrix notation against its scalar twin",
             row("scalar equations, --format json (baseline)", *result["scalar json"]),
             row("W @ x + b, notation: matrix, --format json", *result["matrix json"], result["scalar json"][0],
                 "≤ 2.0×"),
@@ -347,6 +347,20 @@ def dense_layer_yaml(n: int, matrix_form: bool) -> str:
                       *common]) + "\n"
 
 
+def bench_symbolic(repeat: int) -> list[str]:
+    """arithmetic: symbolic: the CS229 2-3-1 derivation (every gradient of a batch of m) under 5 s."""
+    problem = "problems/symbolic/cs229-2-3-1-symbolic.yaml"
+    result = side_by_side({
+        "floor": [PY, "-c", "import sympy"],
+        "json": [TUTOR, "solve", problem, "--format", "json"],
+        "text": [TUTOR, "solve", problem, "--all"],
+    }, repeat)
+    return ["9. symbolic: the CS229 2-3-1 derivation over a batch of m samples",
+            row('python -c "import sympy" (peer)', *result["floor"]),
+            row("tutor solve --format json (every formula)", *result["json"], result["floor"][0], "< 5 s"),
+            row("tutor solve --all (terminal)", *result["text"], result["floor"][0], "< 5 s")]
+
+
 def machine() -> str:
     cpu = ""
     if Path("/proc/cpuinfo").exists():
@@ -360,7 +374,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per command (median reported)")
     parser.add_argument("--only", nargs="*", help="rows to run: start mazur memory exact terminal check fan-in torch depth key class "
-                        "circuit pictures matrix")
+                        "circuit pictures symbolic matrix")
     args = parser.parse_args()
     if not shutil.which(TUTOR):
         raise SystemExit("install tutor first: pip install -e .")
@@ -370,7 +384,7 @@ def main() -> None:
     benches = {"start": bench_start_up, "mazur": bench_mazur, "memory": bench_memory, "exact": bench_exact,
                "terminal": bench_terminal, "check": bench_check, "fan-in": bench_fan_in, "torch": bench_long_training,
                "depth": bench_depth, "key": bench_key, "class": bench_class, "circuit": bench_circuit,
-               "pictures": bench_pictures, "matrix": bench_matrix}
+               "pictures": bench_pictures, "symbolic": bench_symbolic, "matrix": bench_matrix}
     for name in args.only or benches:
         bench = benches[name]
         for line in bench(args.repeat):

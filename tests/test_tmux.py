@@ -29,9 +29,8 @@ def capture(problem: str, no_color: bool, width: int = 80) -> tuple[str, str]:
                     "-e", "TERM=xterm-256color", command], check=True)
     try:
         subprocess.run(["tmux", "set-option", "-t", session, "history-limit", "20000"], check=False)
-        for _ in range(300):
-            if done.exists():
-                break
+        deadline = time.monotonic() + 120  # generous: a loaded machine starts Python slowly
+        while not done.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert done.exists(), "tutor did not finish in tmux"
         shown = subprocess.run(["tmux", "capture-pane", "-p", "-S", "-", "-t", session],

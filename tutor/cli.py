@@ -172,12 +172,17 @@ def solve(
             from .render.terminal import render_terminal
             from .solution import build_solution
 
-            run = api.solve_problem(file, max_steps=max_steps, yes=yes, arithmetic=arithmetic,
-                                    rendering=Rendering("terminal", _shown(show_all, chosen_steps)))
+            run = api.solve_or_derive(file, max_steps=max_steps, yes=yes, arithmetic=arithmetic,
+                                      rendering=Rendering("terminal", _shown(show_all, chosen_steps)))
             _warn(run.problem)
             width, color = _terminal()
-            solution = build_solution(run, show_all=show_all, digits=digits, steps=chosen_steps)
-            _emit(render_terminal(solution, width=width, color=color), None, False)
+            if run.problem.arithmetic == "symbolic":
+                from .render.symbolic_doc import render_symbolic_terminal
+
+                _emit(render_symbolic_terminal(run, width=width, color=color, show_all=show_all), None, False)
+            else:
+                solution = build_solution(run, show_all=show_all, digits=digits, steps=chosen_steps)
+                _emit(render_terminal(solution, width=width, color=color), None, False)
         return _report_divergence([(file, run.diverged)] if run.diverged else [])
 
     _guarded(action)
@@ -208,9 +213,13 @@ def export(
 
         fmt = format_of(output, format)
         rendering = JSON if fmt == "json" else Rendering("export", _shown(show_all, chosen_steps))
-        run = api.solve_problem(file, max_steps=max_steps, yes=yes, rendering=rendering)
+        run = api.solve_or_derive(file, max_steps=max_steps, yes=yes, rendering=rendering)
         _warn(run.problem)
-        if fmt == "json":
+        if run.problem.arithmetic == "symbolic":
+            from .render.symbolic_doc import export_symbolic
+
+            data = export_symbolic(run, fmt, show_all=show_all)
+        elif fmt == "json":
             from .render.json import render_json
             data = render_json(run).encode("utf-8")
         else:
@@ -330,7 +339,9 @@ def check(
 
             from .limits import refuse_class_if_too_big
 
-            problems = load_problems(problem)
+            from .api import with_numbers
+
+            problems = [with_numbers(p) for p in load_problems(problem)]
             refuse_class_if_too_big(problems, len(answers), yes)
             columns, rows = grade(problems, answers, parse_credit(credit), chosen)
             _emit(gradebook_csv(columns, rows), gradebook, force, (problem, *answers))
@@ -496,7 +507,7 @@ def validate(files: list[Path] = typer.Argument(..., help="The problem files (YA
         code = 0
         for file in files:
             try:
-                problem = read_problem(file)
+                problem = read_problem(file, symbolic=True)
             except TutorError as exc:  # report it and go on: every file gets its line
                 print(visible(str(exc), one_line=True), file=sys.stderr)
                 code = max(code, exc.exit_code)

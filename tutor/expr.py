@@ -125,8 +125,9 @@ def shape_text(shape: tuple[int, ...]) -> str:
 
 
 class _Parser:
-    def __init__(self, text: str, resolve_name, fail, shaped: bool = False):
+    def __init__(self, text: str, resolve_name, fail, shaped: bool = False, functions=None):
         self.fail = fail
+        self.functions = functions or {}  # name -> SymPy callable, beyond USER_FUNCTIONS (any arity)
         self.resolve_name = resolve_name  # (name, offset) -> sympy.Expr (or an Array if shaped), raising on unknown
         self.text = text
         self.shaped = shaped
@@ -323,18 +324,14 @@ class _Parser:
         return value
 
     def call(self, name: Token) -> Value:
+        if name.text in self.functions:
+            return self.functions[name.text](*self.arguments(name))
         known = {**USER_FUNCTIONS, **(ARRAY_FUNCTIONS if self.shaped else {})}
         if name.text not in known:
             hint = did_you_mean(name.text, known)
             listed = f"did you mean {hint!r}?" if hint else f"known: {', '.join(known)}"
             raise self.fail(name.offset, f"unknown function {name.text!r} ({listed})")
-        self.take("(")
-        self.nested()
-        args = [self.expr()]
-        while self.take(","):
-            args.append(self.expr())
-        self.depth -= 1
-        self.expect_close(f"',' or ')' to close {name.text}(")
+        args = self.arguments(name)
         if name.text in ARRAY_FUNCTIONS:
             return self.array_function(name, args)
         op = USER_FUNCTIONS[name.text]
@@ -355,6 +352,16 @@ class _Parser:
                                          f"scalars), found {shapes}")
         columns = [a.items if isinstance(a, Array) else (a,) * len(arrays[0].items) for a in args]
         return Array(shape, tuple(apply(*xs) for xs in zip(*columns)))
+
+    def arguments(self, name: Token) -> list[Value]:
+        self.take("(")
+        self.nested()
+        args = [self.expr()]
+        while self.take(","):
+            args.append(self.expr())
+        self.depth -= 1
+        self.expect_close(f"',' or ')' to close {name.text}(")
+        return args
 
     def array_function(self, name: Token, args: list[Value]) -> Value:
         """sum(v), mean(v), dot(a, b), softmax(v): over all the components of their arguments."""
@@ -449,10 +456,12 @@ def _check_constant_power(base: sympy.Expr, exponent: sympy.Expr, fail) -> None:
         raise fail(f"constant power too large (about {size:.3g} digits; at most {MAX_CONSTANT_POWER_DIGITS})")
 
 
-def parse_expression(text: str, resolve_name, fail) -> sympy.Expr:
+def parse_expression(text: str, resolve_name, fail, functions=None) -> sympy.Expr:
     """Parse equation text. ``resolve_name(name, offset)`` maps a name to its symbol
-    (raising for unknown ones); ``fail(offset, message)`` builds the located error."""
-    return _parse(text, resolve_name, fail, shaped=False)
+    (raising for unknown ones); ``fail(offset, message)`` builds the located error;
+    ``functions`` (name -> SymPy callable) adds functions that only tutor's own output
+    uses (a symbolic solution's sum_i and derivative helpers)."""
+    return _parse(text, resolve_name, fail, shaped=False, functions=functions)
 
 
 def parse_shaped_expression(text: str, resolve_name, fail) -> Value:
@@ -461,7 +470,7 @@ def parse_shaped_expression(text: str, resolve_name, fail) -> Value:
     return _parse(text, resolve_name, fail, shaped=True)
 
 
-def _parse(text: str, resolve_name, fail, shaped: bool) -> Value:
+def _parse(text: str, resolve_name, fail, shaped: bool, functions=None) -> Value:
     if len(text) > MAX_LENGTH:
         raise fail(0, f"expression too long ({len(text)} characters; at most {MAX_LENGTH})")
     if not text.strip():
@@ -469,7 +478,7 @@ def _parse(text: str, resolve_name, fail, shaped: bool) -> Value:
     if _DATE.match(text):
         raise fail(0, f"found the date {text.strip()!r}, not a number (YAML 1.2 has no dates, and as "
                       f"arithmetic it would be {text.strip().split('-')[0]} minus the rest); write the number meant")
-    value = _Parser(text, resolve_name, fail, shaped).parse()
+    value = _Parser(text, resolve_name, fail, shaped, functions).parse()
     for expr in value.items if isinstance(value, Array) else (value,):
         _check_constants(expr, fail)
     return value

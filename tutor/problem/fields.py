@@ -191,6 +191,12 @@ def name_list(node: Node, names: NameTable, kind: str, what: str) -> tuple[str, 
     return tuple(names.define(item, kind) for item in need_list(node, what))
 
 
+def check_target_count(node: Node, targets, outputs) -> None:
+    if len(targets) != len(outputs):
+        raise node.error(f"expected {len(outputs)} target{'s' * (len(outputs) != 1)}, one per "
+                         f"output ({', '.join(outputs)}), found {len(targets)}")
+
+
 def refer(node: Node, names: NameTable, allowed_kinds: tuple[str, ...], what: str) -> str:
     name = need_text(node, what)
     kind = names.kind.get(name)

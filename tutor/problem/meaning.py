@@ -81,7 +81,8 @@ def _check_loss_meaning(top: dict[str, Node], loss: LossSpec, outputs, targets, 
         raise loss_node.error("cce on a single output is −t·log(o): it drops the (1 − t)·log(1 − o) term, so "
                               "samples with t = 0 add no loss; use bce for one sigmoid output")
     if loss.name in PROBABILITY_LOSSES:
-        _check_probability_targets(top["data"], targets, loss.name)
+        if "data" in top:  # symbolic mode may have none
+            _check_probability_targets(top["data"], targets, loss.name)
         for output, how in _unbounded_outputs(outputs, equations, layers):
             warn(loss_node, f"{loss.name} takes log({output}), but {output} comes from {how}, which is not "
                             f"kept in (0, 1); a sigmoid (or softmax) output is expected")

@@ -23,12 +23,14 @@ from .data import (
     read_params,
     read_samples,
 )
-from .fields import NameTable, check_keys, need_choice, need_list, need_mapping, need_text, plain, refer_each
+from .fields import (NameTable, check_keys, check_target_count, need_choice, need_list, need_mapping, need_text,
+                     plain, refer_each)
 from .layers import read_network
 from .meaning import check_combinations, check_hinge_targets, check_meaning
 from .records import Problem, total_steps
 from .shapes import read_declared_names
 from .settings import read_arithmetic, read_ask, read_check, read_optimizer, read_optimizer_state, read_training
+from . import symbolic_input as symbolic_mode
 
 TOP_KEYS = ("title", "statement", "meta", "network", "model", "inputs", "params", "constants", "outputs",
             "targets", "data", "loss", "optimizer", "training", "frozen", "ask", "arithmetic", "check", "vary",
@@ -50,7 +52,13 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         raise root.error(f"expected a problem (a mapping with title, network or model, targets, data, loss), "
                          f"found {found}")
     top = root.value
-    check_keys(root, TOP_KEYS, ("title",) if "objective" in top else ("title", "targets", "data", "loss"))
+    symbolic = symbolic_mode.is_symbolic(top.get("arithmetic"))
+    check_keys(root, TOP_KEYS, ("title",) if "objective" in top else
+               ("title", "targets", "loss") if symbolic else ("title", "targets", "data", "loss"))
+    if symbolic:
+        symbolic_mode.check_symbolic_options(top)
+    else:
+        symbolic_mode.refuse_symbolic_batch(top.get("data"))
     if "objective" in top:
         _objective_alone(root)
     title = need_text(top["title"], "a title")
@@ -71,7 +79,8 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
                 raise root.key_error("model", f"missing key {key!r}: a problem with model also needs "
                                               f"{', '.join(MODEL_ONLY)}")
         inputs = read_declared_names(top["inputs"], names, "input", "the input names") if "inputs" in top else ()
-        params = read_params(top["params"], names) if "params" in top else {}
+        params = ((symbolic_mode.read_symbolic_params if symbolic else read_params)(top["params"], names)
+                  if "params" in top else {})
         equations = read_equations(top["model"], names)
         layers = None
         outputs = tuple(o for n in need_list(top["outputs"], "the output names")
@@ -87,24 +96,31 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         outputs = layers[-1].units
 
     objective = None
+    batch, one_hot = None, False
     if "objective" in top:
         objective, loss = read_objective(top["objective"], names)
         # what the answers name: the objective's node, or the nodes given their upstream gradient
         outputs, targets = (objective.node,) if objective.node else tuple(objective.upstream), ()
-        samples = read_objective_samples(root, inputs, names.shapes)
+        if symbolic:
+            samples, batch = symbolic_mode.read_symbolic_data(top.get("data"), names, inputs, (), read_samples)
+        else:
+            samples = read_objective_samples(root, inputs, names.shapes)
     else:
         targets_node = top["targets"]
-        if isinstance(targets_node.value, dict) and "label" in targets_node.value:
+        if symbolic or symbolic_mode.has_one_hot(targets_node):
+            targets, one_hot = symbolic_mode.read_symbolic_targets(targets_node, names, outputs, symbolic)
+            samples, batch = symbolic_mode.read_symbolic_data(top.get("data"), names, inputs, targets,
+                                                              read_samples)
+        elif isinstance(targets_node.value, dict) and "label" in targets_node.value:
             targets, samples = read_label_targets(targets_node, top["data"], names, inputs, outputs)
         else:
             targets = read_declared_names(targets_node, names, "target", "the target names")
-            if len(targets) != len(outputs):
-                raise targets_node.error(f"expected {len(outputs)} target{'s' * (len(outputs) != 1)}, one per "
-                                         f"output ({', '.join(outputs)}), found {len(targets)}")
+            check_target_count(targets_node, targets, outputs)
             samples = read_samples(top["data"], inputs, targets, names.shapes)
         loss = read_loss(top["loss"], names, outputs, targets)
         loss = read_loss_penalty(top["loss"], loss, params, layers)
-        check_hinge_targets(top["data"], loss, samples, targets)
+        if not symbolic:
+            check_hinge_targets(top["data"], loss, samples, targets)
     optimizer = read_optimizer(top.get("optimizer"), layers is not None)
     optimizer = read_optimizer_state(top.get("optimizer"), optimizer, params)
     training = read_training(top.get("training"), len(samples))
@@ -125,6 +141,7 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         objective=objective,
         shapes=dict(names.shapes),
         notation=need_choice(top["notation"], "a notation", NOTATIONS) if "notation" in top else "scalar",
+        symbolic=symbolic_mode.symbolic_spec(batch, targets, one_hot) if symbolic else None,
     )
     if "vary" in top:
         _vary(root, problem)

@@ -123,6 +123,14 @@ class Objective:
 
 
 @dataclass(frozen=True)
+class SymbolicSpec:
+    """What `arithmetic: symbolic` adds (docs/symbolic.md)."""
+
+    batch: str | None = None          # the batch size's name of data: {samples: m}; None: one sample
+    one_hot: tuple[str, ...] = ()     # targets known to be one-hot (Σ y_k = 1)
+
+
+@dataclass(frozen=True)
 class ProblemWarning:
     """Valid input that is probably not what the author meant: printed by the CLI
     as ``FILE:LINE:COL: warning: MESSAGE``; the library itself never prints."""
@@ -165,6 +173,7 @@ class Problem:
     # other fields hold only their scalar components (x1, W11, ...).
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     notation: str = "scalar"  # or matrix: the worked solution at layer level (the numbers are the same)
+    symbolic: SymbolicSpec | None = None  # with arithmetic: symbolic
 
     @property
     def step_count(self) -> int:

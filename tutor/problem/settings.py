@@ -259,8 +259,8 @@ def read_arithmetic(node: Node | None) -> tuple[str, int | None]:
             raise node.value[mode].error(f"expected {mode} ({counts}): a whole number from {low} to {high}, "
                                          f"found {n}")
         return mode, n
-    if node.value not in ("float", "exact"):
-        raise node.error(f"expected arithmetic: float, exact, {{round: N}} or {{significant: N}}; "
+    if node.value not in ("float", "exact", "symbolic"):
+        raise node.error(f"expected arithmetic: float, exact, symbolic, {{round: N}} or {{significant: N}}; "
                          f"found {node.kind}")
     return node.value, None
 
