@@ -240,6 +240,30 @@ def bench_key(repeat: int) -> list[str]:
             row("tutor key, 30 problems, one process", *result["key"], thirty, "≤ 0.25×")]
 
 
+def bench_key_every_problem(repeat: int) -> list[str]:
+    """The answer key over every shipped problem, to .md and .tex (issue 11: the rebuilt printers
+    no slower than before). TUTOR_BASELINE=DIR (a checkout's directory holding `tutor/`, e.g.
+    `git archive <commit> tutor | tar -x -C DIR`) measures that version beside this one."""
+    problems = sorted(str(p) for p in (ROOT / "problems").glob("*.yaml"))
+    baseline = os.environ.get("TUTOR_BASELINE")
+    with tempfile.TemporaryDirectory() as tmp:
+        commands = {}
+        for fmt in ("md", "tex"):
+            out = ["-o", str(Path(tmp) / f"key.{fmt}"), "--force"]
+            if baseline:
+                commands[f"{fmt} before"] = ["env", f"PYTHONPATH={baseline}", PY, "-m", "tutor", "key", *problems, *out]
+            commands[fmt] = [TUTOR, "key", *problems, *out]
+        result = side_by_side(commands, repeat)
+    lines = [f"13. tutor key over every shipped problem ({len(problems)}), as .md and .tex"]
+    for fmt in ("md", "tex"):
+        before = result.get(f"{fmt} before")
+        if before:
+            lines.append(row(f"tutor key problems/*.yaml -o key.{fmt} (baseline)", *before))
+        lines.append(row(f"tutor key problems/*.yaml -o key.{fmt}", *result[fmt], before[0] if before else None,
+                         "≤ 1.0×" if before else ""))
+    return lines
+
+
 def bench_class(repeat: int) -> list[str]:
     """Issue 17: 200 variants of one problem, then their answer key, in under a minute."""
     problem = str(ROOT / "problems" / "vary" / "relu-2-2-2-one-step.yaml")
@@ -374,7 +398,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per command (median reported)")
     parser.add_argument("--only", nargs="*", help="rows to run: start mazur memory exact terminal check fan-in torch depth key class "
-                        "circuit pictures symbolic matrix")
+                        "circuit pictures symbolic key-all matrix")
     args = parser.parse_args()
     if not shutil.which(TUTOR):
         raise SystemExit("install tutor first: pip install -e .")
@@ -384,7 +408,8 @@ def main() -> None:
     benches = {"start": bench_start_up, "mazur": bench_mazur, "memory": bench_memory, "exact": bench_exact,
                "terminal": bench_terminal, "check": bench_check, "fan-in": bench_fan_in, "torch": bench_long_training,
                "depth": bench_depth, "key": bench_key, "class": bench_class, "circuit": bench_circuit,
-               "pictures": bench_pictures, "symbolic": bench_symbolic, "matrix": bench_matrix}
+               "pictures": bench_pictures, "symbolic": bench_symbolic, "key-all": bench_key_every_problem,
+               "matrix": bench_matrix}
     for name in args.only or benches:
         bench = benches[name]
         for line in bench(args.repeat):

@@ -154,7 +154,7 @@ def test_moodle_numerical_three_problems(variant):
 def test_moodle_question_text_and_feedback(variant):
     (q, *_) = moodle(variant).findall("question")
     text = text_of(q, "questiontext/text")
-    assert "Compute the forward pass" in text and "<table" in text and "Give o1 (step 1)." in text
+    assert "Compute the forward pass" in text and "<table" in text and "Give o1 (step 1, output)." in text
     assert "Answers</h" not in text      # the sheet's blank lines are the LMS's fields
     feedback = text_of(q, "generalfeedback/text")
     assert "<math" in feedback and re.search(r"<h\d>Gradients \(chain rule\)</h\d>", feedback)
@@ -205,7 +205,7 @@ def test_qti_package_as_canvas_expects(variant):
     (assessment,) = root.findall(f"{QTI}assessment")
     assert assessment.get("ident") and assessment.get("title")
     items = assessment.findall(f"{QTI}section/{QTI}item")
-    assert len(items) == 7 + 7 + len(MAZUR_OUTPUT) * 2 + 2 + 1  # relu twice; Mazur: 10 parameters, loss
+    assert len(items) == 7 + 7 + len(MAZUR_OUTPUT) * 2 + 1  # relu twice; Mazur: 10 parameters less 2 frozen, loss
     for item in items:
         fields = {f.findtext(f"{QTI}fieldlabel"): f.findtext(f"{QTI}fieldentry")
                   for f in item.iter(f"{QTI}qtimetadatafield")}

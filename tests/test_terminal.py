@@ -236,7 +236,8 @@ def test_relu_one_step_content():
     # the updates
     assert "w21: 0.5 → 0.65" in text
     assert "w21 ← w21 − lr·g = 0.5 − 0.1·(−1.5) = 0.65" in text
-    assert "w22: −1 → −1 (unchanged: its gradient is 0)" in text
+    assert "w22: −1 → −1 (unchanged: its gradient is 0, because of the factor below)\n" \
+           "    ∂h2/∂z2 = relu'(z2) = relu'(−0.5) = 0  (since z2 = −0.5 < 0)" in text
     # nothing about parameters not asked for, after the model
     backward = text[text.index("Backward pass"):]
     for name in ("w11", "w12", "b1", "b2", "w31", "w32", "w41", "w42", "b3", "b4"):
@@ -294,7 +295,8 @@ def test_color_has_ansi():
 
 
 def test_long_trainings_print_briefly(tmp_path):
-    """2,000 steps: the first and last in full, and a log of the first and last epochs."""
+    """2,000 steps: the first and last in full, the loss curve, and one log-spaced table of the
+    epochs (1st to 5th, 10th, 20th, 50th, ..., 2000th), not the same table twice."""
     from tutor.problem import parse_problem
     from tutor.train import train
 
@@ -302,5 +304,10 @@ def test_long_trainings_print_briefly(tmp_path):
     out = render_terminal(train(parse_problem(text, "long.yaml")), width=80)
     lines = out.splitlines()
     assert len(lines) < 400
-    assert "(1986 epochs)" in out  # the step log between step 1 and step 2000 keeps 6 + 6 of its 1998 epochs
+    assert "1998 steps, not shown in full: the loss per epoch is in the table after training." in " ".join(out.split())
+    epochs = [line.split()[1] for line in out[out.index("Loss per epoch"):].splitlines()
+              if re.match(r"\s+\d+(–\d+)?\s+\d+\s", line)]
+    assert epochs == ["1", "2", "3", "4", "5", "10", "20", "50", "100", "200", "500", "1000", "2000"]
+    assert out.count("(4 epochs)") == 1 and "(999 epochs)" in out
+    assert "loss per step: " in out and "|" in out   # the loss curve, drawn in plain characters
     assert "Step 2000 (epoch 2000" in out

@@ -97,6 +97,7 @@ class Header:
     hypers: tuple[tuple[str, Any], ...]        # display name, value
     notes: tuple[str, ...]                     # frozen, shared, relu'(0) = 0, arithmetic, ...
     custom_loss: tuple[str, sympy.Expr] | None = None  # a loss given as an expression: (E, its right side)
+    engine_notes: tuple[str, ...] = ()         # those of the notes about how tutor computes (not on a student's sheet)
 
 
 @dataclass(frozen=True)
@@ -108,10 +109,22 @@ class Model:
 
 
 @dataclass(frozen=True)
+class Remark:
+    """What a TA writes in the margin: a saturated sigmoid, a loss that rose between
+    epochs, an output that moved away from its target."""
+
+    kind: str                              # saturated | loss_rose | away_from_target
+    name: str = ""                         # the node or output it is about
+    values: tuple[Any, ...] = ()           # saturated: (value,); loss_rose: (before, after); away: (start, end, target)
+    where: tuple[Any, ...] = ()            # loss_rose: (epoch, next epoch, how many rises); away: (sample, target name)
+
+
+@dataclass(frozen=True)
 class SampleForward:
     index: int
     given: tuple[tuple[str, Any], ...]     # inputs and targets
     rows: tuple[Calc, ...]
+    remarks: tuple[Remark, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -157,6 +170,8 @@ class Update:
     rows: tuple[Calc, ...]                 # weight decay, centralization, then the optimizer's assignments
     frozen: bool = False
     shadow_new: Any = None
+    change: Any = None                     # new − old, shown when too small to see in the values
+    still: tuple[Calc, ...] = ()           # why the gradient is 0: the local derivative that is 0 (a dead relu)
 
     @property
     def remark(self) -> str:
@@ -164,7 +179,7 @@ class Update:
         if self.frozen:
             return "frozen: not updated"
         if self.gradient.is_zero() if isinstance(self.gradient, Exact) else self.gradient == 0:
-            return "unchanged: its gradient is 0"
+            return "unchanged: its gradient is 0" + (", because of the factor below" if self.still else "")
         if self.rows and not any(dict(c.names).get("theta") == self.param for c in self.rows):
             return "θ below"
         return ""
@@ -240,13 +255,20 @@ def epoch_rows(steps) -> list[LogRow]:
 
 
 def abridge(rows: list[LogRow]) -> tuple[LogRow, ...]:
-    """All rows, or only the first and the last few, marking how many were left out."""
+    """All rows, or log-spaced ones (the 1st to 5th, the 10th, 20th, 50th, 100th, ... and the
+    last), marking how many were left out before each: a long training's whole course, briefly."""
     if len(rows) <= LOG_ROWS:
         return tuple(rows)
-    half = LOG_ROWS // 2
-    tail = rows[-half:]
-    tail[0] = dataclasses.replace(tail[0], skipped_before=len(rows) - 2 * half)
-    return tuple(rows[:half] + tail)
+    keep = set(range(5)) | {len(rows) - 1}
+    scale = 10
+    while scale <= len(rows):
+        keep |= {k * scale // 10 - 1 for k in (10, 20, 50) if k * scale // 10 <= len(rows)}
+        scale *= 10
+    out, last = [], -1
+    for i in sorted(keep):
+        out.append(dataclasses.replace(rows[i], skipped_before=i - last - 1) if i - last > 1 else rows[i])
+        last = i
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -255,6 +277,7 @@ class Final:
     epochs: tuple[LogRow, ...]                       # per epoch: mean batch loss (first and last, if many)
     outputs: tuple[tuple[int, str, Any, str, Any], ...]  # sample, output, value, target, target value
     loss: Any
+    remarks: tuple[Remark, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -399,9 +422,11 @@ def solution_answers(solution: Solution, outputs: tuple[str, ...], asked: bool =
         forward_and_loss(p.step, p.forward, p.loss)
         gradients(p.step, p.upstream, p.backward)
         if "update" in show:
-            out.extend(Answer("update", p.step, Name(u.param), u.new) for u in p.updates)
-    if solution.final is not None:
-        out.extend(Answer("final", None, Name(name), after) for name, _, after in solution.final.parameters)
+            out.extend(Answer("update", p.step, Name(u.param), u.new) for u in p.updates if not u.frozen)
+    if solution.final is not None:   # a frozen parameter's final value is its given one: not an answer
+        frozen = {name for name, _, remark in solution.model.parameters if "frozen" in remark}
+        out.extend(Answer("final", None, Name(name), after) for name, _, after in solution.final.parameters
+                   if name not in frozen)
         if solution.final.loss is not None:
             out.append(Answer("final", None, Name(solution.model.equations[-1][0]), solution.final.loss))
     return tuple(out)

@@ -22,10 +22,10 @@ from .figures import figures_of
 from .matrixview import matrix_model, step_view
 from .ops import LOSSES, elu_prime, leaky_relu_prime, relu_prime
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES
-from .records import (Answer, Backward, Calc, Data, Delta, Diverged, Evaluation, Final, GradientCheckPart,  # noqa: F401
-                      Header, Label, LogRow, Loss, Model, Name, Partial, SampleBackward, SampleForward, Solution,
-                      StepLog, StepPart, StepSummary, Update, Upstream, abridge, epoch_rows, sample_of,
-                      solution_answers)
+from .records import (Answer, Backward, Calc, Data, Delta, Diverged, Evaluation, Final,  # noqa: F401
+                      GradientCheckPart, Header, Label, LogRow, Loss, Model, Name, Partial, Remark, SampleBackward,
+                      SampleForward, Solution, StepLog, StepPart, StepSummary, Update, Upstream, abridge, epoch_rows,
+                      sample_of, solution_answers)
 from .render.notation import unicode_label
 from .render.numbers import parameter_text
 from .train import Run, Step, Updater, train
@@ -34,6 +34,8 @@ from .train import Run, Step, Updater, train
 # bounds the work: the number of paths can double with every node (a chain of diamonds
 # has 2^n), so paths are counted first (linear in the edges) and listed only when few.
 MAX_PATHS = 4
+SHORT_RUN = 4   # a training of at most this many steps shows every step in full
+SATURATED = 0.01   # a sigmoid this close to 0 or 1 is saturated: its derivative is nearly 0
 
 
 # ---------------------------------------------------------------- assembly
@@ -84,8 +86,10 @@ def _records(run: Run, show_all: bool, steps: list[int] | None, digits: int) -> 
         full = list(asked_steps)
     elif show_all:
         full = list(range(1, n + 1))
+    elif n <= SHORT_RUN:
+        full = list(range(1, n + 1))
     else:
-        full = sorted({1, n}) if n else []
+        full = [1, n]
     full = sorted(dict.fromkeys(full))
     value_names = tuple(n for n in grad_names if n not in graph.params)   # inputs, constants, nodes
     parts = tuple(b.step(run.steps[s - 1], show, grad_names, upd_names, value_names) for s in full)
@@ -139,6 +143,14 @@ class _Builder:
         self.trainable = [p for p in g.params if p not in self.problem.frozen]
         self.path_counts = self._count_paths()
         self.labels: dict[str, Label] = {}   # symbol name -> the label it stands for in a chain rule
+        # The δ of a unit is ∂E/∂net of its net input, as textbooks write it: net_h1 -> h1 where
+        # h1 = f(net_h1) is net_h1's only use; a linear unit (o1 = net_o1) is its own net.
+        self.unit_of: dict[str, str] = {name: name for name in self.alias}
+        for eq in g.equations:
+            arg = eq.expr.args[0] if isinstance(eq.expr, sympy.Function) and len(eq.expr.args) == 1 else None
+            if isinstance(arg, sympy.Symbol) and arg.name in nodes \
+                    and self.derivation.consumers.get(arg.name) == (eq.name,):
+                self.unit_of[arg.name] = eq.name
         view = matrix_model(self.problem) if self.problem.notation == "matrix" else None
         self.matrix = view if view is not None and view.maps else None   # notation: matrix, where it applies
 
@@ -147,6 +159,11 @@ class _Builder:
         key = unicode_label(label)
         self.labels[key] = label
         return sympy.Symbol(key)
+
+    def _error_label(self, node: str) -> Label:
+        """∂E/∂node in the δ form: δ_j for the net input of unit j, ∂E/∂node for any other node."""
+        unit = self.unit_of.get(node)
+        return Delta(unit) if unit is not None else Partial(self.graph.loss_name, node)
 
     def _chained(self, lhs: Label, expr, values, value, **kw) -> Calc:
         """A line of the chain rule: its symbols are labels (∂E/∂o1, δ_h1)."""
@@ -180,7 +197,8 @@ class _Builder:
         else:
             loss = ""
             notes = ["the problem's own loss, per sample"]
-        if p.objective is None or len(p.samples) > 1:
+        batched = any(len(st.batch) > 1 for st in self.run.steps) if self.run.steps else len(p.samples) > 1
+        if batched:   # a batch of one sample: its loss is the sample's loss, nothing to say
             notes.append("batch loss: the " + ("mean" if spec.reduction == "mean" else "sum")
                          + " of the per-sample losses (gradients likewise)")
         if spec.penalty is not None:
@@ -238,13 +256,19 @@ class _Builder:
         arith = {"float": "floating point (IEEE double); numbers shown rounded",
                  "exact": "exact (fractions stay fractions; other values shown as decimals)"}
         unit = "significant figures" if p.arithmetic == "significant" else "decimals"
-        notes_out.append("arithmetic: " + (arith.get(p.arithmetic) or
-                         f"every intermediate value rounded to {p.round_decimals} {unit}, as by hand"))
+        arithmetic = "arithmetic: " + (arith.get(p.arithmetic) or
+                                       f"every intermediate value rounded to {p.round_decimals} {unit}, as by hand")
+        notes_out.append(arithmetic)
+        if self.run.steps and self.problem.training.update != "sequential":
+            notes_out.insert(0, "every gradient uses the parameters before the step; all parameters are "
+                                "updated together at its end")
         if not self.run.steps:  # nothing is trained: no optimizer to explain
             name, rules, hypers = "", (), []
             notes_out = [n for n in notes_out if not n.startswith(("state starts", "schedule"))]
         custom = (g.loss_name, spec.expr) if spec.expr is not None else None
-        return Header(p.title, p.statement, loss, tuple(notes), name, rules, tuple(hypers), tuple(notes_out), custom)
+        engine = (arithmetic,) if p.arithmetic == "float" else ()   # how tutor computes, not part of the maths
+        return Header(p.title, p.statement, loss, tuple(notes), name, rules, tuple(hypers), tuple(notes_out), custom,
+                      engine)
 
     def _shared(self) -> dict[str, tuple[str, ...]]:
         out = {}
@@ -346,7 +370,11 @@ class _Builder:
         rows = tuple(Calc(Name(eq.name), eq.expr, None if isinstance(eq.expr, sympy.Symbol) else env,
                           trace.values[eq.name])
                      for eq in self.graph.equations if eq.name != self.graph.loss_name)
-        return SampleForward(trace.index, given, rows)
+        f = self.domain.to_float
+        saturated = tuple(Remark("saturated", eq.name, (trace.values[eq.name],)) for eq in self.graph.equations
+                          if type(eq.expr).__name__ == "sigmoid"
+                          and not SATURATED < f(trace.values[eq.name]) < 1 - SATURATED)
+        return SampleForward(trace.index, given, rows, saturated)
 
     def _loss(self, traces, batch_loss, params=None) -> Loss:
         """The per-sample losses and their reduction; with a penalty, the batch loss adds it
@@ -445,6 +473,9 @@ class _Builder:
         position = {n: i for i, n in enumerate(g.node_names)}
         position.update((q, len(position) + i) for i, q in enumerate(g.params))
         used_edges.sort(key=lambda e: (depth.get(e[0], 0), position[e[0]], position[e[1]]))
+        # The gradients in backprop order too: the output layer's parameters first.
+        grads = sorted(grads, key=lambda q: (min((depth.get(c, 0) for c in self._shown_consumers(q)), default=0),
+                                             position[q]))
         delta_nodes.sort(key=lambda n: (depth[n], position[n]))
         samples = []
         sequential = self.problem.training.update == "sequential"
@@ -473,11 +504,14 @@ class _Builder:
                         if c == g.loss_name:
                             terms.append(f)
                         else:
-                            d = self._sym(Delta(c))
+                            d = self._sym(self._error_label(c))
                             vals[d.name] = trace.deltas[c]
                             terms.append(sympy.Mul(d, f, evaluate=False))
                     expr = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
-                    deltas.append(self._chained(Delta(n), expr, vals, trace.deltas[n]))
+                    lhs = self._error_label(n)
+                    if isinstance(expr, sympy.Symbol) and self.labels[expr.name] == lhs:
+                        continue   # ∂E/∂o1 itself: a local derivative, in the table above
+                    deltas.append(self._chained(lhs, expr, vals, trace.deltas[n]))
             gradients = []
             sample = sample_of(trace.index, batch_size)
             for q in grads:
@@ -488,7 +522,7 @@ class _Builder:
                     terms, vals = [], {}
                     for c in self._shown_consumers(q):
                         f = self._sym(Partial(c, q))
-                        d = self._sym(Delta(c))
+                        d = self._sym(self._error_label(c))
                         vals[f.name], vals[d.name] = local_values[f.name], trace.deltas[c]
                         terms.append(sympy.Mul(d, f, evaluate=False))
                     expr = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
@@ -655,7 +689,27 @@ class _Builder:
             rows.append(Calc(Name(target), assign.expr, dict(env), value, context="optimizer",
                              lhs_expr=assign.target, names=names))
             env[target] = value
-        return Update(q, st.parameters_before[q], st.parameters[q], g_used, tuple(rows))
+        return Update(q, st.parameters_before[q], st.parameters[q], g_used, tuple(rows),
+                      change=st.parameters[q] - st.parameters_before[q], still=self._why_still(st, q, g_used))
+
+    def _why_still(self, st: Step, q: str, gradient) -> tuple[Calc, ...]:
+        """Why a gradient is 0: a local derivative that is 0 on every path from the loss down to
+        ``q``, in every sample of the batch (a dead relu, an input of 0); the one nearest ``q``."""
+        if not _is_zero(gradient):
+            return ()
+        paths = self._paths(q)
+        if not paths:
+            return ()
+        traces = st.lookahead.samples if st.lookahead is not None else st.samples
+        params = st.lookahead.parameters if st.lookahead is not None else st.parameters_before
+        for edge in reversed(paths[0]):
+            stored = self._edge(*edge)
+            if all(edge in path for path in paths) and all(_is_zero(t.partials[stored]) for t in traces):
+                env = {**params, **traces[0].values}
+                expr = self.derivation.partials[stored]
+                return (Calc(Partial(*edge), expr, None if expr.is_number else env, traces[0].partials[stored],
+                             kink=self._kink(expr, env)),)
+        return ()
 
     # ------------------------------------------------ final
 
@@ -668,7 +722,37 @@ class _Builder:
         for t in run.final_samples:
             for o, tg in zip(self.problem.outputs, self.problem.targets):
                 outputs.append((t.index, o, t.values[o], tg, t.values[tg]))
-        return Final(params, epochs, tuple(outputs), run.final_loss)
+        return Final(params, epochs, tuple(outputs), run.final_loss, self._loss_rose() + self._away())
+
+    def _loss_rose(self) -> tuple[Remark, ...]:
+        """The first epoch after which the mean loss rose, and how often it did."""
+        f = self.domain.to_float
+        rows = epoch_rows(StepSummary(s.step, s.epoch, tuple(s.batch), s.lr, s.loss) for s in self.run.steps)
+        rises = [(a, b) for a, b in zip(rows, rows[1:]) if f(b.loss) > f(a.loss)]
+        if not rises:
+            return ()
+        a, b = rises[0]
+        return (Remark("loss_rose", "", (a.loss, b.loss), (a.epoch, b.epoch, len(rises))),)
+
+    def _away(self) -> tuple[Remark, ...]:
+        """Outputs farther from their targets after training than before the first step."""
+        run, f = self.run, self.domain.to_float
+        if not run.steps:
+            return ()
+        start = {t.index: t for t in run.steps[0].samples}
+        out = []
+        for t in run.final_samples:
+            if t.index not in start:
+                continue
+            for o, tg in zip(self.problem.outputs, self.problem.targets):
+                before, after, target = start[t.index].values[o], t.values[o], t.values[tg]
+                if abs(f(after) - f(target)) > abs(f(before) - f(target)):
+                    out.append(Remark("away_from_target", o, (before, after, target), (t.index, tg)))
+        return tuple(out)
+
+
+def _is_zero(x) -> bool:
+    return x.is_zero() if hasattr(x, "is_zero") and callable(x.is_zero) else x == 0
 
 
 def _objective_note(objective) -> str:

@@ -20,6 +20,10 @@ from .walk import walk_solution
 from .svg import diagram_svg, plot_svg
 from .usertext import is_rtl, leading_text, one_line, printable, rtl_language
 
+# A table row wider than this (estimated letters) is set row by row: wider, it would not fit a
+# window 1000 px wide (the page's 60rem column), and MathML does not wrap inside a cell.
+HTML_TABLE_LINE = 130
+
 STYLE = """
 body { font-family: "DejaVu Serif", Georgia, "Times New Roman", serif; max-width: 60rem; margin: 2rem auto;
        padding: 0 1.5rem; color: #111; background: #fff; line-height: 1.45; }
@@ -110,7 +114,7 @@ class HtmlPrinter(DocumentBackend):
         self.out.append("<ul>\n" + "\n".join(f"<li>{self.inline(i)}</li>" for i in items) + "\n</ul>")
 
     def table(self, headers: list[str], rows: list[list[Inline]], long: bool = False) -> None:
-        if too_wide(headers, rows):   # row by row: each cell after its column's name, formulas over lines
+        if too_wide(headers, rows, HTML_TABLE_LINE):   # row by row: each cell after its column's name, over lines
             out = [f'<tr><td class="lhs">{html.escape(header)}:</td><td>{self.broken(cell)}</td></tr>'
                    for row in rows for header, cell in zip(headers, row) if cell]
             self.out.append('<table class="eq">\n' + "\n".join(out) + "\n</table>")

@@ -220,12 +220,12 @@ def _one_line_keeping_edges(text: str) -> str:
 TABLE_LINE = 240   # a table row wider than this (estimated letters) is set row by row
 
 
-def too_wide(headers: list[str], rows: list[list[Inline]]) -> bool:
+def too_wide(headers: list[str], rows: list[list[Inline]], limit: float = TABLE_LINE) -> bool:
     """Whether a table is far too wide for a page (a formula over hundreds of inputs in
     a cell): each format then sets it row by row, a cell's formula over lines."""
     def width(content: Inline) -> float:
         return sum(len(c) if isinstance(c, str) else math_width(c.tex) for c in content)
-    return sum(max([len(header)] + [width(row[j]) for row in rows]) for j, header in enumerate(headers)) > TABLE_LINE
+    return sum(max([len(header)] + [width(row[j]) for row in rows]) for j, header in enumerate(headers)) > limit
 
 
 def _join(items: list, sep: str = ", ") -> list:

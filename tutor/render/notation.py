@@ -12,6 +12,7 @@ Nothing else in the renderers builds mathematics by joining strings.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -513,6 +514,7 @@ def substitute_latex(expr: sympy.Expr, values: dict[str, Any], **settings) -> st
 #
 # A label of the solution (`records.Name`, `Partial`, `Delta`) in each spelling.
 
+@functools.lru_cache(maxsize=8192)
 def unicode_label(label) -> str:
     """∂E⁽²⁾/∂w21, δ_h1, E⁽²⁾, w21~ (the look-ahead point); W⁽²⁾, a⁽¹⁾ᵀ, δ_z⁽²⁾, ∂E/∂W⁽²⁾."""
     from ..records import Delta, Name, Partial, Tensor
@@ -530,6 +532,7 @@ def unicode_label(label) -> str:
     raise TypeError(f"no spelling for the label {label!r}")
 
 
+@functools.lru_cache(maxsize=8192)
 def latex_label(label) -> str:
     """\\frac{\\partial E^{(2)}}{\\partial w_{21}}, \\delta_{h_{1}}, E^{(2)}, \\tilde{w}_{21}; W^{(2)}, a^{(1)\\top}."""
     from ..records import Delta, Name, Partial, Tensor

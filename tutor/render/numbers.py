@@ -13,7 +13,9 @@ The printers never format a number themselves.
 
 from __future__ import annotations
 
+import functools
 import math
+from decimal import Decimal
 from typing import Any
 
 import sympy
@@ -23,6 +25,21 @@ from ..arith import Exact
 MINUS = "−"
 MAX_FRACTION_CHARS = 15  # longer exact fractions are shown as decimals only
 
+def _short_exact(x: float, digits: int) -> str | None:
+    """A float that is exactly a short decimal (0.015625 = 1/64, 2.5), written in full: its
+    rounding (0.01562) would not recompute. At most ``digits`` + 3 significant figures."""
+    if len(repr(x)) > digits + 8:   # its shortest decimal is long: not a short exact one
+        return None
+    text = format(Decimal(x), "f")
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    figures = text.lstrip("-").replace(".", "").lstrip("0").rstrip("0")
+    if len(figures) > digits + 3 or len(text) > digits + 12:
+        return None
+    return text
+
+
+@functools.lru_cache(maxsize=1 << 16)   # a long solution shows the same values many times
 def _float_text(x: float, digits: int) -> str:
     if x != x:
         return "NaN"
@@ -30,6 +47,9 @@ def _float_text(x: float, digits: int) -> str:
         return "∞" if x > 0 else MINUS + "∞"
     if x == 0:
         return "0"
+    short = _short_exact(x, digits) if abs(x) < 1e9 else None
+    if short is not None:
+        return short.replace("-", MINUS)
     ax = abs(x)
     if ax < 10.0 ** -max(digits, 4) or ax >= 1e9:
         mantissa, exponent = f"{x:.{max(digits - 1, 0)}e}".split("e")
@@ -68,8 +88,14 @@ def to_float(x) -> float:
     return float(x)
 
 
+class Shown(str):
+    """A number already written (by `format_number`), or a stand-in for one: printed as it is."""
+
+
 def format_number(x: Any, digits: int = 4) -> str:
     """A number as a factor of a formula: exact short fractions as themselves, else decimals."""
+    if isinstance(x, Shown):
+        return x
     fraction = exact_fraction(x)
     if fraction is not None:
         return fraction

@@ -9,28 +9,34 @@ from __future__ import annotations
 
 import io
 
+import sympy
+
 from rich import box
+from rich.cells import cell_len
 from rich.console import Console, RenderableType
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text as RichText
 
-from ..document import (Definitions, EqRow, Equations, Figure, Formula, Heading, Inline, Math, Matrix, Pairs,
+from ..document import (Chart, Definitions, EqRow, Equations, Figure, Formula, Heading, Inline, Math, Matrix, Pairs,
                         Paragraph, Statement, Table as TableBlock, Text)
 from ..records import Solution
 from ..visible import visible, visible_keeping_colours
-from .notation import unicode_item, unicode_math
+from .notation import unicode_item
+from .numbers import MINUS, Shown, format_number
 from .textdiagram import figure_text
+from .textplot import text_plot
 from .walk import walk_solution
 
 # Tables without box-drawing: a row of dashes under the header, nothing else.
 PLAIN_HEAD = box.Box("    \n    \n -  \n    \n    \n    \n    \n    \n", ascii=True)
 INDENT = 2
+LONG = 12   # more steps in full than this: a long solution, laid out in plain text throughout
 
 
 def render_terminal(solution: Solution, *, width: int = 80, color: bool = False) -> str:
     """The worked solution as text ``width`` columns wide (ANSI colours if ``color``)."""
-    blocks = walk_solution(solution, answers=False, chart=False)
+    blocks = walk_solution(solution, answers=False)
     return TerminalPrinter(width=width, color=color, digits=solution.shown_digits).doprint(blocks, solution)
 
 
@@ -60,6 +66,8 @@ _KEEP_HEAD, _KEEP_TAIL = 4, 2
 def condense(text: str) -> str:
     """``text`` with a long top-level sum or product shown as its first and last terms:
     w2·w3·w4·w5·…(343 more)…·w349·w350."""
+    if text.count("·") + text.count(" + ") + text.count(" − ") < MAX_TERMS:
+        return text   # too few operators for a long sum or product anywhere: nothing to look for
     pieces = _split_top_level(text, (" + ", " − ")) or _split_top_level(text, ("·",))
     terms = (len(pieces) + 1) // 2   # pieces: term, separator, term, ...
     if terms <= MAX_TERMS:
@@ -83,6 +91,24 @@ def _split_top_level(text: str, separators: tuple[str, ...]) -> list[str]:
     return pieces + [text[start:]] if pieces else []
 
 
+def _substitutable(expr) -> tuple[str, ...]:
+    """The names of ``expr``'s symbols, when stand-ins may take their numbers' place: not in an
+    exponent (x² or x^(−0.5) are written by the number's own value)."""
+    if any(isinstance(p.exp, sympy.Symbol) or p.exp.free_symbols for p in expr.atoms(sympy.Pow)):
+        return ()
+    return tuple(sorted(s.name for s in expr.free_symbols))
+
+
+def _shape(text: str) -> int:
+    """What of a number's text decides how a formula holds it: a sign, or a fraction or
+    exponent (both parenthesized as factors), or neither."""
+    return 1 if text.startswith(MINUS) else 2 if ("/" in text or "e" in text) else 0
+
+
+def _stand_in(i: int, shape: int) -> str:
+    return (MINUS if shape == 1 else "") + f"\x01{i}" + ("e" if shape == 2 else "") + "\x02"
+
+
 class TerminalPrinter:
     """Spells the blocks of a document as rich renderables."""
 
@@ -90,11 +116,19 @@ class TerminalPrinter:
         self.width = width
         self.color = color
         self.digits = digits
-        self.out: list[RenderableType] = []
+        self.out: list[RenderableType | str] = []
         self.after_heading = False
+        self.long = False
+        self.formulas: dict[tuple, str] = {}   # each formula's spelling, or its spelling with stand-ins for numbers
+        self.symbols: dict = {}                # each formula's symbols that take numbers (() when it has none)
+        self.console = Console(width=width, color_system=None, highlight=False, emoji=False, markup=False,
+                               legacy_windows=False, file=io.StringIO())   # rich's line breaking, for `folded`
 
     def doprint(self, blocks, solution: Solution | None = None) -> str:
         self.solution = solution
+        # Many steps in full: tables too wide are narrowed here, in plain text, not by rich (the
+        # same narrowing of the widest columns; a column may come out a letter wider or narrower).
+        self.long = solution is not None and len(solution.steps) > LONG
         self.out = []
         for block in blocks:
             method = getattr(self, f"_spell_{type(block).__name__}", None)
@@ -107,7 +141,10 @@ class TerminalPrinter:
                           color_system="standard" if self.color else None, highlight=False, emoji=False,
                           markup=False, legacy_windows=False, soft_wrap=False, record=False)
         for item in self.out:
-            console.print(item)
+            if isinstance(item, str):   # laid out here already (plain output that fits)
+                buffer.write(item + "\n")
+            else:
+                console.print(item)
         lines = [line.rstrip() for line in buffer.getvalue().splitlines()]
         while lines and not lines[-1]:
             lines.pop()
@@ -116,20 +153,122 @@ class TerminalPrinter:
     # ------------------------------------------------ spelling pieces
 
     def emit(self, item: RenderableType, indent: int = 0) -> None:
+        if isinstance(item, RichText) and not self.color and self.fits(item.plain, indent):
+            self.out.append("\n".join(" " * indent + line if line else "" for line in item.plain.split("\n")))
+            return
         self.out.append(Padding(item, (0, 0, 0, indent)) if indent else item)
 
-    def blank(self) -> None:
-        self.out.append(RichText(""))
+    def fits(self, text: str, indent: int) -> bool:
+        """Whether ``text`` prints as it is, each line within the width (rich need not wrap it)."""
+        return "\t" not in text and all(cell_len(line) + indent <= self.width for line in text.split("\n"))
 
-    @staticmethod
-    def span(m: Math) -> str:
-        text = unicode_math(m)
+    def laid_out(self, rows: list[list[str]], gap: int, divider: str, indent: int, header: bool = False,
+                 wraps: set[int] | None = None) -> bool:
+        """Plain output of a table or grid that fits, laid out here as rich would lay it out
+        (each column as wide as its widest cell, ``gap`` spaces and the ``divider`` between
+        columns, a row of dashes under a header), without rich's cost on long solutions.
+        False (nothing emitted) when colours are on or the table would need wrapping."""
+        if self.color or any("\n" in c or "\t" in c for row in rows for c in row):
+            return False
+        n = len(rows[0])
+        widths = [max(cell_len(row[j]) for row in rows) for j in range(n)]
+        if sum(widths) + (gap + len(divider)) * (n - 1) + indent > self.width:
+            if wraps is None:
+                return False
+            widths = self.collapsed(widths, gap, len(divider), indent, wraps)
+            if widths is None:
+                return False
+        join = " " * gap + divider
+        lines = []
+        for i, row in enumerate(rows):
+            cells = [self.wrapped(c, widths[j]) if j in (wraps or ()) and cell_len(c) > widths[j] else [c]
+                     for j, c in enumerate(row)]
+            for k in range(max(len(c) for c in cells)):
+                lines.append((" " * indent + join.join(
+                    (c[k] if k < len(c) else "") + " " * (widths[j] - cell_len(c[k] if k < len(c) else ""))
+                    for j, c in enumerate(cells))).rstrip())
+            if header and i == 0:
+                lines.append(" " * indent + divider.join("-" * (w + (gap if j < n - 1 else 0))
+                                                         for j, w in enumerate(widths)))
+        self.out.append("\n".join(lines))
+        return True
+
+    def collapsed(self, widths: list[int], gap: int, divider: int, indent: int, wraps) -> list[int] | None:
+        """The column widths of a table too wide for the width, narrowed as rich narrows them
+        (the widest wrapping columns first); None where rich would also squeeze the others."""
+        n = len(widths)
+        padded = [w + (gap if j < n - 1 else 0) for j, w in enumerate(widths)]
+        room = self.width - indent - divider * (n - 1)
+        padded = Table._collapse_widths(padded, [j in wraps for j in range(n)], room)
+        if sum(padded) > room:
+            return None
+        out = [w - (gap if j < n - 1 else 0) for j, w in enumerate(padded)]
+        return out if all(w > 0 for w in out) else None
+
+    def wrapped(self, text: str, width: int) -> list[str]:
+        return [line.plain.rstrip() for line in RichText(text).wrap(self.console, width, overflow="fold")]
+
+    def blank(self) -> None:
+        self.out.append("")
+
+    def span(self, m: Math) -> str:
+        text = "".join(self.item(i) for i in m.items)
         return condense(text) if any(isinstance(i, Formula) for i in m.items) else text
+
+    def item(self, item) -> str:
+        """One piece of a span. Every step of a long training shows the same formulas: each
+        is laid out once per printer, and once per shape of its numbers (which are negative,
+        which are fractions) with the numbers substituted, whose digits are then filled in."""
+        if not isinstance(item, Formula):
+            return unicode_item(item)
+        st = item.style
+        key = (item.expr, id(st.rank), st.context, st.digits, st.lead, st.names, st.labels)
+        if item.values is None:
+            text = self.formulas.get(key)
+            if text is None:
+                text = self.formulas[key] = unicode_item(item)
+            return text
+        names = self.symbols.get(item.expr)
+        if names is None:
+            names = self.symbols[item.expr] = _substitutable(item.expr)
+        if not names:
+            return unicode_item(item)
+        texts = [format_number(item.values[n], st.digits) for n in names]
+        shapes = tuple(_shape(t) for t in texts)
+        template = self.formulas.get((key, shapes))
+        if template is None:
+            stand_ins = {n: Shown(_stand_in(i, shape)) for i, (n, shape) in enumerate(zip(names, shapes))}
+            template = unicode_item(Formula(item.expr, st, {**item.values, **stand_ins}))
+            self.formulas[(key, shapes)] = template
+        for i, (text, shape) in enumerate(zip(texts, shapes)):
+            template = template.replace(_stand_in(i, shape), text)
+        return template
 
     def inline(self, content: Inline) -> str:
         return "".join(visible(c.text) if isinstance(c, Text) else self.span(c) for c in content)
 
     # ------------------------------------------------ blocks
+
+    def folded(self, rows: list[list[str]], indent: int) -> bool:
+        """A line of working too wide for the width, its parts folded onto the next lines
+        under each other as rich folds a grid's last column (rich's own line breaking,
+        without the cost of its table layout). Plain output only."""
+        if self.color or any("\n" in c or "\t" in c for row in rows for c in row):
+            return False
+        first = max(cell_len(row[0]) for row in rows)
+        second = max(cell_len(row[1]) for row in rows)
+        room = self.width - indent - first - second - 2
+        if room < 8:
+            return False
+        lines = []
+        for lhs, rel, part in rows:
+            pieces = RichText(part).wrap(self.console, room, overflow="fold")
+            for j, piece in enumerate(pieces):
+                head = (lhs + " " * (first - cell_len(lhs)) + " " + rel + " " * (second - cell_len(rel))) if j == 0 \
+                    else " " * (first + 1 + second)
+                lines.append((" " * indent + head + " " + piece.plain).rstrip())
+        self.out.append("\n".join(lines))
+        return True
 
     def _spell_Heading(self, h: Heading) -> None:
         text = visible(self.inline(h.content), one_line=True)
@@ -156,12 +295,14 @@ class TerminalPrinter:
         self.emit(RichText(self.inline(p.content), style="bold" if p.strong and self.color else ""), INDENT)
 
     def _spell_Definitions(self, d: Definitions) -> None:
+        rows = [[term if i == 0 else "", self.inline(line)] for term, lines in d.rows for i, line in enumerate(lines)]
+        if self.laid_out(rows, 2, "", INDENT):
+            return
         grid = Table.grid(padding=(0, 2, 0, 0))
         grid.add_column(no_wrap=True)
         grid.add_column()
-        for term, lines in d.rows:
-            for i, line in enumerate(lines):
-                grid.add_row(term if i == 0 else "", self.inline(line))
+        for row in rows:
+            grid.add_row(*row)
         self.emit(grid, INDENT)
 
     def table(self, headers, no_wrap) -> Table:
@@ -175,25 +316,31 @@ class TerminalPrinter:
         # A column of names and numbers never wraps; one of formulas or words may.
         wraps = {j for row in tb.rows for j, cell in enumerate(row)
                  if any(isinstance(c, Text) or any(isinstance(i, Formula) for i in c.items) for c in cell)}
-        t = self.table(tb.headers, {0} | (set(range(len(tb.headers))) - wraps))
-        for row in tb.rows:
-            t.add_row(*(self.inline(cell) for cell in row))
+        cells = [[self.inline(cell) for cell in row] for row in tb.rows]
+        no_wrap = {0} | (set(range(len(tb.headers))) - wraps)
+        if self.laid_out([list(tb.headers)] + cells, 2, " ", INDENT, header=True,
+                         wraps=set(range(len(tb.headers))) - no_wrap if self.long else None):
+            return
+        t = self.table(tb.headers, no_wrap)
+        for row in cells:
+            t.add_row(*row)
         self.emit(t, INDENT)
 
     def _spell_Pairs(self, pairs: Pairs) -> None:
         per = max(1, (self.width - INDENT) // 26)
         rows = list(pairs.items)
         chunk = -(-len(rows) // per)
-        t = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
         columns = [rows[i:i + chunk] for i in range(0, len(rows), chunk)]
+        cells = [[text for col in columns for text in ([self.inline(col[r][0]), self.inline(col[r][1])]
+                                                        if r < len(col) else ["", ""])] for r in range(chunk)]
+        if self.laid_out(cells, 2, "", INDENT):
+            return
+        t = Table(box=None, show_header=False, pad_edge=False, padding=(0, 2, 0, 0))
         for _ in columns:
             t.add_column(no_wrap=True)
             t.add_column(no_wrap=True)
-        for r in range(chunk):
-            cells = []
-            for col in columns:
-                cells += [self.inline(col[r][0]), self.inline(col[r][1])] if r < len(col) else ["", ""]
-            t.add_row(*cells)
+        for row in cells:
+            t.add_row(*row)
         self.emit(t, INDENT)
 
     def _spell_Equations(self, e: Equations) -> None:
@@ -220,6 +367,10 @@ class TerminalPrinter:
         one = f"{lhs} {arrow} " + " = ".join(parts) + tail
         if len(one) + indent <= self.width:
             self.emit(RichText(one), indent)
+            return
+        rows = [[lhs if i == 0 else "", arrow if i == 0 else "=", part + (tail if i == len(parts) - 1 else "")]
+                for i, part in enumerate(parts)]
+        if self.laid_out(rows, 1, "", indent) or self.folded(rows, indent):
             return
         grid = Table.grid(padding=(0, 1, 0, 0))
         grid.add_column(no_wrap=True)
@@ -267,6 +418,10 @@ class TerminalPrinter:
                     block = [lead + self.span(row.parts[i])]     # too wide even alone: one line, folded
                 lines += block
         return lines
+
+    def _spell_Chart(self, c: Chart) -> None:
+        self.blank()
+        self.emit(RichText(text_plot(c.plot, self.width, ascii_only=True).rstrip("\n")))
 
     def _spell_Figure(self, f: Figure) -> None:
         self.blank()

@@ -10,7 +10,16 @@ from .svg import tick_text
 MARKERS = "●×+o*#@%"
 
 
-def text_plot(plot: Plot, width: int = 80, height: int = 14) -> str:
+_ASCII = str.maketrans({"┤": "|", "└": "+", "─": "-", "▪": "#"})
+
+
+def text_plot(plot: Plot, width: int = 80, height: int = 14, ascii_only: bool = False) -> str:
+    """The plot as text; ``ascii_only``: its axes drawn with | + - (a worked solution stays plain)."""
+    text = _text_plot(plot, width, height)
+    return text.translate(_ASCII) if ascii_only else text
+
+
+def _text_plot(plot: Plot, width: int, height: int) -> str:
     xs = [x for s in plot.series for x, _ in s.points]
     ys = [y for s in plot.series for _, y in s.points]
     if not xs:

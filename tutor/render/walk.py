@@ -16,12 +16,16 @@ import sympy
 from ..document import (Blanks, Block, Boxed, Bullets, Chart, Definitions, EndPart, EqRow, Equations, Figure,
                         Formula, Heading, Inline, Math, Notation, Num, Op, Pairs, Paragraph, Part, Statement, Style,
                         Sym, Table, Text, Words, math)
-from ..records import (Answer, Backward, Calc, Diverged, Evaluation, Final, GradientCheckPart, Header, LogRow,
+from ..records import (LOG_ROWS, Answer, Backward, Calc, Diverged, Evaluation, Final, GradientCheckPart, Header, LogRow,
                        Loss, Model, Name, SampleForward, Solution, StepLog, StepPart, Update, Upstream)
 from .matrix_blocks import (model_blocks, parameter_blocks, step_blocks, uncovered_backward,
                             uncovered_forward)
 from .notation import OPTIMIZER_HYPERS, OPTIMIZER_RANK, latex_loss_formula
 from .numbers import error_text, same_at, to_float
+
+def _zero(x) -> bool:
+    return to_float(x) == 0
+
 
 DATA_COLUMNS = 8   # the sheet's data table shows at most this many names beside the sample number
 
@@ -67,10 +71,18 @@ def walk_key(solutions: list[Solution], *, answers_only: bool = False, sheet: bo
     return out
 
 
+# What an answer is, in the words of a key's "where" column.
+ANSWER_KINDS = {"forward": "output", "loss": "loss", "gradient": "gradient", "update": "after the update",
+                "final": "final value"}
+
+
 def answer_where(a: Answer) -> str:
+    """Which step and which quantity: "step 1, gradient", "step 2, after the update", "after training"."""
     if a.step is not None:
-        return f"step {a.step}" + (", updated" if a.kind == "update" else "")
-    return "after training" if a.kind == "final" else "initial parameters"
+        return f"step {a.step}, {ANSWER_KINDS[a.kind]}"
+    if a.kind == "final":
+        return "after training"
+    return f"initial parameters, {ANSWER_KINDS[a.kind]}"
 
 
 class _Walk:
@@ -79,6 +91,8 @@ class _Walk:
         self.digits = solution.shown_digits
         self.model_style = Style("model", self.digits, solution.rank, solution.params)
         self.out: list[Block] = []
+        self.rule_stated = False   # the δ rule is stated where it is first used
+        self.styles: dict[tuple, Style] = {}
 
     # ------------------------------------------------ entry
 
@@ -101,7 +115,7 @@ class _Walk:
         h = s.header
         if h.statement:
             self.out.append(Statement(h.statement))
-        self.conventions(h)
+        self.conventions(h, sheet=True)
         self.out.append(Heading(1, (Text("The model"),)))
         self.model_body(s.model)
         data = s.data
@@ -137,6 +151,14 @@ class _Walk:
         return math(Num(x, self.digits))
 
     def style(self, calc: Calc) -> Style:
+        """The style of a line's formula; one object per kind of line (a printer may cache by it)."""
+        key = (calc.context, calc.lhs_expr, calc.names, calc.labels)
+        style = self.styles.get(key)
+        if style is None:
+            style = self.styles[key] = self._style(calc)
+        return style
+
+    def _style(self, calc: Calc) -> Style:
         lead = calc.lhs_expr.name if isinstance(calc.lhs_expr, sympy.Symbol) else None
         if calc.context == "model":
             base = self.model_style
@@ -206,7 +228,7 @@ class _Walk:
             self.out.append(Statement(h.statement))
         self.conventions(h)
 
-    def conventions(self, h: Header) -> None:
+    def conventions(self, h: Header, sheet: bool = False) -> None:
         self.h(1, "Conventions")
         rows: list[tuple[str, tuple[Inline, ...]]] = []
         loss: list[Inline] = []
@@ -232,8 +254,9 @@ class _Walk:
                                                               Num(v, max(self.digits, 10), result=False))]
             lines.append(tuple(hypers))
             rows.append(("optimizer", tuple(lines)))
-        if h.notes:
-            rows.append(("notes", tuple((Text(n),) for n in h.notes)))
+        notes = [n for n in h.notes if not (sheet and n in h.engine_notes)]
+        if notes:
+            rows.append(("notes", tuple((Text(n),) for n in notes)))
         self.out.append(Definitions(tuple(rows)))
 
     def _walk_Model(self, m: Model) -> None:
@@ -365,6 +388,32 @@ class _Walk:
                       (self.numbers(c),) if c.values is not None else (),
                       (self.value(c.value, c.shadow),)) for c in f.rows)
         self.out.append(Table(("node", "formula", "numbers", "value"), rows))
+        self.remarks(f.remarks)
+
+    def remarks(self, remarks) -> None:
+        """A TA's notes in the margin, as sentences."""
+        for r in remarks:
+            if r.kind == "saturated":
+                content = (math(Sym(Name(r.name)), Op("="), Num(r.values[0], self.digits)),
+                           Text(" is at the flat end of the sigmoid: its derivative σ(1 − σ) is nearly 0, so "
+                                "every gradient through it is small (the unit learns slowly)."))
+            elif r.kind == "loss_rose":
+                epoch, after, times = r.where
+                content = (Text(f"the loss rose from epoch {epoch} to epoch {after} ("),
+                           math(Num(r.values[0], self.digits), Op("→"), Num(r.values[1], self.digits)),
+                           Text(")" + (f", and {times - 1} more time{'s' * (times > 2)} after that" if times > 1 else "")
+                                + ": a learning rate too large overshoots, and single-sample steps are noisy."))
+            elif r.kind == "away_from_target":
+                if same_at(r.values[0], r.values[1], self.digits):
+                    continue   # farther, but not at the digits shown
+                sample, target = r.where
+                content = (math(Sym(Name(r.name))), Text(f" of sample {sample} moved away from its target "),
+                           math(Sym(Name(target)), Op("="), Num(r.values[2], self.digits)), Text(": "),
+                           math(Num(r.values[0], self.digits), Op("→"), Num(r.values[1], self.digits)),
+                           Text(" from before the first step to after training."))
+            else:
+                raise TypeError(f"no words for the remark {r.kind!r}")
+            self.out.append(Paragraph((Text("Note: "),) + content))
 
     def _walk_Loss(self, loss: Loss) -> None:
         self.h(2, "Loss")
@@ -383,8 +432,18 @@ class _Walk:
                 rows.append(((math(Sym(c.lhs)),), (self.formula(c),), numbers, value))
             self.out.append(Table(("derivative", "formula", "numbers", "value"), tuple(rows)))
             if b.form == "delta" and s.deltas:
-                self.h(2, math(Notation("δ = ∂E/∂node", r"\delta = \partial E / \partial \mathit{node}")),
-                       ", from the loss down (each used once computed)")
+                self.h(2, math(Notation("δ_j = ∂E/∂net_j", r"\delta_{j} = \partial E / \partial \mathit{net}_{j}")),
+                       ", from the output layer down")
+                if not self.rule_stated:   # the general rule, where it is first used
+                    self.rule_stated = True
+                    self.out.append(Paragraph((
+                        Text("The error of unit j, from the units k it feeds: "),
+                        math(Notation("δ_j = f′(net_j)·Σ_k w_kj·δ_k",
+                                      r"\delta_{j} = f'(\mathit{net}_{j}) \cdot \sum_{k} w_{kj} \cdot \delta_{k}")),
+                        Text("; each parameter's gradient is then "),
+                        math(Notation("∂E/∂w = δ_j·∂net_j/∂w",
+                                      r"\partial E / \partial w = \delta_{j} \cdot \partial \mathit{net}_{j} / \partial w")),
+                        Text(". Each δ is computed once and reused."))))
                 self.equations(s.deltas)
             if s.gradients:   # none left when notation: matrix shows every parameter's gradient
                 self.h(2, "Gradients (chain rule)" if b.form == "paths" else "Gradients from the δ's")
@@ -395,13 +454,23 @@ class _Walk:
 
     def _walk_Update(self, u: Update) -> None:
         tail = u.remark
+        change: tuple = ()
+        if u.change is not None and same_at(u.old, u.new, self.digits) and not _zero(u.change):
+            change = (Text(" ("), math(Notation("Δ", r"\Delta "), Sym(Name(u.param)), Op("="),
+                                       Num(u.change, self.digits)), Text(": too small to show in the values)"))
         self.out.append(Paragraph((math(Sym(Name(u.param))), Text(": "),
                                    math(Num(u.old, self.digits), Op("→"), *self.value(u.new, u.shadow_new).items))
-                                  + ((Text(f" ({tail})"),) if tail else ()), strong=True))
+                                  + change + ((Text(f" ({tail})"),) if tail else ()), strong=True))
+        self.equations(u.still, nested=True)
         self.equations(u.rows, nested=True)
 
     def _walk_StepLog(self, log: StepLog) -> None:
         self.h(1, log.title)
+        final = self.s.final
+        if len(log.steps) > LOG_ROWS and final is not None and final.epochs:   # not the same table twice
+            self.out.append(Paragraph((Text(f"{len(log.steps)} steps, not shown in full: the loss per epoch is "
+                                            "in the table after training."),)))
+            return
         self.log_table(log.rows())
 
     def log_table(self, log: tuple[LogRow, ...]) -> None:
@@ -428,3 +497,4 @@ class _Walk:
                  (math(Sym(Name(t)), Op("="), Num(tv, self.digits)),)) for i, o, v, t, tv in f.outputs)))
         if f.loss is not None:
             self.out.append(Paragraph((Text("loss with the final parameters: "), self.num(f.loss))))
+        self.remarks(f.remarks)
