@@ -334,6 +334,55 @@ def bench_pictures(repeat: int) -> list[str]:
             row(f"tutor compare, {len(optimizers)} optimizers", *result["compare"], solves, "+ < 1 s")]
 
 
+def bench_matrix(repeat: int) -> list[str]:
+    """Issue 14: a 16×16 dense layer written with vectors and matrices (notation: matrix) expands
+    to scalar equations; it must stay within 2× of the same layer written out by hand."""
+    with tempfile.TemporaryDirectory() as tmp:
+        matrix, scalar = Path(tmp) / "dense-16-matrix.yaml", Path(tmp) / "dense-16-scalar.yaml"
+        matrix.write_text(dense_layer_yaml(16, matrix_form=True))
+        scalar.write_text(dense_layer_yaml(16, matrix_form=False))
+        result = side_by_side({
+            "scalar json": [TUTOR, "solve", str(scalar), "--format", "json"],
+            "matrix json": [TUTOR, "solve", str(matrix), "--format", "json"],
+            "scalar text": [TUTOR, "solve", str(scalar)],
+            "matrix text": [TUTOR, "solve", str(matrix)],
+        }, repeat)
+    return ["10. a 16×16 dense sigmoid layer, one step: matrix notation against its scalar twin",
+            row("scalar equations, --format json (baseline)", *result["scalar json"]),
+            row("W @ x + b, notation: matrix, --format json", *result["matrix json"], result["scalar json"][0],
+                "≤ 2.0×"),
+            row("scalar equations, terminal (baseline)", *result["scalar text"]),
+            row("W @ x + b, notation: matrix, terminal", *result["matrix text"], result["scalar text"][0], "≤ 2.0×")]
+
+
+def dense_layer_yaml(n: int, matrix_form: bool) -> str:
+    """One dense sigmoid layer n → n with mse against n targets, as matrices or written out."""
+    weights = [[round(((i * n + j) * 7919 % 1000) / 1000 - 0.5, 3) for j in range(n)] for i in range(n)]
+    bias = [round((i * 104729 % 200) / 1000 - 0.1, 3) for i in range(n)]
+    x = [round((i * 31 % 20) / 10 - 1, 2) for i in range(n)]
+    y = [round((i * 17 % 10) / 10, 1) for i in range(n)]
+    title = f"title: a {n}x{n} dense layer " + ("(matrix notation)" if matrix_form else "(scalar twin)")
+    common = ["loss: mse", "optimizer: {name: sgd, lr: 0.1}", "training: {epochs: 1}"]
+    if matrix_form:
+        return "\n".join([title, f"inputs: {{x: {n}}}", f"params: {{W: {weights}, b: {bias}}}", "model:",
+                          "  z: W @ x + b", "  h: sigmoid(z)", "outputs: [h]", f"targets: {{y: {n}}}",
+                          f"data: {{x: {x}, y: {y}}}", *common, "notation: matrix"]) + "\n"
+    from tutor.problem.shapes import component_names as names  # the twin's names are the components'
+
+    xs, ys, bs, hs = names("x", (n,)), names("y", (n,)), names("b", (n,)), names("h", (n,))
+    ws = names("W", (n, n))
+    params = {**dict(zip(ws, (w for r in weights for w in r))), **dict(zip(bs, bias))}
+    model = [f"  z{'_' if n >= 10 else ''}{i + 1}: " + " + ".join(f"{ws[i * n + j]}*{xs[j]}" for j in range(n))
+             + f" + {bs[i]}" for i in range(n)]
+    zs = [line.split(":")[0].strip() for line in model]
+    model += [f"  {h}: sigmoid({z})" for h, z in zip(hs, zs)]
+    sample = ", ".join(f"{k}: {v}" for k, v in [*zip(xs, x), *zip(ys, y)])
+    return "\n".join([title, f"inputs: [{', '.join(xs)}]",
+                      "params: {" + ", ".join(f"{k}: {v}" for k, v in params.items()) + "}", "model:", *model,
+                      f"outputs: [{', '.join(hs)}]", f"targets: [{', '.join(ys)}]", f"data: {{{sample}}}",
+                      *common]) + "\n"
+
+
 def bench_symbolic(repeat: int) -> list[str]:
     """arithmetic: symbolic: the CS229 2-3-1 derivation (every gradient of a batch of m) under 5 s."""
     problem = "problems/symbolic/cs229-2-3-1-symbolic.yaml"
@@ -361,7 +410,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per command (median reported)")
     parser.add_argument("--only", nargs="*", help="rows to run: start mazur memory exact terminal check fan-in torch depth key class "
-                        "circuit pictures symbolic key-all")
+                        "circuit pictures symbolic key-all matrix")
     args = parser.parse_args()
     if not shutil.which(TUTOR):
         raise SystemExit("install tutor first: pip install -e .")
@@ -371,7 +420,8 @@ def main() -> None:
     benches = {"start": bench_start_up, "mazur": bench_mazur, "memory": bench_memory, "exact": bench_exact,
                "terminal": bench_terminal, "check": bench_check, "fan-in": bench_fan_in, "torch": bench_long_training,
                "depth": bench_depth, "key": bench_key, "class": bench_class, "circuit": bench_circuit,
-               "pictures": bench_pictures, "symbolic": bench_symbolic, "key-all": bench_key_every_problem}
+               "pictures": bench_pictures, "symbolic": bench_symbolic, "key-all": bench_key_every_problem,
+               "matrix": bench_matrix}
     for name in args.only or benches:
         bench = benches[name]
         for line in bench(args.repeat):

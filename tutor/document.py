@@ -88,7 +88,15 @@ class Notation:
     latex: str
 
 
-MathItem = Union[Sym, Num, Formula, Op, Words, Notation]
+@dataclass(frozen=True)
+class Matrix:
+    """A vector or matrix written out, in brackets (notation: matrix): rows of `Num` (or of
+    `Sym`: its components by name); a vector is a column, a batch has one column per sample."""
+
+    rows: tuple[tuple[Union[Num, Sym], ...], ...]
+
+
+MathItem = Union[Sym, Num, Formula, Op, Words, Notation, Matrix]
 
 
 @dataclass(frozen=True)

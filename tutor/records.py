@@ -48,7 +48,18 @@ class Delta:
     node: str
 
 
-Label = Union[Name, Partial, Delta]
+@dataclass(frozen=True)
+class Tensor:
+    """A vector or matrix at layer level (notation: matrix): W⁽²⁾ (base W, layer 2), a
+    model's own q (no layer), transposed (a⁽¹⁾ᵀ), its δ (δ_z⁽²⁾) or the gradient ∂E/∂W⁽²⁾."""
+
+    base: str
+    layer: int | None = None
+    role: str = "value"          # value | delta | gradient
+    transpose: bool = False
+
+
+Label = Union[Name, Partial, Delta, Tensor]
 
 
 def sample_of(index: int, batch_size: int) -> int | None:
@@ -94,6 +105,7 @@ class Model:
     equations: tuple[tuple[str, sympy.Expr], ...]
     parameters: tuple[tuple[str, Any, str], ...]    # name, initial value, remark (frozen/shared)
     constants: tuple[tuple[str, Any], ...]
+    matrix: Any = None    # notation: matrix: the maps at layer level (a matrixview.MatrixModel), if any
 
 
 @dataclass(frozen=True)
@@ -186,6 +198,7 @@ class StepPart:
     backward: Backward | None
     updates: tuple[Update, ...]
     upstream: tuple[Upstream, ...] = ()    # asked gradients on inputs and nodes
+    matrix: Any = None                     # notation: matrix: the step at layer level (a matrixview.StepView)
 
 
 @dataclass(frozen=True)
@@ -275,6 +288,7 @@ class Evaluation:
     loss: Loss
     upstream: tuple[Upstream, ...] = ()
     backward: Backward | None = None       # asked parameter gradients, at the initial parameters
+    matrix: Any = None                     # notation: matrix: the pass at layer level (a matrixview.StepView)
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ import sympy
 from .derive import Derivation
 from .errors import TutorError
 from .figures import figures_of
+from .matrixview import matrix_model, step_view
 from .ops import LOSSES, elu_prime, leaky_relu_prime, relu_prime
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES
 from .records import (Answer, Backward, Calc, Data, Delta, Diverged, Evaluation, Final,  # noqa: F401
@@ -150,6 +151,8 @@ class _Builder:
             if isinstance(arg, sympy.Symbol) and arg.name in nodes \
                     and self.derivation.consumers.get(arg.name) == (eq.name,):
                 self.unit_of[arg.name] = eq.name
+        view = matrix_model(self.problem) if self.problem.notation == "matrix" else None
+        self.matrix = view if view is not None and view.maps else None   # notation: matrix, where it applies
 
     def _sym(self, label: Label) -> sympy.Symbol:
         """The symbol standing for ``label`` in a chain-rule expression."""
@@ -284,7 +287,7 @@ class _Builder:
                                               "shared" if q in shared else "") if x))
                        for q in g.params)
         consts = tuple((c, self.domain.number(v)) for c, v in self.problem.constants.items())
-        return Model(eqs, params, consts)
+        return Model(eqs, params, consts, self.matrix)
 
     # ------------------------------------------------ steps
 
@@ -293,15 +296,16 @@ class _Builder:
         run = self.run
         traces = run.final_samples
         upstream, backward = (), None
+        at = Step(0, 0, [t.index for t in traces], None, traces, run.final_loss, run.final_raw_gradients,
+                  run.final_gradients, run.initial, run.initial, {}, {})
         if "gradient" in show and traces[0].deltas:
             upstream = tuple(self._upstream(t, run.initial, value_names) for t in traces) if value_names else ()
             grads = [q for q in self.graph.params if q in grad_names]
             if grads:
-                at = Step(0, 0, [t.index for t in traces], None, traces, run.final_loss, run.final_raw_gradients,
-                          run.final_gradients, run.initial, run.initial, {}, {})
                 backward = self._backward(at, traces, grads, run.initial)
         return Evaluation(tuple(self._forward(t, run.initial) for t in traces),
-                          self._loss(traces, run.final_loss, run.initial), upstream, backward)
+                          self._loss(traces, run.final_loss, run.initial), upstream, backward,
+                          self._matrix_view(at, value_names))
 
     def step(self, st: Step, show, grad_names, upd_names, value_names=()) -> StepPart:
         lr = Calc(Name("lr"), None, None, st.lr)
@@ -338,7 +342,26 @@ class _Builder:
         if "gradient" in show and value_names:
             upstream = tuple(self._upstream(t, params_for_partials, value_names) for t in traces)
         return StepPart(st.step, st.epoch, tuple(st.batch), lr, forward, loss, lookahead, la_forward,
-                        backward, updates, upstream)
+                        backward, updates, upstream, self._matrix_view(st, value_names))
+
+    def _matrix_view(self, st: Step, value_names):
+        """notation: matrix: the step at layer level, or None. Not at a look-ahead point, nor in
+        sequential updates: there δ and ∂E/∂W are taken with other parameters than the step
+        shows, and the identities would not hold in its numbers."""
+        if self.matrix is None or not st.samples or not st.samples[0].partials or st.lookahead is not None \
+                or self.problem.training.update == "sequential":
+            return None
+        asks_inputs = self.problem.objective is not None or bool(set(value_names) & set(self.problem.inputs))
+        return step_view(self.matrix, self.problem, st, inputs_too=asks_inputs,
+                         sgd_update=st.lr is not None and self._plain_sgd())
+
+    def _plain_sgd(self) -> bool:
+        """θ ← θ − lr·g with g = ∂E/∂θ for every parameter of the maps: then the update reads
+        W ← W − lr·∂E/∂W in matrices."""
+        p = self.problem
+        o = p.optimizer
+        return (o.name == "sgd" and o.weight_decay is None and not o.centralize and p.loss.penalty is None
+                and not set(p.frozen) & self.matrix.parameters)
 
     def _forward(self, trace, params) -> SampleForward:
         p = self.problem

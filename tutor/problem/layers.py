@@ -13,7 +13,6 @@ from .fields import (
     NameTable,
     check_keys,
     clip,
-    name_list,
     need_choice,
     need_list,
     need_mapping,
@@ -22,6 +21,7 @@ from .fields import (
     where,
 )
 from .records import THRESHOLDS_KEY, Layer, Number
+from .shapes import read_declared_names
 
 LAYER_KEYS = ("units", "net", "activation", "weights", "bias", THRESHOLDS_KEY, "names")
 
@@ -37,7 +37,7 @@ def _bias_key(node: Node) -> str:
 def read_network(node: Node, names: NameTable):
     need_mapping(node, "network: inputs and layers")
     check_keys(node, ("inputs", "layers"), ("inputs", "layers"), "network")
-    inputs = name_list(node.value["inputs"], names, "input", "the input names")
+    inputs = read_declared_names(node.value["inputs"], names, "input", "the input names")
     params: dict[str, Number] = {}
     param_nodes: dict[str, Node] = {}
     layers = []

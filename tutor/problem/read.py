@@ -23,17 +23,19 @@ from .data import (
     read_params,
     read_samples,
 )
-from .fields import (NameTable, check_keys, check_target_count, name_list, need_list, need_mapping, need_text,
-                     plain, refer)
+from .fields import (NameTable, check_keys, check_target_count, need_choice, need_list, need_mapping, need_text,
+                     plain, refer_each)
 from .layers import read_network
 from .meaning import check_combinations, check_hinge_targets, check_meaning
 from .records import Problem, total_steps
+from .shapes import read_declared_names
 from .settings import read_arithmetic, read_ask, read_check, read_optimizer, read_optimizer_state, read_training
 from . import symbolic_input as symbolic_mode
 
 TOP_KEYS = ("title", "statement", "meta", "network", "model", "inputs", "params", "constants", "outputs",
             "targets", "data", "loss", "optimizer", "training", "frozen", "ask", "arithmetic", "check", "vary",
-            "objective")
+            "objective", "notation")
+NOTATIONS = ("scalar", "matrix")  # one line per weight, or layer-level vectors and matrices
 OBJECTIVE_REPLACES = ("outputs", "targets", "loss")
 MODEL_ONLY = ("inputs", "params", "outputs")
 
@@ -76,13 +78,14 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
             if key not in top:
                 raise root.key_error("model", f"missing key {key!r}: a problem with model also needs "
                                               f"{', '.join(MODEL_ONLY)}")
-        inputs = name_list(top["inputs"], names, "input", "the input names") if "inputs" in top else ()
+        inputs = read_declared_names(top["inputs"], names, "input", "the input names") if "inputs" in top else ()
         params = ((symbolic_mode.read_symbolic_params if symbolic else read_params)(top["params"], names)
                   if "params" in top else {})
         equations = read_equations(top["model"], names)
         layers = None
-        outputs = tuple(refer(n, names, ("node",), "an output (a node of the model)")
-                        for n in need_list(top["outputs"], "the output names")) if "outputs" in top else ()
+        outputs = tuple(o for n in need_list(top["outputs"], "the output names")
+                        for o in refer_each(n, names, ("node",), "an output (a node of the model)")
+                        ) if "outputs" in top else ()
     else:
         for key in MODEL_ONLY:
             if key in top:
@@ -101,7 +104,7 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         if symbolic:
             samples, batch = symbolic_mode.read_symbolic_data(top.get("data"), names, inputs, (), read_samples)
         else:
-            samples = read_objective_samples(root, inputs)
+            samples = read_objective_samples(root, inputs, names.shapes)
     else:
         targets_node = top["targets"]
         if symbolic or symbolic_mode.has_one_hot(targets_node):
@@ -111,9 +114,9 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         elif isinstance(targets_node.value, dict) and "label" in targets_node.value:
             targets, samples = read_label_targets(targets_node, top["data"], names, inputs, outputs)
         else:
-            targets = name_list(targets_node, names, "target", "the target names")
+            targets = read_declared_names(targets_node, names, "target", "the target names")
             check_target_count(targets_node, targets, outputs)
-            samples = read_samples(top["data"], inputs, targets)
+            samples = read_samples(top["data"], inputs, targets, names.shapes)
         loss = read_loss(top["loss"], names, outputs, targets)
         loss = read_loss_penalty(top["loss"], loss, params, layers)
         if not symbolic:
@@ -121,8 +124,8 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
     optimizer = read_optimizer(top.get("optimizer"), layers is not None)
     optimizer = read_optimizer_state(top.get("optimizer"), optimizer, params)
     training = read_training(top.get("training"), len(samples))
-    frozen = tuple(refer(n, names, ("parameter",), "a parameter to freeze")
-                   for n in need_list(top["frozen"], "parameter names", nonempty=False)) if "frozen" in top else ()
+    frozen = tuple(p for n in need_list(top["frozen"], "parameter names", nonempty=False)
+                   for p in refer_each(n, names, ("parameter",), "a parameter to freeze")) if "frozen" in top else ()
     arithmetic, decimals = read_arithmetic(top.get("arithmetic"))
     check_combinations(top, optimizer, training, layers)
     ask = read_ask(top["ask"], names, total_steps(len(samples), training)) if "ask" in top else None
@@ -136,6 +139,8 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         name_lines={n: node.line for n, node in names.where.items()},
         warnings=warnings,
         objective=objective,
+        shapes=dict(names.shapes),
+        notation=need_choice(top["notation"], "a notation", NOTATIONS) if "notation" in top else "scalar",
         symbolic=symbolic_mode.symbolic_spec(batch, targets, one_hot) if symbolic else None,
     )
     if "vary" in top:

@@ -169,6 +169,10 @@ class Problem:
     name_lines: dict[str, int] = field(default_factory=dict, compare=False)
     warnings: tuple[ProblemWarning, ...] = field(default=(), compare=False)
     objective: Objective | None = None
+    # Vector, matrix and grid names -> their shapes, in order of definition; the problem's
+    # other fields hold only their scalar components (x1, W11, ...).
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    notation: str = "scalar"  # or matrix: the worked solution at layer level (the numbers are the same)
     symbolic: SymbolicSpec | None = None  # with arithmetic: symbolic
 
     @property

@@ -516,8 +516,12 @@ def substitute_latex(expr: sympy.Expr, values: dict[str, Any], **settings) -> st
 
 @functools.lru_cache(maxsize=8192)
 def unicode_label(label) -> str:
-    """∂E⁽²⁾/∂w21, δ_h1, E⁽²⁾, w21~ (the look-ahead point)."""
-    from ..records import Delta, Name, Partial
+    """∂E⁽²⁾/∂w21, δ_h1, E⁽²⁾, w21~ (the look-ahead point); W⁽²⁾, a⁽¹⁾ᵀ, δ_z⁽²⁾, ∂E/∂W⁽²⁾."""
+    from ..records import Delta, Name, Partial, Tensor
+    if isinstance(label, Tensor):
+        core = label.base + (superscript(f"({label.layer})") if label.layer is not None else "") + \
+            ("ᵀ" if label.transpose else "")
+        return {"value": core, "delta": f"δ_{core}", "gradient": f"∂E/∂{core}"}[label.role]
     if isinstance(label, Name):
         mark = superscript(f"({label.sample})") if label.sample is not None else ""
         return label.name + mark + ("~" if label.tilde else "")
@@ -530,8 +534,14 @@ def unicode_label(label) -> str:
 
 @functools.lru_cache(maxsize=8192)
 def latex_label(label) -> str:
-    """\\frac{\\partial E^{(2)}}{\\partial w_{21}}, \\delta_{h_{1}}, E^{(2)}, \\tilde{w}_{21}."""
-    from ..records import Delta, Name, Partial
+    """\\frac{\\partial E^{(2)}}{\\partial w_{21}}, \\delta_{h_{1}}, E^{(2)}, \\tilde{w}_{21}; W^{(2)}, a^{(1)\\top}."""
+    from ..records import Delta, Name, Partial, Tensor
+    if isinstance(label, Tensor):
+        marks = ([f"({label.layer})"] if label.layer is not None else []) + ([r"\top"] if label.transpose else [])
+        kernel = r"\theta" if label.base == "θ" else latex_identifier(label.base)
+        core = kernel + (f"^{{{' '.join(marks)}}}" if marks else "")
+        return {"value": core, "delta": rf"\delta_{{{core}}}",
+                "gradient": rf"\frac{{\partial E}}{{\partial {core}}}"}[label.role]
     if isinstance(label, Name):
         if label.tilde:
             kernel, sub = _kernel_and_subscript(label.name)
@@ -573,7 +583,9 @@ def _settings(style, values, latex: bool) -> dict[str, Any]:
 
 
 def unicode_item(item) -> str:
-    from ..document import Formula, Notation, Num, Op, Sym, Words
+    from ..document import Formula, Matrix, Notation, Num, Op, Sym, Words
+    if isinstance(item, Matrix):    # on one line; the terminal lays matrices out in rows (terminal.matrix_lines)
+        return "[" + "; ".join("  ".join(unicode_item(n) for n in row) for row in item.rows) + "]"
     if isinstance(item, Sym):
         return unicode_label(item.label)
     if isinstance(item, Num):
@@ -598,7 +610,10 @@ _LATEX_WORDS = str.maketrans({c: "\\" + c for c in "{}$&#%_"})
 
 
 def latex_item(item) -> str:
-    from ..document import Formula, Notation, Num, Op, Sym, Words
+    from ..document import Formula, Matrix, Notation, Num, Op, Sym, Words
+    if isinstance(item, Matrix):
+        return (r"\begin{bmatrix}" + r" \\ ".join(" & ".join(latex_item(n) for n in row) for row in item.rows)
+                + r"\end{bmatrix}")
     if isinstance(item, Sym):
         return latex_label(item.label)
     if isinstance(item, Num):

@@ -18,8 +18,8 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text as RichText
 
-from ..document import (Chart, Definitions, EqRow, Equations, Figure, Formula, Heading, Inline, Math, Pairs, Paragraph,
-                        Statement, Table as TableBlock, Text)
+from ..document import (Chart, Definitions, EqRow, Equations, Figure, Formula, Heading, Inline, Math, Matrix, Pairs,
+                        Paragraph, Statement, Table as TableBlock, Text)
 from ..records import Solution
 from ..visible import visible, visible_keeping_colours
 from .notation import unicode_item
@@ -345,8 +345,19 @@ class TerminalPrinter:
 
     def _spell_Equations(self, e: Equations) -> None:
         indent = INDENT * (2 if e.nested else 1)
-        for row in e.rows:
+        tall = False   # the previous row took several lines (matrices): a blank line parts them
+        for i, row in enumerate(e.rows):
+            if any(isinstance(item, Matrix) for part in row.parts for item in part.items):
+                lines = self.matrix_lines(row, indent)
+                if i and (tall or len(lines) > 1):
+                    self.blank()
+                self.emit(RichText("\n".join(lines), overflow="fold"), indent)
+                tall = len(lines) > 1
+                continue
+            if tall:
+                self.blank()
             self.equation(row, indent)
+            tall = False
 
     def equation(self, row: EqRow, indent: int) -> None:
         """lhs = formula = numbers = value, on one line or aligned under each other."""
@@ -370,6 +381,44 @@ class TerminalPrinter:
                          part + (tail if i == len(parts) - 1 else ""))
         self.emit(grid, indent)
 
+    def math_lines(self, m: Math) -> list[str]:
+        """A span as lines: each matrix in rows between brackets, the rest on its middle line."""
+        boxes: list[list[str]] = []
+        text: list = []
+        for item in m.items:
+            if isinstance(item, Matrix):
+                if text:
+                    boxes.append([self.span(Math(tuple(text)))])
+                    text = []
+                boxes.append(matrix_box([[unicode_item(n) for n in row] for row in item.rows]))
+            else:
+                text.append(item)
+        if text:
+            boxes.append([self.span(Math(tuple(text)))])
+        return beside(boxes)
+
+    def matrix_lines(self, row: EqRow, indent: int) -> list[str]:
+        """lhs = formula = numbers = value with the matrices in rows: on one band of lines if it
+        fits, else each part under the previous one; a part wider than the page on one line."""
+        lhs = f"{self.span(row.lhs)} {row.rel} "
+        parts = [self.math_lines(p) for p in row.parts]
+        tail = [f"  ({self.inline(row.note)})"] if row.note else [""]
+        pieces = [[lhs]]
+        for i, part in enumerate(parts):
+            pieces += ([[" = "]] if i else []) + [part]
+        band = beside(pieces + [tail])
+        if max(len(line) for line in band) + indent <= self.width:
+            lines = band
+        else:
+            lines = []
+            for i, part in enumerate(parts):
+                lead = lhs if i == 0 else " " * (len(lhs) - 2) + "= "
+                block = beside([[lead], part] + ([tail] if i == len(parts) - 1 else []))
+                if max(len(line) for line in block) + indent > self.width:
+                    block = [lead + self.span(row.parts[i])]     # too wide even alone: one line, folded
+                lines += block
+        return lines
+
     def _spell_Chart(self, c: Chart) -> None:
         self.blank()
         self.emit(RichText(text_plot(c.plot, self.width, ascii_only=True).rstrip("\n")))
@@ -377,3 +426,31 @@ class TerminalPrinter:
     def _spell_Figure(self, f: Figure) -> None:
         self.blank()
         self.emit(RichText(figure_text(f.figures, self.width, self.digits)[1]))
+
+
+# ---------------------------------------------------------------- matrices in text (notation: matrix)
+
+def matrix_box(rows: list[list[str]]) -> list[str]:
+    """A matrix as lines between bracket glyphs, its columns right-aligned:
+    ⎡0.15  −0.2⎤
+    ⎣0.25   0.3⎦   (one row: [0.15  −0.2])"""
+    widths = [max(len(row[j]) for row in rows) for j in range(len(rows[0]))]
+    cells = ["  ".join(c.rjust(w) for c, w in zip(row, widths)) for row in rows]
+    if len(cells) == 1:
+        return [f"[{cells[0]}]"]
+    last = len(cells) - 1
+    return [("⎡" if i == 0 else "⎣" if i == last else "⎢") + c + ("⎤" if i == 0 else "⎦" if i == last else "⎥")
+            for i, c in enumerate(cells)]
+
+
+def beside(boxes: list[list[str]]) -> list[str]:
+    """Blocks of lines side by side, each centred on the tallest."""
+    height = max(len(b) for b in boxes)
+    out = [""] * height
+    for box in boxes:
+        width = max(len(line) for line in box)
+        top = (height - len(box)) // 2
+        for i in range(height):
+            line = box[i - top] if 0 <= i - top < len(box) else ""
+            out[i] += line.ljust(width)
+    return [line.rstrip() for line in out]

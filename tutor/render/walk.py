@@ -18,6 +18,8 @@ from ..document import (Blanks, Block, Boxed, Bullets, Chart, Definitions, EndPa
                         Sym, Table, Text, Words, math)
 from ..records import (LOG_ROWS, Answer, Backward, Calc, Diverged, Evaluation, Final, GradientCheckPart, Header, LogRow,
                        Loss, Model, Name, SampleForward, Solution, StepLog, StepPart, Update, Upstream)
+from .matrix_blocks import (model_blocks, parameter_blocks, step_blocks, uncovered_backward,
+                            uncovered_forward)
 from .notation import OPTIMIZER_HYPERS, OPTIMIZER_RANK, latex_loss_formula
 from .numbers import error_text, same_at, to_float
 
@@ -267,8 +269,12 @@ class _Walk:
             self.out.append(Figure(figures))
 
     def model_body(self, m: Model) -> None:
+        equations = m.equations
+        if m.matrix is not None:   # notation: matrix: the maps at layer level, then the other equations
+            self.out += model_blocks(m.matrix)
+            equations = tuple((n, e) for n, e in equations if n not in m.matrix.covered)
         self.out.append(Equations(tuple(EqRow(math(Sym(Name(name))), "=", (math(Formula(expr, self.model_style)),))
-                                        for name, expr in m.equations)))
+                                        for name, expr in equations)))
         if m.constants:
             content: list = [Text("constants: ")]
             for i, (n, v) in enumerate(m.constants):
@@ -276,18 +282,25 @@ class _Walk:
             self.out.append(Paragraph(tuple(content)))
         if m.parameters:  # none: a function of its inputs only (an objective), nothing to train
             self.h(2, "Initial parameters")
-            self.out.append(Pairs(("parameter", "value"), tuple(
-                ((math(Sym(Name(name))),), (self.num(value),) + ((Text(f" ({remark})"),) if remark else ()))
-                for name, value, remark in m.parameters)))
+            listed = m.parameters
+            if m.matrix is not None:   # the maps' W and b as matrices; the table keeps the rest and the remarks
+                self.out += parameter_blocks(m.matrix, {name: value for name, value, _ in listed}, self.digits)
+                in_maps = m.matrix.parameters
+                listed = tuple((name, value, remark) for name, value, remark in listed
+                               if remark or name not in in_maps)
+            if listed:
+                self.out.append(Pairs(("parameter", "value"), tuple(
+                    ((math(Sym(Name(name))),), (self.num(value),) + ((Text(f" ({remark})"),) if remark else ()))
+                    for name, value, remark in listed)))
 
     def _walk_StepPart(self, p: StepPart) -> None:
         show = self.s.show
         samples = "sample" + ("s " if len(p.batch) > 1 else " ") + ", ".join(map(str, p.batch))
         self.h(1, f"Step {p.step} (epoch {p.epoch}, {samples}; ",
                math(Sym(Name("lr")), Op("="), *self.value(p.lr.value, p.lr.shadow).items), ")", major=True)
+        matrix = step_blocks(p.matrix, self.digits) if p.matrix is not None else None
         if "forward" in show:
-            for f in p.forward:
-                self.forward(f, "Forward pass")
+            self.forward_pass(p.forward, matrix)
         if "loss" in show:
             self._walk(p.loss)
         if p.lookahead and ("gradient" in show or "update" in show):
@@ -299,23 +312,52 @@ class _Walk:
         for u in p.upstream:
             self._walk(u)
         if p.backward is not None:
-            self._walk(p.backward)
-        if p.updates:
+            self.backward_pass(p.backward, matrix)
+        updates = p.updates
+        in_maps = self.s.model.matrix.parameters if matrix is not None else frozenset()
+        if matrix is not None and matrix[2] and in_maps <= {u.param for u in updates}:
+            self.out += matrix[2]   # W ← W − lr·∂E/∂W: the maps' parameters at once (when all are asked)
+            updates = tuple(u for u in updates if u.param not in in_maps)
+        if updates:
             self.h(2, "Update")
-            for u in p.updates:
+            for u in updates:
                 self._walk(u)
+
+    def forward_pass(self, forward, matrix) -> None:
+        """Each sample's forward table; with notation: matrix (``matrix``: the step's blocks), the
+        layers as matrices and the tables of only the nodes they do not show."""
+        if matrix is None:
+            for f in forward:
+                self.forward(f, "Forward pass")
+            return
+        self.out += matrix[0]
+        for f in forward:
+            rest = uncovered_forward(f, self.s.model.matrix.covered)
+            if rest is not None:
+                self.forward(rest, "Forward pass, the other nodes")
+
+    def backward_pass(self, backward, matrix) -> None:
+        """The backward working; with notation: matrix, the scalar lines the maps do not show
+        (the loss's own derivatives, other nodes), then the layers in matrix form."""
+        if matrix is None:
+            self._walk(backward)
+            return
+        rest = uncovered_backward(backward, self.s.model.matrix.covered, self.s.model.matrix.parameters)
+        if rest is not None:
+            self._walk(rest)
+        self.out += matrix[1]
 
     def _walk_Evaluation(self, e: Evaluation) -> None:
         self.h(1, "With the initial parameters (no training steps)", major=True)
+        matrix = step_blocks(e.matrix, self.digits) if e.matrix is not None else None
         if "forward" in self.s.show:
-            for f in e.forward:
-                self.forward(f, "Forward pass")
+            self.forward_pass(e.forward, matrix)
         if "loss" in self.s.show:
             self._walk(e.loss)
         for u in e.upstream:
             self._walk(u)
         if e.backward is not None:
-            self._walk(e.backward)
+            self.backward_pass(e.backward, matrix)
 
     def _walk_GradientCheckPart(self, g: GradientCheckPart) -> None:
         self.h(1, "Gradient check (at the initial parameters)", major=True)
@@ -389,7 +431,7 @@ class _Walk:
                 value = (self.value(c.value, c.shadow),) + ((Text("  ("), *note, Text(")")) if note else ())
                 rows.append(((math(Sym(c.lhs)),), (self.formula(c),), numbers, value))
             self.out.append(Table(("derivative", "formula", "numbers", "value"), tuple(rows)))
-            if b.form == "delta":
+            if b.form == "delta" and s.deltas:
                 self.h(2, math(Notation("δ_j = ∂E/∂net_j", r"\delta_{j} = \partial E / \partial \mathit{net}_{j}")),
                        ", from the output layer down")
                 if not self.rule_stated:   # the general rule, where it is first used
@@ -403,8 +445,9 @@ class _Walk:
                                       r"\partial E / \partial w = \delta_{j} \cdot \partial \mathit{net}_{j} / \partial w")),
                         Text(". Each δ is computed once and reused."))))
                 self.equations(s.deltas)
-            self.h(2, "Gradients (chain rule)" if b.form == "paths" else "Gradients from the δ's")
-            self.equations([c for _, c in s.gradients])
+            if s.gradients:   # none left when notation: matrix shows every parameter's gradient
+                self.h(2, "Gradients (chain rule)" if b.form == "paths" else "Gradients from the δ's")
+                self.equations([c for _, c in s.gradients])
         if b.batch:
             self.h(2, "Gradients of the batch loss")
             self.equations([c for _, c in b.batch])
