@@ -28,10 +28,11 @@ from .layers import read_network
 from .meaning import check_combinations, check_hinge_targets, check_meaning
 from .records import Problem, total_steps
 from .settings import read_arithmetic, read_ask, read_check, read_optimizer, read_optimizer_state, read_training
+from .unroll import read_unrolled_equations
 
 TOP_KEYS = ("title", "statement", "meta", "network", "model", "inputs", "params", "constants", "outputs",
             "targets", "data", "loss", "optimizer", "training", "frozen", "ask", "arithmetic", "check", "vary",
-            "objective")
+            "objective", "unroll")
 OBJECTIVE_REPLACES = ("outputs", "targets", "loss")
 MODEL_ONLY = ("inputs", "params", "outputs")
 
@@ -62,6 +63,7 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         raise root.error("missing key 'network' (layers) or 'model' (equations): the problem needs one of them")
 
     names = NameTable()
+    time_steps = ()
     constants = read_constants(top.get("constants"), names)
     if "model" in top:
         for key in MODEL_ONLY if "objective" not in top else ():
@@ -70,11 +72,17 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
                                               f"{', '.join(MODEL_ONLY)}")
         inputs = name_list(top["inputs"], names, "input", "the input names") if "inputs" in top else ()
         params = read_params(top["params"], names) if "params" in top else {}
-        equations = read_equations(top["model"], names)
+        if "unroll" in top:
+            equations, time_steps = read_unrolled_equations(top["model"], top["unroll"], names)
+        else:
+            equations = read_equations(top["model"], names)
         layers = None
         outputs = tuple(refer(n, names, ("node",), "an output (a node of the model)")
                         for n in need_list(top["outputs"], "the output names")) if "outputs" in top else ()
     else:
+        if "unroll" in top:
+            raise root.key_error("unroll", "unroll expands model equations; a network's recurrent layers "
+                                           "(type: rnn, lstm, gru) take steps instead")
         for key in MODEL_ONLY:
             if key in top:
                 raise root.key_error(key, f"{key!r} belongs to the model form; with network, "
@@ -120,6 +128,7 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         name_lines={n: node.line for n, node in names.where.items()},
         warnings=warnings,
         objective=objective,
+        time_steps=time_steps,
     )
     if "vary" in top:
         _vary(root, problem)

@@ -39,6 +39,15 @@ class Layer:
 
 
 @dataclass(frozen=True)
+class TimeStep:
+    """One step of an unrolled recurrence: the equations it holds, for the solution to group."""
+
+    variable: str               # t
+    t: int
+    names: tuple[str, ...]      # its equations, in order
+
+
+@dataclass(frozen=True)
 class Equation:
     name: str
     expr: sympy.Expr
@@ -161,6 +170,7 @@ class Problem:
     name_lines: dict[str, int] = field(default_factory=dict, compare=False)
     warnings: tuple[ProblemWarning, ...] = field(default=(), compare=False)
     objective: Objective | None = None
+    time_steps: tuple[TimeStep, ...] = ()  # an unrolled recurrence, step by step
 
     @property
     def step_count(self) -> int:
