@@ -24,7 +24,7 @@ from .data import (
     read_samples,
 )
 from .fields import NameTable, check_keys, name_list, need_list, need_mapping, need_text, plain, refer
-from .layers import read_network
+from .layers import read_network, with_masks
 from .meaning import check_combinations, check_hinge_targets, check_meaning
 from .records import Problem, total_steps
 from .settings import read_arithmetic, read_ask, read_check, read_optimizer, read_optimizer_state, read_training
@@ -63,7 +63,7 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         raise root.error("missing key 'network' (layers) or 'model' (equations): the problem needs one of them")
 
     names = NameTable()
-    time_steps = ()
+    network, grids, time_steps = None, (), ()
     constants = read_constants(top.get("constants"), names)
     if "model" in top:
         for key in MODEL_ONLY if "objective" not in top else ():
@@ -87,9 +87,11 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
             if key in top:
                 raise root.key_error(key, f"{key!r} belongs to the model form; with network, "
                                           f"inputs go under network and outputs are the last layer's units")
-        inputs, params, layers = read_network(top["network"], names)
-        equations = None
-        outputs = layers[-1].units
+        network = read_network(top["network"], names)
+        inputs, params, layers, equations, outputs = (network.inputs, network.params, network.layers,
+                                                      network.equations, network.outputs)
+        constants.update(network.build.constants)
+        grids, time_steps = tuple(network.build.grids), tuple(network.build.time_steps)
 
     objective = None
     if "objective" in top:
@@ -108,8 +110,11 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
                                          f"output ({', '.join(outputs)}), found {len(targets)}")
             samples = read_samples(top["data"], inputs, targets)
         loss = read_loss(top["loss"], names, outputs, targets)
-        loss = read_loss_penalty(top["loss"], loss, params, layers)
+        loss = read_loss_penalty(top["loss"], loss, params, layers,
+                                 tuple(network.build.weights) if network is not None else None)
         check_hinge_targets(top["data"], loss, samples, targets)
+    if network is not None and network.build.masks:
+        inputs, samples = with_masks(network.build.masks, inputs, samples)
     optimizer = read_optimizer(top.get("optimizer"), layers is not None)
     optimizer = read_optimizer_state(top.get("optimizer"), optimizer, params)
     training = read_training(top.get("training"), len(samples))
@@ -129,6 +134,7 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         warnings=warnings,
         objective=objective,
         time_steps=time_steps,
+        grids=grids,
     )
     if "vary" in top:
         _vary(root, problem)

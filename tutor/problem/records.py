@@ -39,6 +39,21 @@ class Layer:
 
 
 @dataclass(frozen=True)
+class Grid:
+    """A vector or grid of scalar names (an input, a kernel, a feature map), for the
+    solution to show as a grid; its components are ordinary names of the problem."""
+
+    name: str
+    shape: tuple[int, ...]
+    components: tuple[str, ...]   # row-major
+    role: str                     # input, target, kernel, net, units, mask
+
+    def rows(self) -> tuple[tuple[str, ...], ...]:
+        width = self.shape[-1]
+        return tuple(self.components[i:i + width] for i in range(0, len(self.components), width))
+
+
+@dataclass(frozen=True)
 class TimeStep:
     """One step of an unrolled recurrence: the equations it holds, for the solution to group."""
 
@@ -171,6 +186,7 @@ class Problem:
     warnings: tuple[ProblemWarning, ...] = field(default=(), compare=False)
     objective: Objective | None = None
     time_steps: tuple[TimeStep, ...] = ()  # an unrolled recurrence, step by step
+    grids: tuple[Grid, ...] = ()           # vectors and grids of a network's layers, by name
 
     @property
     def step_count(self) -> int:

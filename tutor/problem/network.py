@@ -1,0 +1,92 @@
+"""What every layer kind of a network shares while it is read: the names and
+parameters defined so far, the grids (feature maps) flowing from layer to layer,
+and the equations the layers expand to.
+
+A layer reads its sources as a `Feature`: one or more channels, each a vector or
+grid of scalar names (a dense layer's units are one channel of shape (n,)). Every
+layer kind expands to the scalar equations a student writes by hand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy
+
+from ..source import Node
+from .fields import NameTable, clip, where
+from .records import Equation, Grid, Number, TimeStep
+
+Feature = tuple[Grid, ...]  # the channels a layer reads or produces
+
+
+def component_names(base: str, shape: tuple[int, ...]) -> tuple[str, ...]:
+    """x1 x2 x3; W11 … W23; with an index ≥ 10 anywhere in the shape, joined by _: W_1_10."""
+    joined = any(n >= 10 for n in shape)
+    out = [()]
+    for n in shape:
+        out = [(*prefix, i) for prefix in out for i in range(1, n + 1)]
+    if joined:
+        return tuple(base + "".join(f"_{i}" for i in idx) for idx in out)
+    return tuple(base + "".join(str(i) for i in idx) for idx in out)
+
+
+def flat(feature: Feature) -> tuple[str, ...]:
+    """A feature read row by row, channel after channel (what a dense layer sees)."""
+    return tuple(name for grid in feature for name in grid.components)
+
+
+def symbol(name: str) -> sympy.Symbol:
+    return sympy.Symbol(name, real=True)
+
+
+@dataclass
+class Build:
+    """The network being read: every layer adds its parameters, names and equations."""
+
+    names: NameTable
+    params: dict[str, Number] = field(default_factory=dict)
+    param_nodes: dict[str, Node] = field(default_factory=dict)
+    constants: dict[str, Number] = field(default_factory=dict)
+    equations: list[Equation] = field(default_factory=list)
+    grids: list[Grid] = field(default_factory=list)
+    time_steps: list[TimeStep] = field(default_factory=list)
+    weights: list[str] = field(default_factory=list)   # what a penalty `on: weights` covers
+    masks: list[tuple[Node, tuple[str, ...], list[tuple[Number, ...]]]] = field(default_factory=list)
+
+    def param(self, name_node: Node, value: tuple[Number, Node]) -> str:
+        """Define a parameter; a repeated name is one shared parameter."""
+        number, value_node = value
+        name = name_node.value
+        if name in self.params:
+            if self.params[name].exact != number.exact:
+                first = self.param_nodes[name]
+                raise value_node.error(f"shared parameter {name!r} has initial value {clip(str(value_node.value))} "
+                                       f"here but {clip(str(first.value))} at {where(first)}; "
+                                       f"a shared parameter has one initial value")
+            return name
+        self.names.define(name_node, "parameter")
+        self.params[name] = number
+        self.param_nodes[name] = value_node
+        return name
+
+    def node(self, name: str, at: Node) -> str:
+        """Define a computed name (a net, a unit, a gate), located at the layer."""
+        return self.names.define(Node(name, at.line, at.col, at.path), "node")
+
+    def constant(self, name: str, value: Number, at: Node) -> str:
+        self.names.define(Node(name, at.line, at.col, at.path), "constant")
+        self.constants[name] = value
+        return name
+
+    def grid(self, name: str, shape: tuple[int, ...], role: str, at: Node, define: str | None = "node") -> Grid:
+        """A grid of new names (define = their kind), recorded for the solution."""
+        components = component_names(name, shape)
+        if define == "node":
+            for c in components:
+                self.node(c, at)
+        grid = Grid(name, shape, components, role)
+        self.grids.append(grid)
+        return grid
+
+    def equation(self, name: str, expr: sympy.Expr) -> None:
+        self.equations.append(Equation(name, expr))
