@@ -46,6 +46,7 @@ class Graph:
 
 def build_graph(problem: Problem) -> Graph:
     taken = set(problem.inputs) | set(problem.targets) | set(problem.constants) | set(problem.params)
+    taken |= {name for stat in problem.batch_stats for name in (stat.mean, stat.var)}
     if problem.layers is not None:
         equations = _expand_layers(problem)
         unit_weights = tuple(row for layer in problem.layers for row in layer.weights)
@@ -53,8 +54,9 @@ def build_graph(problem: Problem) -> Graph:
         equations = list(problem.equations)
         unit_weights = ()
     taken |= {eq.name for eq in equations}
+    shared = [name for stat in problem.batch_stats for name in (stat.mean, stat.var)]  # batch norm's μ, σ²
     symbols = {name: sympy.Symbol(name, real=True) for name in
-               [*problem.inputs, *problem.targets, *problem.constants, *problem.params,
+               [*problem.inputs, *problem.targets, *problem.constants, *problem.params, *shared,
                 *(eq.name for eq in equations)]}
     fallbacks = (f"E_{k}" for k in range(1, len(taken) + 2))  # when the problem uses all four
     loss_name = next(n for n in (*LOSS_NAME_CHOICES, *fallbacks) if n not in taken)

@@ -14,7 +14,7 @@ import sympy
 
 from ..source import Node
 from .fields import NameTable, clip, where
-from .records import Equation, Grid, Number, TimeStep
+from .records import BatchStat, Equation, Grid, Number, TimeStep
 
 Feature = tuple[Grid, ...]  # the channels a layer reads or produces
 
@@ -52,6 +52,7 @@ class Build:
     time_steps: list[TimeStep] = field(default_factory=list)
     weights: list[str] = field(default_factory=list)   # what a penalty `on: weights` covers
     masks: list[tuple[Node, tuple[str, ...], list[tuple[Number, ...]]]] = field(default_factory=list)
+    batch_stats: list[BatchStat] = field(default_factory=list)
 
     def param(self, name_node: Node, value: tuple[Number, Node]) -> str:
         """Define a parameter; a repeated name is one shared parameter."""

@@ -24,6 +24,7 @@ from .data import (
     read_samples,
 )
 from .fields import NameTable, check_keys, name_list, need_list, need_mapping, need_text, plain, refer
+from .batchnorm import check_batch_coupled
 from .layers import read_network, with_masks
 from .meaning import check_combinations, check_hinge_targets, check_meaning
 from .records import Problem, total_steps
@@ -63,7 +64,7 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         raise root.error("missing key 'network' (layers) or 'model' (equations): the problem needs one of them")
 
     names = NameTable()
-    network, grids, time_steps = None, (), ()
+    network, grids, time_steps, batch_stats = None, (), (), ()
     constants = read_constants(top.get("constants"), names)
     if "model" in top:
         for key in MODEL_ONLY if "objective" not in top else ():
@@ -92,6 +93,7 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
                                                       network.equations, network.outputs)
         constants.update(network.build.constants)
         grids, time_steps = tuple(network.build.grids), tuple(network.build.time_steps)
+        batch_stats = tuple(network.build.batch_stats)
 
     objective = None
     if "objective" in top:
@@ -135,7 +137,10 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         objective=objective,
         time_steps=time_steps,
         grids=grids,
+        batch_stats=batch_stats,
     )
+    if batch_stats:
+        check_batch_coupled(root, problem)
     if "vary" in top:
         _vary(root, problem)
     return problem

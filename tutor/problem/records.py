@@ -54,6 +54,17 @@ class Grid:
 
 
 @dataclass(frozen=True)
+class BatchStat:
+    """Batch normalization's statistics of one unit's input over the samples of a batch:
+    names the samples share. In the equations they read like constants; the engine
+    computes them over the batch (tutor/batch.py)."""
+
+    mean: str     # μ = (1/m) Σ_s x_s
+    var: str      # σ² = (1/m) Σ_s (x_s − μ)², biased, as PyTorch normalizes
+    source: str   # x, the per-sample name normalized
+
+
+@dataclass(frozen=True)
 class TimeStep:
     """One step of an unrolled recurrence: the equations it holds, for the solution to group."""
 
@@ -187,6 +198,7 @@ class Problem:
     objective: Objective | None = None
     time_steps: tuple[TimeStep, ...] = ()  # an unrolled recurrence, step by step
     grids: tuple[Grid, ...] = ()           # vectors and grids of a network's layers, by name
+    batch_stats: tuple[BatchStat, ...] = ()  # batch normalization: the batch is one computation
 
     @property
     def step_count(self) -> int:
