@@ -29,6 +29,15 @@ from .fields import (
     where,
 )
 from .records import Equation, LossSpec, Number, Objective, PenaltySpec
+from .shapes import (
+    component_names,
+    define_shaped,
+    expand_sample,
+    read_shaped_value,
+    shape_text,
+    value_shape,
+    written_names,
+)
 
 
 def read_constants(node: Node | None, names: NameTable) -> dict[str, Number]:
@@ -48,6 +57,11 @@ def read_params(node: Node, names: NameTable) -> dict[str, Number]:
         raise node.error("expected at least one parameter")
     out = {}
     for key, value in node.items():
+        shape = value_shape(value, key)
+        if shape:  # a vector or matrix: its components, each with its number
+            components = define_shaped(names, key_node(node, key), "parameter", shape)
+            out.update(zip(components, (number for number, _ in read_shaped_value(value, key, shape))))
+            continue
         name = names.define(key_node(node, key), "parameter")
         out[name] = need_number(value, f"an initial value for {name}")
     return out
@@ -68,22 +82,31 @@ def read_equations(node: Node, names: NameTable) -> tuple[Equation, ...]:
     return tuple(out)
 
 
-def read_samples(node: Node, inputs, targets) -> tuple[dict[str, Number], ...]:
+def read_samples(node: Node, inputs, targets, shapes=None) -> tuple[dict[str, Number], ...]:
+    """Each sample's number for every input and target; ``shapes`` (name -> shape) are the
+    vector and grid names, given as nested lists and read by their components."""
     sample_nodes = need_list(node, "samples") if isinstance(node.value, list) else [node]
-    expected = list(inputs) + list(targets)
+    shapes = {n: s for n, s in (shapes or {}).items() if set(component_names(n, s)) <= {*inputs, *targets}}
+    expected = written_names(list(inputs) + list(targets), shapes)
+    written_inputs = written_names(inputs, shapes)
     out = []
     for k, sample in enumerate(sample_nodes, 1):
         need_mapping(sample, f"sample {k}: input and target name -> value")
         for key in sample.value:
             if key not in expected:
+                owner = next((n for n, s in shapes.items() if key in component_names(n, s)), None)
+                if owner:
+                    raise sample.key_error(key, f"{key!r} is a component of {owner}: sample {k} gives {owner} "
+                                                f"as a whole ({shape_text(shapes[owner])}), as a list")
                 raise sample.key_error(key, f"unknown name {key!r} in sample {k} "
                                             f"(expected the inputs and targets: {', '.join(expected)})")
         missing = [n for n in expected if n not in sample.value]
         if missing:
-            kind = "input" if missing[0] in inputs else "target"
+            kind = "input" if missing[0] in written_inputs else "target"
             raise sample.error(f"sample {k} has no value for {kind} {missing[0]!r} "
                                f"(a sample gives every input and target: {', '.join(expected)})")
-        out.append({n: need_number(sample.value[n], f"a number for {n}") for n in expected})
+        values = expand_sample(sample, shapes)
+        out.append({n: need_number(values[n], f"a number for {n}") for n in (*inputs, *targets)})
     return tuple(out)
 
 
@@ -106,7 +129,7 @@ def read_label_targets(node: Node, data: Node, names: NameTable, inputs, outputs
     targets = tuple(names.define(dataclasses.replace(label_node, value=n), "target") for n in one_hot_names)
     sample_nodes = need_list(data, "samples") if isinstance(data.value, list) else [data]
     samples = []
-    for k, (sample, given) in enumerate(zip(sample_nodes, read_samples(data, inputs, (label,))), 1):
+    for k, (sample, given) in enumerate(zip(sample_nodes, read_samples(data, inputs, (label,), names.shapes)), 1):
         value = sample.value[label]
         if not isinstance(value.value, int) or isinstance(value.value, bool) or not 1 <= value.value <= classes:
             raise value.error(f"expected the class of sample {k}: a whole number from 1 to {classes}, "
@@ -206,12 +229,13 @@ def read_objective(node: Node, names: NameTable) -> tuple[Objective, LossSpec]:
     return Objective(None, upstream), LossSpec(None, expr, "mean")
 
 
-def read_objective_samples(root: Node, inputs) -> tuple[dict[str, Number], ...]:
+def read_objective_samples(root: Node, inputs, shapes=None) -> tuple[dict[str, Number], ...]:
     """With an objective: the data's samples; without inputs and data, one empty sample
     (one evaluation per step)."""
     if "data" in root.value:
-        return read_samples(root.value["data"], inputs, ())
+        return read_samples(root.value["data"], inputs, (), shapes)
     if inputs:
-        raise root.key_error("inputs", f"missing key 'data': the inputs ({', '.join(inputs)}) need values")
+        raise root.key_error("inputs", f"missing key 'data': the inputs "
+                                       f"({', '.join(written_names(inputs, shapes or {}))}) need values")
     return ({},)
 

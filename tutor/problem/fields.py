@@ -138,8 +138,21 @@ class NameTable:
         self.kind: dict[str, str] = {}
         self.where: dict[str, Node] = {}
         self.symbols: dict[str, sympy.Symbol] = {}
+        # Vector, matrix and grid names (shapes.py): their shapes in order of definition, their
+        # kinds, and for each scalar component the name it belongs to.
+        self.shapes: dict[str, tuple[int, ...]] = {}
+        self.shaped_kind: dict[str, str] = {}
+        self.owner: dict[str, str] = {}
 
     def define(self, node: Node, kind: str) -> str:
+        name = self.check_new(node, kind)
+        self.kind[name] = kind
+        self.where[name] = node
+        self.symbols[name] = sympy.Symbol(name, real=True)
+        return name
+
+    def check_new(self, node: Node, kind: str) -> str:
+        """The name ``node`` holds, if it may name something new of ``kind``; else a located error."""
         name = node.value
         control = next((c for c in name if unicodedata.category(c) == "Cc"), None) if isinstance(name, str) else None
         if control is not None:
@@ -153,14 +166,22 @@ class NameTable:
                              f"choose another name")
         if name in RESERVED_NAMES:
             raise node.error(f"{name!r} is a function name and cannot name {article(kind)}; choose another name")
-        if name in self.kind:
-            first = self.where[name]
-            raise node.error(f"{name!r} is already defined as {article(self.kind[name])} at {where(first)}; "
-                             f"names must be unique")
-        self.kind[name] = kind
-        self.where[name] = node
-        self.symbols[name] = sympy.Symbol(name, real=True)
+        if name in self.kind or name in self.shapes:
+            raise node.error(f"{name!r} is already defined as {self.described(name)} at "
+                             f"{where(self.where[name])}; names must be unique")
         return name
+
+    def described(self, name: str) -> str:
+        """What a defined name is, in the words of a message: "an input", "the input vector x (2)",
+        "component x1 of the input vector x (2)"."""
+        from .shapes import shaped_title  # noqa: PLC0415 - shapes.py reads through this table
+
+        if name in self.shapes:
+            return f"the {shaped_title(self.shaped_kind[name], name, self.shapes[name])}"
+        if name in self.owner:
+            owner = self.owner[name]
+            return f"component {name} of the {shaped_title(self.shaped_kind[owner], owner, self.shapes[owner])}"
+        return article(self.kind[name])
 
     def symbol(self, name: str) -> sympy.Symbol:
         return self.symbols[name]

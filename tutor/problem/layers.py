@@ -14,7 +14,6 @@ from .fields import (
     NameTable,
     check_keys,
     clip,
-    name_list,
     need_choice,
     need_list,
     need_mapping,
@@ -24,6 +23,7 @@ from .fields import (
 )
 from .network import Build, flat, symbol
 from .records import THRESHOLDS_KEY, Equation, Grid, Layer, Number
+from .shapes import component_names, read_declared_names
 
 LAYER_KEYS = ("type", "units", "net", "activation", "weights", "bias", THRESHOLDS_KEY, "names")
 
@@ -53,16 +53,12 @@ class Network:
     build: Build
 
 
-def read_network(node: Node, names: NameTable, read_inputs=None) -> Network:
+def read_network(node: Node, names: NameTable) -> Network:
     need_mapping(node, "network: inputs and layers")
     check_keys(node, ("inputs", "layers"), ("inputs", "layers"), "network")
     build = Build(names)
-    if read_inputs is not None:
-        feature = read_inputs(node.value["inputs"], build)
-    else:
-        inputs = name_list(node.value["inputs"], names, "input", "the input names")
-        feature = (Grid("", (len(inputs),), inputs, "input"),)
-    inputs = flat(feature)
+    inputs = read_declared_names(node.value["inputs"], names, "input", "the input names")
+    feature = _input_feature(node.value["inputs"], inputs, names, build)
     layer_nodes = need_list(node.value["layers"], "a list of layers")
     kinds = [_kind(n) for n in layer_nodes]
     layers, equations = [], []
@@ -90,6 +86,17 @@ def with_masks(masks, inputs: tuple[str, ...], samples):
         inputs = inputs + mask_names
         samples = tuple(sample | dict(zip(mask_names, mask)) for sample, mask in zip(samples, values))
     return inputs, samples
+
+
+def _input_feature(node: Node, inputs: tuple[str, ...], names: NameTable, build: Build):
+    """What the first layer reads: a list of inputs as one vector; shaped inputs
+    (``{x: 7}``, ``{I: [4, 6]}``) each as its own vector or grid."""
+    if not isinstance(node.value, dict):
+        return (Grid("", (len(inputs),), inputs, "input"),)
+    grids = tuple(Grid(name, names.shapes[name], component_names(name, names.shapes[name]), "input")
+                  for name in node.value)
+    build.grids.extend(grids)
+    return grids
 
 
 def _kind(node: Node) -> str:

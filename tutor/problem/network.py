@@ -15,19 +15,9 @@ import sympy
 from ..source import Node
 from .fields import NameTable, clip, where
 from .records import BatchStat, Equation, Grid, Number, TimeStep
+from .shapes import component_names
 
 Feature = tuple[Grid, ...]  # the channels a layer reads or produces
-
-
-def component_names(base: str, shape: tuple[int, ...]) -> tuple[str, ...]:
-    """x1 x2 x3; W11 … W23; with an index ≥ 10 anywhere in the shape, joined by _: W_1_10."""
-    joined = any(n >= 10 for n in shape)
-    out = [()]
-    for n in shape:
-        out = [(*prefix, i) for prefix in out for i in range(1, n + 1)]
-    if joined:
-        return tuple(base + "".join(f"_{i}" for i in idx) for idx in out)
-    return tuple(base + "".join(str(i) for i in idx) for idx in out)
 
 
 def flat(feature: Feature) -> tuple[str, ...]:

@@ -23,11 +23,12 @@ from .data import (
     read_params,
     read_samples,
 )
-from .fields import NameTable, check_keys, name_list, need_list, need_mapping, need_text, plain, refer
 from .batchnorm import check_batch_coupled
+from .fields import NameTable, check_keys, need_list, need_mapping, need_text, plain, refer
 from .layers import read_network, with_masks
 from .meaning import check_combinations, check_hinge_targets, check_meaning
 from .records import Problem, total_steps
+from .shapes import read_declared_names
 from .settings import read_arithmetic, read_ask, read_check, read_optimizer, read_optimizer_state, read_training
 from .unroll import read_unrolled_equations
 
@@ -71,7 +72,7 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
             if key not in top:
                 raise root.key_error("model", f"missing key {key!r}: a problem with model also needs "
                                               f"{', '.join(MODEL_ONLY)}")
-        inputs = name_list(top["inputs"], names, "input", "the input names") if "inputs" in top else ()
+        inputs = read_declared_names(top["inputs"], names, "input", "the input names") if "inputs" in top else ()
         params = read_params(top["params"], names) if "params" in top else {}
         if "unroll" in top:
             equations, time_steps = read_unrolled_equations(top["model"], top["unroll"], names)
@@ -100,17 +101,17 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         objective, loss = read_objective(top["objective"], names)
         # what the answers name: the objective's node, or the nodes given their upstream gradient
         outputs, targets = (objective.node,) if objective.node else tuple(objective.upstream), ()
-        samples = read_objective_samples(root, inputs)
+        samples = read_objective_samples(root, inputs, names.shapes)
     else:
         targets_node = top["targets"]
         if isinstance(targets_node.value, dict) and "label" in targets_node.value:
             targets, samples = read_label_targets(targets_node, top["data"], names, inputs, outputs)
         else:
-            targets = name_list(targets_node, names, "target", "the target names")
+            targets = read_declared_names(targets_node, names, "target", "the target names")
             if len(targets) != len(outputs):
                 raise targets_node.error(f"expected {len(outputs)} target{'s' * (len(outputs) != 1)}, one per "
                                          f"output ({', '.join(outputs)}), found {len(targets)}")
-            samples = read_samples(top["data"], inputs, targets)
+            samples = read_samples(top["data"], inputs, targets, names.shapes)
         loss = read_loss(top["loss"], names, outputs, targets)
         loss = read_loss_penalty(top["loss"], loss, params, layers,
                                  tuple(network.build.weights) if network is not None else None)
@@ -135,6 +136,7 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         name_lines={n: node.line for n, node in names.where.items()},
         warnings=warnings,
         objective=objective,
+        shapes=dict(names.shapes),
         time_steps=time_steps,
         grids=grids,
         batch_stats=batch_stats,

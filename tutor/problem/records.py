@@ -196,6 +196,9 @@ class Problem:
     name_lines: dict[str, int] = field(default_factory=dict, compare=False)
     warnings: tuple[ProblemWarning, ...] = field(default=(), compare=False)
     objective: Objective | None = None
+    # Vector, matrix and grid names -> their shapes, in order of definition; the problem's
+    # other fields hold only their scalar components (x1, W11, ...).
+    shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     time_steps: tuple[TimeStep, ...] = ()  # an unrolled recurrence, step by step
     grids: tuple[Grid, ...] = ()           # vectors and grids of a network's layers, by name
     batch_stats: tuple[BatchStat, ...] = ()  # batch normalization: the batch is one computation
