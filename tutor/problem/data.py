@@ -8,7 +8,7 @@ import math
 
 import sympy
 
-from ..expr import parse_expression
+from ..expr import Array, parse_expression
 from ..ops import LOSSES
 from ..source import Node
 from .fields import (
@@ -76,7 +76,11 @@ def read_equations(node: Node, names: NameTable) -> tuple[Equation, ...]:
     for key, value in node.items():
         del later[key]
         expr = parse_equation(value, names, ("input", "parameter", "constant", "node"), later,
-                               f"the equation of {key}")
+                               f"the equation of {key}", shaped=True)
+        if isinstance(expr, Array):  # a vector or matrix node: one equation per component
+            components = define_shaped(names, key_node(node, key), "node", expr.shape)
+            out.extend(Equation(c, e) for c, e in zip(components, expr.items))
+            continue
         names.define(key_node(node, key), "node")
         out.append(Equation(key, expr))
     return tuple(out)

@@ -10,7 +10,7 @@ from typing import Any
 
 import sympy
 
-from ..expr import parse_constant, parse_expression
+from ..expr import Array, parse_constant, parse_expression, parse_shaped_expression
 from ..ops import NAMED_CONSTANTS, USER_FUNCTIONS
 from ..source import Node, did_you_mean
 from .records import Number
@@ -203,6 +203,13 @@ def refer(node: Node, names: NameTable, allowed_kinds: tuple[str, ...], what: st
     return name
 
 
+def refer_each(node: Node, names: NameTable, allowed_kinds: tuple[str, ...], what: str) -> tuple[str, ...]:
+    """`refer`, where a vector or matrix name stands for all its components (spec: Vectors and grids)."""
+    if isinstance(node.value, str) and names.shaped_kind.get(node.value) in allowed_kinds:
+        return tuple(str(s) for s in shaped_symbols(names, node.value).items)
+    return (refer(node, names, allowed_kinds, what),)
+
+
 def article(kind: str) -> str:
     return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
@@ -210,28 +217,40 @@ def article(kind: str) -> str:
 # ---------------------------------------------------------------- equations
 
 def parse_equation(node: Node, names: NameTable, allowed_kinds: tuple[str, ...], later: dict[str, Node],
-                    what: str) -> sympy.Expr:
+                    what: str, shaped: bool = False) -> sympy.Expr | Array:
+    """An equation's right side; with ``shaped``, over vector and matrix names too (an `Array`
+    of their component symbols), and its value may be an `Array`."""
     if isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
         return need_number(node).exact
     text = need_text(node, what)
     fail = node.error_at
 
-    def resolve(name: str, offset: int) -> sympy.Expr:
+    def resolve(name: str, offset: int) -> sympy.Expr | Array:
         kind = names.kind.get(name)
         if kind in allowed_kinds:
             return names.symbol(name)
+        if shaped and names.shaped_kind.get(name) in allowed_kinds:
+            return shaped_symbols(names, name)
         if name in later:
             raise fail(offset, f"{name!r} is used before it is defined (at line {later[name].line}); "
                                f"each equation may use only the names defined above it")
-        if kind:
-            raise fail(offset, f"{name!r} is {article(kind)} and cannot be used in {what}")
+        if kind or name in names.shapes:
+            raise fail(offset, f"{name!r} is {names.described(name)} and cannot be used in {what}")
         if name in USER_FUNCTIONS:
             raise fail(offset, f"{name!r} is a function: call it as {name}(…)")
         usable = [n for n, k in names.kind.items() if k in allowed_kinds]
         raise fail(offset, f"unknown name {name!r}" + (suggestion(name, usable) or
                                                         ": not an input, parameter, constant or earlier node"))
 
-    return parse_expression(text, resolve, fail)
+    return (parse_shaped_expression if shaped else parse_expression)(text, resolve, fail)
+
+
+def shaped_symbols(names: NameTable, name: str) -> Array:
+    """A vector or matrix name as the table of its components' symbols."""
+    from .shapes import component_names  # noqa: PLC0415 - shapes.py reads through this module
+
+    shape = names.shapes[name]
+    return Array(shape, tuple(names.symbol(c) for c in component_names(name, shape)))
 
 
 def plain(node: Node) -> Any:

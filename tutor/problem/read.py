@@ -24,7 +24,7 @@ from .data import (
     read_samples,
 )
 from .batchnorm import check_batch_coupled
-from .fields import NameTable, check_keys, need_list, need_mapping, need_text, plain, refer
+from .fields import NameTable, check_keys, need_choice, need_list, need_mapping, need_text, plain, refer_each
 from .layers import read_network, with_masks
 from .meaning import check_combinations, check_hinge_targets, check_meaning
 from .records import Problem, total_steps
@@ -34,7 +34,8 @@ from .unroll import read_unrolled_equations
 
 TOP_KEYS = ("title", "statement", "meta", "network", "model", "inputs", "params", "constants", "outputs",
             "targets", "data", "loss", "optimizer", "training", "frozen", "ask", "arithmetic", "check", "vary",
-            "objective", "unroll")
+            "objective", "notation", "unroll")
+NOTATIONS = ("scalar", "matrix")  # one line per weight, or layer-level vectors and matrices
 OBJECTIVE_REPLACES = ("outputs", "targets", "loss")
 MODEL_ONLY = ("inputs", "params", "outputs")
 
@@ -79,8 +80,9 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         else:
             equations = read_equations(top["model"], names)
         layers = None
-        outputs = tuple(refer(n, names, ("node",), "an output (a node of the model)")
-                        for n in need_list(top["outputs"], "the output names")) if "outputs" in top else ()
+        outputs = tuple(o for n in need_list(top["outputs"], "the output names")
+                        for o in refer_each(n, names, ("node",), "an output (a node of the model)")
+                        ) if "outputs" in top else ()
     else:
         if "unroll" in top:
             raise root.key_error("unroll", "unroll expands model equations; a network's recurrent layers "
@@ -121,8 +123,8 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
     optimizer = read_optimizer(top.get("optimizer"), layers is not None)
     optimizer = read_optimizer_state(top.get("optimizer"), optimizer, params)
     training = read_training(top.get("training"), len(samples))
-    frozen = tuple(refer(n, names, ("parameter",), "a parameter to freeze")
-                   for n in need_list(top["frozen"], "parameter names", nonempty=False)) if "frozen" in top else ()
+    frozen = tuple(p for n in need_list(top["frozen"], "parameter names", nonempty=False)
+                   for p in refer_each(n, names, ("parameter",), "a parameter to freeze")) if "frozen" in top else ()
     arithmetic, decimals = read_arithmetic(top.get("arithmetic"))
     check_combinations(top, optimizer, training, layers)
     ask = read_ask(top["ask"], names, total_steps(len(samples), training)) if "ask" in top else None
@@ -137,6 +139,7 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         warnings=warnings,
         objective=objective,
         shapes=dict(names.shapes),
+        notation=need_choice(top["notation"], "a notation", NOTATIONS) if "notation" in top else "scalar",
         time_steps=time_steps,
         grids=grids,
         batch_stats=batch_stats,

@@ -199,6 +199,7 @@ class Problem:
     # Vector, matrix and grid names -> their shapes, in order of definition; the problem's
     # other fields hold only their scalar components (x1, W11, ...).
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    notation: str = "scalar"  # or matrix: the worked solution at layer level (the numbers are the same)
     time_steps: tuple[TimeStep, ...] = ()  # an unrolled recurrence, step by step
     grids: tuple[Grid, ...] = ()           # vectors and grids of a network's layers, by name
     batch_stats: tuple[BatchStat, ...] = ()  # batch normalization: the batch is one computation

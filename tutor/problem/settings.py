@@ -23,7 +23,7 @@ from .fields import (
     need_number_in,
     need_text,
     need_whole,
-    refer,
+    refer_each,
     suggestion,
 )
 from .records import AskItem, Number, OptimizerSpec, Schedule, Training
@@ -191,7 +191,8 @@ def read_ask(node: Node, names: NameTable, n_steps: int) -> tuple[AskItem, ...]:
         elif key == "gradient_check":
             items.append(_gradient_check(value, names))
         elif key == "update":
-            chosen = tuple(refer(n, names, ("parameter",), "a parameter name") for n in need_list(value, "names"))
+            chosen = tuple(p for n in need_list(value, "names") for p in refer_each(n, names, ("parameter",),
+                                                                                       "a parameter name"))
             items.append(AskItem(key, names=chosen))
         elif key == "steps":
             steps = tuple(need_whole(s, "a step number", 1) for s in need_list(value, "step numbers"))
@@ -214,6 +215,9 @@ def _gradient_names(node: Node, names: NameTable) -> tuple[str, ...]:
     out = []
     for item in need_list(node, "names"):
         name = need_text(item, "a name to differentiate by")
+        if names.shaped_kind.get(name) in DIFFERENTIABLE_KINDS:  # a vector or matrix: all its components
+            out.extend(refer_each(item, names, DIFFERENTIABLE_KINDS, "a name to differentiate by"))
+            continue
         kind = names.kind.get(name)
         if kind not in DIFFERENTIABLE_KINDS:
             known = [n for n, k in names.kind.items() if k in DIFFERENTIABLE_KINDS]
@@ -231,8 +235,8 @@ def _gradient_check(node: Node, names: NameTable) -> AskItem:
     eps = need_number_in(node.value["eps"], "eps", 0.0, math.inf, low_open=True, high_open=True)
     chosen = ()
     if "parameters" in node.value:
-        chosen = tuple(refer(n, names, ("parameter",), "a parameter name")
-                       for n in need_list(node.value["parameters"], "parameter names"))
+        chosen = tuple(p for n in need_list(node.value["parameters"], "parameter names")
+                       for p in refer_each(n, names, ("parameter",), "a parameter name"))
     elif not any(kind == "parameter" for kind in names.kind.values()):
         raise node.error("a gradient check needs parameters, and the problem has none")
     return AskItem("gradient_check", names=chosen, eps=eps)

@@ -13,11 +13,14 @@ import dataclasses
 import itertools
 import math
 
+from ..expr import shape_dims, shape_text, shape_word
 from ..source import Node
 from .fields import NameTable, key_node, need_list, need_mapping, need_number, need_whole, where
 from .records import Number
 
 Shape = tuple[int, ...]
+__all__ = ["component_names", "define_shaped", "read_declared_names", "read_shape", "read_shaped_value",
+           "shape_dims", "shape_text", "shape_word", "shaped_title", "value_shape"]
 MAX_RANK = 3          # vectors, matrices, and grids with channels
 MAX_COMPONENTS = 100_000
 
@@ -33,23 +36,6 @@ def component_names(name: str, shape: Shape) -> tuple[str, ...]:
         digits = [str(i) for i in index]
         out.append(f"{name}_{'_'.join(digits)}" if joined else name + "".join(digits))
     return tuple(out)
-
-
-def shape_dims(shape: Shape) -> str:
-    return "×".join(str(n) for n in shape)
-
-
-def shape_word(shape: Shape) -> str:
-    return {0: "scalar", 1: "vector", 2: "matrix"}.get(len(shape), "grid")
-
-
-def shape_text(shape: Shape) -> str:
-    """A shape in the words of a message: a scalar, a vector of 3, a 2×3 matrix."""
-    if not shape:
-        return "a scalar"
-    if len(shape) == 1:
-        return f"a vector of {shape[0]}"
-    return f"a {shape_dims(shape)} {shape_word(shape)}"
 
 
 def shaped_title(kind: str, name: str, shape: Shape) -> str:
