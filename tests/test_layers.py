@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ruamel.yaml import YAML
 
 from tutor.api import solve_file
 from tutor.arith import make_domain
@@ -285,3 +286,36 @@ def test_dropout_gradients_match_finite_differences(problem):
 @given(batchnorm_problems())
 def test_batchnorm_gradients_match_finite_differences(problem):
     check_fd(problem)
+
+
+BATCHNORM_TWO_TRAINED = """\
+title: Batch norm with two trained parameters
+network:
+  inputs: [x1, x2]
+  layers:
+    - {units: [z1], activation: linear, weights: [[0.5, -0.4]], names: {weights: [[w1, w2]]}}
+    - {type: batchnorm, units: [n1]}
+    - {units: [o], activation: linear, weights: [[0.7]], bias: [0.2], names: {weights: [[v]], bias: [c]}}
+targets: [y]
+data:
+  - {x1: 1, x2: 2, y: 1}
+  - {x1: -1, x2: 0.5, y: 0}
+  - {x1: 2, x2: -1, y: 2}
+loss: mse
+frozen: [w1, w2, gamma_n1, beta_n1]
+training: {epochs: 3}
+"""
+
+
+def test_loss_surface_over_a_batchnorm_problem():
+    """The surface's grid evaluates the batch as one computation, like training."""
+    from tutor.surface import loss_surface
+    from tutor.train import train
+
+    problem = parse_problem(BATCHNORM_TWO_TRAINED, "bn.yaml")
+    run = train(problem)
+    surface = loss_surface(problem, [("sgd", run)])
+    assert surface.names == ("v", "c") and surface.levels
+    # at the initial parameters, the surface's loss is the run's first loss
+    compiled = Compiled(YAML(typ="safe", pure=True).load(BATCHNORM_TWO_TRAINED))
+    assert math.isclose(compiled.run(compiled.params)[0], run.steps[0].loss, rel_tol=1e-12)
