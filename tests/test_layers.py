@@ -319,3 +319,26 @@ def test_loss_surface_over_a_batchnorm_problem():
     # at the initial parameters, the surface's loss is the run's first loss
     compiled = Compiled(YAML(typ="safe", pure=True).load(BATCHNORM_TWO_TRAINED))
     assert math.isclose(compiled.run(compiled.params)[0], run.steps[0].loss, rel_tol=1e-12)
+
+
+def test_checking_answers_to_a_batchnorm_problem(tmp_path):
+    """The checker sees the batch's values under the problem's names, sample by sample:
+    right answers are right, and a slip early in sample 2 is carried into its later values."""
+    from typer.testing import CliRunner
+
+    from tutor.cli import app
+
+    path = PENDING / "batchnorm-batch-of-3.yaml"
+    step = solve_file(path)["steps"][0]
+    right = step["samples"][1]["values"]
+    slipped = {**right, "net_z1": right["net_z1"] + 0.5, "z1": right["z1"] + 0.5}
+    lines = ["student: Ada", "answers:",
+             "  - {step: 1, sample: 1, values: {" + ", ".join(
+                 f"{n}: {step['samples'][0]['values'][n]!r}" for n in ("z1", "xhat1", "o")) + "}}",
+             "  - {step: 1, sample: 2, values: {" + ", ".join(f"{n}: {slipped[n]!r}" for n in ("net_z1", "z1")) + "}}",
+             f"  - {{step: 1, loss: {step['loss']!r}}}",
+             "  - {step: 1, gradient: {" + ", ".join(f"{p}: {g!r}" for p, g in step["gradients"].items()) + "}}"]
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(app, ["check", str(path), str(answers)])
+    assert "15 correct, 1 wrong, 1 consistent with earlier answers" in result.stdout, result.stdout

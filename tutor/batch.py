@@ -62,8 +62,26 @@ class BatchEvaluator:
                     leaves[name] = value
                 else:
                     leaves[per_sample(name, s)] = value
-        (whole,), gradients = evaluator.run_batch(params, [(None, leaves)], "sum", step)
+        (whole,), gradients = evaluator.run_batch(params, [(None, leaves)], "sum", step,
+                                                  observe=self._observer(observe, samples))
         return [self._sample(whole, s, index) for s, (index, _) in enumerate(samples, 1)], gradients
+
+    def _observer(self, observe, samples):
+        """The checker's observer, told each value under the problem's own name and sample
+        (a sample's loss E[s] as that sample's loss); the batch's μ, σ² and loss pass as they are."""
+        if observe is None:
+            return None
+        index_of = {str(s): index for s, (index, _) in enumerate(samples, 1)}
+        loss_name = self.graph.loss_name
+
+        def seen(kind, _index, name, value):
+            base, _, s = (name or "").rpartition("[")
+            if not base or not s.endswith("]"):
+                return value
+            index = index_of[s[:-1]]
+            return observe("loss", index, None, value) if base == loss_name else observe(kind, index, base, value)
+
+        return seen
 
     def _sample(self, whole: SampleTrace, s: int, index: int) -> SampleTrace:
         """Sample s's share of the batch's trace, under the problem's own names."""
