@@ -342,3 +342,11 @@ def test_checking_answers_to_a_batchnorm_problem(tmp_path):
     answers.write_text("\n".join(lines) + "\n")
     result = CliRunner().invoke(app, ["check", str(path), str(answers)])
     assert "15 correct, 1 wrong, 1 consistent with earlier answers" in result.stdout, result.stdout
+
+
+def test_layer_grids_stand_for_their_components_in_ask_and_frozen():
+    text = (ROOT / "problems" / "conv-relu-maxpool-cmput328.yaml").read_text()
+    problem = parse_problem(text + "frozen: [W]\nask: [{gradient: [K, O]}]\n", "c.yaml")
+    assert problem.frozen == tuple(f"W{i}{j}" for i in (1, 2, 3) for j in (1, 2, 3))
+    asked = next(item for item in problem.ask if item.kind == "gradient").names
+    assert asked == tuple(f"K{i}{j}" for i in (1, 2) for j in (1, 2, 3, 4)) + ("O11", "O12")

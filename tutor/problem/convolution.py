@@ -54,6 +54,8 @@ def read_conv(node: Node, kind: str, feature: Feature, build: Build, read_activa
         kernel = build.grid(kernel_name, shape, "kernel", k_node, define=None)
         for comp, value in zip(kernel.components, values):
             build.param(Node(comp, k_node.line, k_node.col, k_node.path), value)
+        if set(kernel.components) - set(build.names.owner):  # not shared with an earlier kernel
+            build.shaped(kernel, "parameter", k_node)
         build.weights.extend(kernel.components)
         bias = None
         if biases is not None:

@@ -70,14 +70,28 @@ class Build:
         return name
 
     def grid(self, name: str, shape: tuple[int, ...], role: str, at: Node, define: str | None = "node") -> Grid:
-        """A grid of new names (define = their kind), recorded for the solution."""
+        """A grid of names (its components defined as nodes unless ``define`` is None, when
+        the caller defines them), recorded for the solution; its name, like a vector's,
+        stands for every component (in ask, frozen, answers)."""
+        name_node = Node(name, at.line, at.col, at.path)
+        self.names.check_new(name_node, "node" if define else "parameter")
         components = component_names(name, shape)
         if define == "node":
             for c in components:
                 self.node(c, at)
         grid = Grid(name, shape, components, role)
         self.grids.append(grid)
+        if define == "node":
+            self.shaped(grid, "node", name_node)
         return grid
+
+    def shaped(self, grid: Grid, kind: str, at: Node) -> None:
+        """Make the grid's name stand for its components, as a vector's does (shapes.py)."""
+        self.names.shapes[grid.name] = grid.shape
+        self.names.shaped_kind[grid.name] = kind
+        self.names.where[grid.name] = at
+        for c in grid.components:
+            self.names.owner[c] = grid.name
 
     def equation(self, name: str, expr: sympy.Expr) -> None:
         self.equations.append(Equation(name, expr))
