@@ -350,3 +350,21 @@ def test_layer_grids_stand_for_their_components_in_ask_and_frozen():
     assert problem.frozen == tuple(f"W{i}{j}" for i in (1, 2, 3) for j in (1, 2, 3))
     asked = next(item for item in problem.ask if item.kind == "gradient").names
     assert asked == tuple(f"K{i}{j}" for i in (1, 2) for j in (1, 2, 3, 4)) + ("O11", "O12")
+
+
+def test_batchnorm_backward_through_the_batch_statistics_is_recorded():
+    """Each sample's trace holds δμ, δσ² and the edges through them, so that a worked
+    solution can show δx_s = δx̂_s·∂x̂/∂x + δμ·∂μ/∂x + δσ²·∂σ²/∂x_s and δσ² = Σ_s δx̂_s·∂x̂_s/∂σ²."""
+    from tutor.train import train
+
+    run = train(parse_problem((PENDING / "batchnorm-batch-of-3.yaml").read_text(), "bn.yaml"))
+    traces = run.steps[0].samples
+    for stat in run.problem.batch_stats:
+        x, xhat, mu, var = stat.source, stat.normalized, stat.mean, stat.var
+        for t in traces:
+            d, p = t.deltas, t.partials
+            through = d[xhat] * p[(xhat, x)] + d[mu] * p[(mu, x)] + d[var] * p[(var, x)]
+            assert math.isclose(d[x], through, rel_tol=1e-12, abs_tol=1e-15)
+            assert p[(mu, x)] == 1 / 3
+        assert math.isclose(traces[0].deltas[var], math.fsum(t.deltas[xhat] * t.partials[(xhat, var)] for t in traces),
+                            rel_tol=1e-12)

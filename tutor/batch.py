@@ -103,6 +103,11 @@ class BatchEvaluator:
                     for node, dep in self.derivation.partials if (own(node), own(dep)) in whole.partials}
         partials.update(((node, leaf), whole.partials[(own(node), own(leaf))])
                         for node, leaf in self.derivation.leaf_partials if (own(node), own(leaf)) in whole.partials)
+        for stat in graph.problem.batch_stats:  # the backward through the batch: δμ, δσ² and their edges
+            deltas[stat.mean], deltas[stat.var] = whole.deltas[stat.mean], whole.deltas[stat.var]
+            for edge in ((stat.normalized, stat.mean), (stat.normalized, stat.var), (stat.mean, stat.source),
+                         (stat.var, stat.source), (stat.var, stat.mean)):
+                partials[edge] = whole.partials[(own(edge[0]), own(edge[1]))]
         zero = self.domain.const(0)
         gradients = {}
         for p in graph.params:  # this sample's terms of the batch gradient: its nodes' edges into p

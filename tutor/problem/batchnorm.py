@@ -42,7 +42,7 @@ def read_batchnorm(node: Node, feature: Feature, build: Build) -> Feature:
         mean = build.names.define(names["mean"][j], "batch statistic")
         var = build.names.define(names["var"][j], "batch statistic")
         xhat = build.names.define(names["xhat"][j], "node")
-        build.batch_stats.append(BatchStat(mean, var, source))
+        build.batch_stats.append(BatchStat(mean, var, source, xhat))
         build.equation(xhat, (symbol(source) - symbol(mean)) / sympy.sqrt(symbol(var) + eps.exact))
         unit = build.names.define(unit_node, "node")
         build.equation(unit, symbol(g) * symbol(xhat) + symbol(b))

@@ -14,7 +14,7 @@ import sympy
 from ..ops import OPS
 from ..source import Node
 from .fields import check_keys, need_list, need_mapping, need_number, need_text, need_whole
-from .network import Build, Feature, flat, symbol
+from .network import Build, Feature, symbol
 from .records import Grid
 
 CONV_KEYS = ("type", "kernel", "kernels", "bias", "stride", "padding", "activation", "names", "units")

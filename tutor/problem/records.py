@@ -62,6 +62,7 @@ class BatchStat:
     mean: str     # μ = (1/m) Σ_s x_s
     var: str      # σ² = (1/m) Σ_s (x_s − μ)², biased, as PyTorch normalizes
     source: str   # x, the per-sample name normalized
+    normalized: str  # x̂ = (x − μ)/√(σ² + eps), the node that reads μ and σ²
 
 
 @dataclass(frozen=True)
