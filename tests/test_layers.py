@@ -368,3 +368,25 @@ def test_batchnorm_backward_through_the_batch_statistics_is_recorded():
             assert p[(mu, x)] == 1 / 3
         assert math.isclose(traces[0].deltas[var], math.fsum(t.deltas[xhat] * t.partials[(xhat, var)] for t in traces),
                             rel_tol=1e-12)
+
+
+def test_layers_after_a_grid_by_finite_differences():
+    """conv2d → batchnorm over the map (units: B) → dropout with masks written as rows
+    → dense, with per-axis strides and a [rows, columns] pool window."""
+    check_fd(YAML(typ="safe", pure=True).load("""
+network:
+  inputs: {I: [3, 4]}
+  layers:
+    - {type: conv2d, kernel: [[1, -1], [0.5, 2]], stride: [1, 2], units: K, activation: tanh}
+    - {type: batchnorm, units: B, gamma: [1.5, 0.5, -1, 2], beta: [0.1, 0.2, 0.3, -0.4]}
+    - {type: dropout, p: 0.25, masks: [[[1, 0], [1, 1]], [[0, 1], [1, 1]], [[1, 1], [1, 0]]], units: D}
+    - {type: avgpool, size: [2, 1], units: P}
+    - {units: [y], activation: linear, weights: [[0.1, 0.2]], bias: [0]}
+targets: [t]
+data:
+  - {I: [[1, 2, 3, 0.5], [0, 1, -1, 2], [2, 0, 1, -0.5]], t: 0.5}
+  - {I: [[0, 1, 2, 1], [1, -1, 0, 0.25], [3, 1, 2, -1]], t: -0.5}
+  - {I: [[2, 1, 0, 0], [1, 1, 0.5, 1], [-1, 2, 1, 3]], t: 0.25}
+loss: mse
+title: fd
+"""))

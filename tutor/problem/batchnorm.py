@@ -26,17 +26,25 @@ def read_batchnorm(node: Node, feature: Feature, build: Build) -> Feature:
     check_keys(node, BATCHNORM_KEYS, ("units",), "batchnorm")
     v = node.value
     sources = flat(feature)
-    unit_nodes = need_list(v["units"], "the layer's unit names, one per source")
-    if len(unit_nodes) != len(sources):
-        raise v["units"].error(f"expected {len(sources)} unit names, one per source ({', '.join(sources[:6])}"
-                               f"{', …' if len(sources) > 6 else ''}), found {len(unit_nodes)}")
-    units = [need_text(u, "a unit name") for u in unit_nodes]
+    if isinstance(v["units"].value, str):  # after a grid: the output grid's name (one per channel)
+        several = len(feature) > 1
+        out = tuple(build.grid(f"{v['units'].value}{c if several else ''}", g.shape, "units", node)
+                    for c, g in enumerate(feature, 1))
+        unit_nodes = None
+        units = list(flat(out))
+    else:
+        unit_nodes = need_list(v["units"], "the layer's unit names, one per source")
+        if len(unit_nodes) != len(sources):
+            raise v["units"].error(f"expected {len(sources)} unit names, one per source ({', '.join(sources[:6])}"
+                                   f"{', …' if len(sources) > 6 else ''}), found {len(unit_nodes)}")
+        units = [need_text(u, "a unit name") for u in unit_nodes]
+        out = (Grid("", (len(units),), tuple(units), "units"),)
     one, zero = Number(sympy.Integer(1), 1.0), Number(sympy.Integer(0), 0.0)
     gamma = _per_unit(v.get("gamma"), units, "gamma", one, node)
     beta = _per_unit(v.get("beta"), units, "beta", zero, node)
     eps = need_number_in(v["eps"], "eps", 0.0, 1.0, low_open=True) if "eps" in v else DEFAULT_EPS
     names = _names(v.get("names"), units, node)
-    for j, (unit_node, source) in enumerate(zip(unit_nodes, sources)):
+    for j, (unit, source) in enumerate(zip(units, sources)):
         g = build.param(names["gamma"][j], gamma[j])
         b = build.param(names["beta"][j], beta[j])
         mean = build.names.define(names["mean"][j], "batch statistic")
@@ -44,9 +52,10 @@ def read_batchnorm(node: Node, feature: Feature, build: Build) -> Feature:
         xhat = build.names.define(names["xhat"][j], "node")
         build.batch_stats.append(BatchStat(mean, var, source, xhat))
         build.equation(xhat, (symbol(source) - symbol(mean)) / sympy.sqrt(symbol(var) + eps.exact))
-        unit = build.names.define(unit_node, "node")
+        if unit_nodes is not None:
+            build.names.define(unit_nodes[j], "node")
         build.equation(unit, symbol(g) * symbol(xhat) + symbol(b))
-    return (Grid("", (len(units),), tuple(units), "units"),)
+    return out
 
 
 def check_batch_coupled(root: Node, problem: Problem) -> None:

@@ -3,8 +3,8 @@
 Convolution is cross-correlation, as in PyTorch: J_ij = Σ_ab W_ab·I_(s·i+a−p)(s·j+b−p) + b,
 with zero padding p (a padded zero contributes no term) and stride s; one kernel's
 weights are shared over every position, so its gradient is the sum over positions.
-A pool's window is `size` wide (a square in 2-D) and moves by `stride` (default:
-size). Max pooling is max(…) of the window: at a tie the gradient goes to every
+A pool's window is `size` wide (a square in 2-D, or [rows, columns]) and moves by
+`stride` (default: size); stride and padding may also be given per axis. Max pooling is max(…) of the window: at a tie the gradient goes to every
 maximum in equal parts (the spec's rule; max is not differentiable there)."""
 
 from __future__ import annotations
@@ -32,13 +32,13 @@ def read_conv(node: Node, kind: str, feature: Feature, build: Build, read_activa
     kernel_nodes = [v["kernel"]] if "kernel" in v else need_list(v["kernels"], "a list of kernels")
     kernels = [_kernel(k, dims) for k in kernel_nodes]
     source = _one_channel(node, kind, feature, dims)
-    stride = need_whole(v["stride"], "the stride", 1) if "stride" in v else 1
-    padding = need_whole(v["padding"], "the padding (zeros on each side)", 0) if "padding" in v else 0
+    stride = per_axis(v.get("stride"), dims, "the stride", 1, 1)
+    padding = per_axis(v.get("padding"), dims, "the padding (zeros on each side)", 0, 0)
     activation, act_arg = read_activation(v["activation"]) if "activation" in v else ("linear", None)
     if activation == "softmax":
         raise v["activation"].error("softmax is a dense layer's activation; a convolution takes a scalar one")
-    out_shape = tuple(_positions(kernel_nodes[0], v.get("stride", node), n, k, stride, padding, axis, dims)
-                      for axis, (n, k) in enumerate(zip(source.shape, kernels[0][1])))
+    out_shape = tuple(_positions(kernel_nodes[0], v.get("stride", node), n, k, s, p, axis, dims)
+                      for axis, (n, k, s, p) in enumerate(zip(source.shape, kernels[0][1], stride, padding)))
     for k_node, (_, shape) in zip(kernel_nodes, kernels):
         if shape != kernels[0][1]:
             raise k_node.error(f"expected every kernel of the layer to be {_shape_text(kernels[0][1])}, "
@@ -78,14 +78,14 @@ def read_conv(node: Node, kind: str, feature: Feature, build: Build, read_activa
 def read_pool(node: Node, kind: str, feature: Feature, build: Build) -> Feature:
     check_keys(node, POOL_KEYS, ("size", "units"), kind)
     v = node.value
-    size = need_whole(v["size"], "the pool's window size", 1)
-    stride = need_whole(v["stride"], "the stride", 1) if "stride" in v else size
     units = need_text(v["units"], "the name of the layer's output grid (units: O)")
+    dims = len(feature[0].shape)
+    size = per_axis(v["size"], dims, "the pool's window size", 1, None)
+    stride = per_axis(v["stride"], dims, "the stride", 1, None) if "stride" in v else size
     out = []
     for c, source in enumerate(feature, 1):
-        dims = len(source.shape)
-        shape = tuple(_positions(v["size"], v.get("stride", v["size"]), n, size, stride, 0, axis, dims)
-                      for axis, n in enumerate(source.shape))
+        shape = tuple(_positions(v["size"], v.get("stride", v["size"]), n, k, st, 0, axis, dims)
+                      for axis, (n, k, st) in enumerate(zip(source.shape, size, stride)))
         grid = build.grid(units + (str(c) if len(feature) > 1 else ""), shape, "units", node)
         for name, window in zip(grid.components, _windows(source, shape, size, stride)):
             args = [symbol(s) for s in window]
@@ -119,6 +119,18 @@ def _kernel(node: Node, dims: int):
 
 def _shape_text(shape: tuple[int, ...]) -> str:
     return "×".join(str(n) for n in shape)
+
+
+def per_axis(node: Node | None, dims: int, what: str, minimum: int, default: int | None) -> tuple[int, ...]:
+    """A whole number for every axis, or (2-D) a list [rows, columns]."""
+    if node is None:
+        return (default,) * dims
+    if isinstance(node.value, list):
+        items = need_list(node, f"{what}: a whole number, or one per axis")
+        if len(items) != dims:
+            raise node.error(f"expected {what} as one number or {dims} (one per axis), found {len(items)}")
+        return tuple(need_whole(i, what, minimum) for i in items)
+    return (need_whole(node, what, minimum),) * dims
 
 
 def _one_channel(node: Node, kind: str, feature: Feature, dims: int) -> Grid:
@@ -179,12 +191,13 @@ def _grid_at(grid: Grid, index: tuple[int, ...]) -> str:
     return grid.components[index[0]] if len(index) == 1 else grid.components[index[0] * width + index[1]]
 
 
-def _correlate(source: Grid, kernel: Grid, out_shape, stride: int, padding: int, bias: str | None):
+def _correlate(source: Grid, kernel: Grid, out_shape, stride: tuple[int, ...], padding: tuple[int, ...],
+               bias: str | None):
     """Each output position's net: the kernel times the input patch under it, plus the bias."""
     for out_index in _indices(out_shape):
         terms = []
         for k_index in _indices(kernel.shape):
-            at = tuple(o * stride + k - padding for o, k in zip(out_index, k_index))
+            at = tuple(o * s + k - p for o, k, s, p in zip(out_index, k_index, stride, padding))
             if all(0 <= a < n for a, n in zip(at, source.shape)):
                 terms.append(symbol(_grid_at(kernel, k_index)) * symbol(_grid_at(source, at)))
         if bias is not None:
@@ -192,10 +205,10 @@ def _correlate(source: Grid, kernel: Grid, out_shape, stride: int, padding: int,
         yield sympy.Add(*terms)
 
 
-def _windows(source: Grid, out_shape, size: int, stride: int):
+def _windows(source: Grid, out_shape, size: tuple[int, ...], stride: tuple[int, ...]):
     for out_index in _indices(out_shape):
-        yield [_grid_at(source, tuple(o * stride + k for o, k in zip(out_index, k_index)))
-               for k_index in _indices((size,) * len(out_shape))]
+        yield [_grid_at(source, tuple(o * s + k for o, k, s in zip(out_index, k_index, stride)))
+               for k_index in _indices(size)]
 
 
 def _indices(shape):

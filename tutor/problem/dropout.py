@@ -28,7 +28,7 @@ def read_dropout(node: Node, feature: Feature, build: Build) -> Feature:
                                f"{', …' if len(sources) > 6 else ''}), found {len(units)}")
     masks = []
     for mask_node in need_list(v["masks"], "the masks: one list of 0/1 per sample, in data order"):
-        items = need_list(mask_node, "a mask: one 0 or 1 per unit")
+        items = _flattened(need_list(mask_node, "a mask: one 0 or 1 per unit (rows of them after a grid)"))
         if len(items) != len(units):
             raise mask_node.error(f"expected a mask of {len(units)} (one 0 or 1 per unit: {', '.join(units[:6])}"
                                   f"{', …' if len(units) > 6 else ''}), found {len(items)}")
@@ -43,6 +43,11 @@ def read_dropout(node: Node, feature: Feature, build: Build) -> Feature:
     for unit, source, mask in zip(units, sources, mask_names):
         build.equation(unit, symbol(source) * symbol(mask) * scale)
     return out
+
+
+def _flattened(items: list[Node]) -> list[Node]:
+    """A mask after a grid may be written as its rows: read row by row."""
+    return [leaf for item in items for leaf in (_flattened(item.value) if isinstance(item.value, list) else [item])]
 
 
 def _outputs(node: Node, feature: Feature, build: Build, layer: Node) -> Feature:
