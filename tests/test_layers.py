@@ -390,3 +390,29 @@ data:
 loss: mse
 title: fd
 """))
+
+
+def test_rnn_layer_equals_the_unrolled_model():
+    """The spec's recurrence as a network layer (type: rnn, steps: 3) gives the unroll's numbers."""
+    layered = YAML(typ="safe", pure=True).load("""
+title: rnn layer
+network:
+  inputs: [x1, x2, x3]
+  layers:
+    - {type: rnn, steps: 3, units: [h], activation: sigmoid, state: {h: [0]}, weights: [[0.6, 0.4]],
+       names: {weights: [[Wxh, Whh]]}}
+    - {units: [y], activation: linear, weights: [[0.5]], names: {weights: [[Why]]}}
+targets: [target]
+data: {x1: 1, x2: 2, x3: 3, target: 4}
+loss: half_sse
+optimizer: {name: sgd, lr: 0.1}
+""")
+    from tutor.api import solve_text
+
+    got = solve_text(json.dumps(layered), "rnn.yaml")["steps"][0]
+    want = solve_file(ROOT / "problems" / "rnn-unroll-3-steps.yaml")["steps"][0]
+    assert math.isclose(got["loss"], want["loss"], rel_tol=1e-12)
+    for p in ("Wxh", "Whh", "Why"):
+        assert math.isclose(got["gradients"][p], want["gradients"][p], rel_tol=1e-12)
+    values = got["samples"][0]["values"]
+    assert [values["h_1"], values["h_2"], values["h"]] == [want["samples"][0]["values"][f"h{t}"] for t in (1, 2, 3)]
