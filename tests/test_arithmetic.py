@@ -13,7 +13,7 @@ import pytest
 from tutor.api import solve_problem, solve_text
 from tutor.problem import parse_problem
 from tutor.render.json import solution_dict
-from tutor.render.terminal import render_terminal
+from conftest import terminal_text as render_terminal
 from tutor.train import train
 
 PROBLEMS = Path(__file__).resolve().parent.parent / "problems"

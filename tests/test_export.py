@@ -26,17 +26,17 @@ from typer.testing import CliRunner
 
 from tutor.api import solve_problem
 from tutor.errors import TutorError
-from tutor.key import export_bytes, format_of, key_bytes
-from tutor.render.latex import ExportError, M, break_math, compile_pdf, latex_engine, latex_text, solution_of
-from tutor.render.markdown import render_markdown, markdown_text
-from tutor.render.notation import latex_identifier, latex_number_text
-from tutor.solution import solution_answers
+from conftest import check_golden, export_run as export_bytes, key_runs as key_bytes
+from tutor.key import format_of
+from tutor.render.latex import ExportError, M, break_math, compile_pdf, latex_engine, latex_text
+from tutor.render.markdown import markdown_text
+from tutor.render.notation import latex_identifier, latex_label, latex_number_text
+from tutor.solution import build_solution
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEMS = sorted((ROOT / "problems").glob("*.yaml"))
 IDS = [p.stem for p in PROBLEMS]
 GOLDEN = Path(__file__).resolve().parent / "golden"
-UPDATE = os.environ.get("TUTOR_UPDATE_GOLDEN") == "1"
 KATEX_DIR = Path(__file__).resolve().parent / "js"
 RELU = ROOT / "problems" / "relu-2-2-2-one-step.yaml"
 CASES = Path(__file__).resolve().parent / "export"
@@ -69,13 +69,7 @@ def _app():
 @pytest.mark.parametrize("fmt,suffix", [("md", "md"), ("tex", "tex")])
 @pytest.mark.parametrize("path", PROBLEMS, ids=IDS)
 def test_golden(path: Path, fmt: str, suffix: str):
-    text = export_of(path, fmt)
-    golden = GOLDEN / ("markdown" if fmt == "md" else "latex") / f"{path.stem}.{suffix}"
-    if UPDATE:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(text, encoding="utf-8")
-    assert golden.exists(), f"no golden {golden.name}: run with TUTOR_UPDATE_GOLDEN=1 and review it"
-    assert text == golden.read_text(encoding="utf-8")
+    check_golden(GOLDEN / ("markdown" if fmt == "md" else "latex") / f"{path.stem}.{suffix}", export_of(path, fmt))
 
 
 # ---------------------------------------------------------------- same records, no drift
@@ -84,11 +78,10 @@ def test_every_value_of_the_terminal_is_in_the_exports():
     """The exports print the same records as the terminal: every boxed answer of the
     Markdown is a value the solution holds, at the same digits."""
     run = run_of(RELU)
-    solution = solution_of(run)
-    answers = solution_answers(solution, run.problem.outputs)
+    solution = build_solution(run)
     md = export_of(RELU, "md")
-    for a in answers:
-        assert latex_identifier(a.label) in md
+    for a in solution.answers:
+        assert latex_label(a.quantity) in md
     assert r"\boxed{\frac{\partial E}{\partial w_{21}} = -1.5}" in md
     assert r"\boxed{w_{21} = 0.65}" in md
     assert r"\boxed{E = 2.5}" in md

@@ -17,7 +17,8 @@ from tutor.cli import app
 from tutor.errors import DivergenceError
 from tutor.limits import CHECK, JSON, LIMIT_SECONDS, MEMORY_BUDGET, STARTUP_SECONDS, Rendering, estimate
 from tutor.problem import load_problem, parse_problem
-from tutor.render.terminal import condense, render_terminal
+from conftest import terminal_text as render_terminal
+from tutor.render.terminal import condense
 
 runner = CliRunner()
 PROBLEMS = Path(__file__).resolve().parent.parent / "problems"

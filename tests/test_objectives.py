@@ -94,7 +94,7 @@ def test_a_function_of_parameters_only_evaluates_once_per_step():
 
 def test_circuit_shows_the_gradients_flowing_back():
     from tutor.api import solve_problem
-    from tutor.render.terminal import render_terminal
+    from conftest import terminal_text as render_terminal
 
     text = render_terminal(solve_problem(ROOT / "problems" / "circuit-cs231n.yaml"))
     for line in ("∂f/∂q = z = −4", "∂f/∂z = q = 3", "∂f/∂x = ∂f/∂q·∂q/∂x = (−4)·1 = −4"):
@@ -117,7 +117,7 @@ def test_gradient_on_a_hidden_unit_of_a_layered_network(tmp_path):
     (o1 for its net under a linear unit), with the hand-computed values of
     relu-2-2-2-one-step: ∂E/∂o1 = −1, ∂E/∂o2 = −2, w31 = 0.5, w32 = −1."""
     from tutor.api import solve_problem
-    from tutor.render.terminal import render_terminal
+    from conftest import terminal_text as render_terminal
 
     text = (ROOT / "problems" / "relu-2-2-2-one-step.yaml").read_text()
     text = "\n".join(line for line in text.splitlines() if not line.startswith("ask:"))

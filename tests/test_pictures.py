@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from tutor.api import solve_problem
 from tutor.compare import compare, with_optimizer
 from tutor.diagram import LABELLED_COLUMN, build_diagram
-from tutor.key import export_bytes
+from conftest import check_golden, export_run as export_bytes
 from tutor.plot import Plot, Series, loss_plot, shown_in_export
 from tutor.problem import parse_problem
 from tutor.render.svg import diagram_svg, plot_svg, ticks
@@ -39,7 +39,6 @@ ROOT = Path(__file__).resolve().parent.parent
 PROBLEMS = sorted((ROOT / "problems").glob("*.yaml"))
 IDS = [p.stem for p in PROBLEMS]
 GOLDEN = Path(__file__).resolve().parent / "golden" / "diagram"
-UPDATE = os.environ.get("TUTOR_UPDATE_GOLDEN") == "1"
 MAZUR = ROOT / "problems" / "mazur-2-2-2.yaml"
 MOMENTUM = ROOT / "problems" / "momentum-ema-3-2-1.yaml"
 
@@ -65,12 +64,7 @@ def test_golden_diagram(path: Path, suffix: str):
     text = diagram_svg(d) if suffix == "svg" else diagram_tikz(d)
     assert text == (diagram_svg(build_diagram(solve_problem(path))) if suffix == "svg"
                     else diagram_tikz(build_diagram(solve_problem(path))))   # same input, same bytes
-    golden = GOLDEN / f"{path.stem}.{suffix}"
-    if UPDATE:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(text, encoding="utf-8")
-    assert golden.exists(), f"no golden {golden.name}: run with TUTOR_UPDATE_GOLDEN=1 and review it"
-    assert text == golden.read_text(encoding="utf-8")
+    check_golden(GOLDEN / f"{path.stem}.{suffix}", text)
 
 
 def test_svg_is_well_formed_xml():

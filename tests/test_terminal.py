@@ -6,6 +6,7 @@ and read the diff before accepting it.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -17,13 +18,14 @@ from rich.cells import cell_len
 
 from tutor.api import solve_problem
 from tutor.render.notation import MathPrinter, format_number, to_float
-from tutor.render.terminal import TerminalPrinter, render_terminal
+from conftest import check_golden, terminal_text as render_terminal
+from tutor.render.notation import unicode_label, unicode_math
+from tutor.render.walk import _Walk
 from tutor.solution import Calc, build_solution
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEMS = sorted((ROOT / "problems").glob("*.yaml"))
 GOLDEN = Path(__file__).resolve().parent / "golden" / "terminal"
-UPDATE = os.environ.get("TUTOR_UPDATE_GOLDEN") == "1"
 IDS = [p.stem for p in PROBLEMS]
 
 
@@ -37,13 +39,7 @@ def run_of(path: Path):
 @pytest.mark.parametrize("width", [80, 120])
 @pytest.mark.parametrize("path", PROBLEMS, ids=IDS)
 def test_golden(path: Path, width: int):
-    text = render_terminal(run_of(path), width=width)
-    golden = GOLDEN / f"{path.stem}.{width}.txt"
-    if UPDATE:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(text, encoding="utf-8")
-    assert golden.exists(), f"no golden {golden.name}: run with TUTOR_UPDATE_GOLDEN=1 and review it"
-    assert text == golden.read_text(encoding="utf-8")
+    check_golden(GOLDEN / f"{path.stem}.{width}.txt", render_terminal(run_of(path), width=width))
 
 
 # ---------------------------------------------------------------- 2. substitutions evaluate back
@@ -199,17 +195,15 @@ def test_every_substitution_evaluates_back(path: Path):
     calcs = calcs_of(solution)
     assert calcs
     for digits, rel in ((12, 1e-7), (4, 2e-3)):
-        printer = TerminalPrinter(digits=digits)
-        printer.solution = solution
-        printer.model_settings = {"rank": solution.rank, "params": solution.params, "digits": digits}
+        walk = _Walk(dataclasses.replace(solution, digits=digits))
         for c in calcs:
-            text = printer.numbers(c)
+            text = unicode_math(walk.numbers(c))
             got = evaluate_text(text)
             want = to_float(c.value)
             scale = max(1.0, abs(want), *(abs(to_float(v)) for v in c.values.values()
                                           if not isinstance(v, (str, tuple))))
             assert abs(got - want) <= rel * scale + 10.0 ** -digits, \
-                f"{c.lhs}: {printer.formula(c)} = {text} = {got}, stored {want}"
+                f"{unicode_label(c.lhs)}: {unicode_math(walk.formula(c))} = {text} = {got}, stored {want}"
 
 
 def test_substitutions_shown_are_the_printed_ones():
@@ -217,11 +211,9 @@ def test_substitutions_shown_are_the_printed_ones():
     run = run_of(ROOT / "problems" / "mazur-2-2-2.yaml")
     text = render_terminal(run, width=200)
     solution = build_solution(run)
-    printer = TerminalPrinter(digits=4)
-    printer.solution = solution
-    printer.model_settings = {"rank": solution.rank, "params": solution.params, "digits": 4}
+    walk = _Walk(solution)
     for c in calcs_of(solution):
-        assert printer.numbers(c) in text
+        assert unicode_math(walk.numbers(c)) in text
 
 
 # ---------------------------------------------------------------- 3. the relu example
@@ -246,7 +238,7 @@ def test_relu_one_step_content():
     # the updates
     assert "w21: 0.5 → 0.65" in text
     assert "w21 ← w21 − lr·g = 0.5 − 0.1·(−1.5) = 0.65" in text
-    assert "w22: −1 → −1   (unchanged: its gradient is 0)" in text
+    assert "w22: −1 → −1 (unchanged: its gradient is 0)" in text
     # nothing about parameters not asked for, after the model
     backward = text[text.index("Backward pass"):]
     for name in ("w11", "w12", "b1", "b2", "w31", "w32", "w41", "w42", "b3", "b4"):

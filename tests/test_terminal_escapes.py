@@ -74,7 +74,7 @@ def test_solve_shows_title_and_statement_escaped(hostile, fmt):
 
 def test_solve_in_colour_shows_the_title_escaped(hostile):
     from tutor.api import solve_problem
-    from tutor.render.terminal import render_terminal
+    from conftest import terminal_text as render_terminal
 
     text = render_terminal(solve_problem(hostile), color=True)
     assert "\x1b[1m" in text  # the printer's own colours

@@ -170,13 +170,14 @@ def solve(
         else:
             from .limits import Rendering
             from .render.terminal import render_terminal
+            from .solution import build_solution
 
             run = api.solve_problem(file, max_steps=max_steps, yes=yes, arithmetic=arithmetic,
                                     rendering=Rendering("terminal", _shown(show_all, chosen_steps)))
             _warn(run.problem)
             width, color = _terminal()
-            _emit(render_terminal(run, width=width, color=color, show_all=show_all, digits=digits,
-                                  steps=chosen_steps), None, False)
+            solution = build_solution(run, show_all=show_all, digits=digits, steps=chosen_steps)
+            _emit(render_terminal(solution, width=width, color=color), None, False)
         return _report_divergence([(file, run.diverged)] if run.diverged else [])
 
     _guarded(action)
@@ -209,7 +210,12 @@ def export(
         rendering = JSON if fmt == "json" else Rendering("export", _shown(show_all, chosen_steps))
         run = api.solve_problem(file, max_steps=max_steps, yes=yes, rendering=rendering)
         _warn(run.problem)
-        data = export_bytes(run, fmt, show_all=show_all, steps=chosen_steps, digits=digits)
+        if fmt == "json":
+            from .render.json import render_json
+            data = render_json(run).encode("utf-8")
+        else:
+            from .solution import build_solution
+            data = export_bytes(build_solution(run, show_all=show_all, steps=chosen_steps, digits=digits), fmt)
         _emit(data if fmt == "pdf" else data.decode("utf-8"), output, force, (file,))
         return _report_divergence([(file, run.diverged)] if run.diverged else [])
 
@@ -249,8 +255,9 @@ def key(
         for problem in problems:
             _warn(problem)
         runs = [train(p) for p in problems]
-        data = key_bytes(runs, fmt, answers_only=answers_only, sheet=sheet, show_all=show_all,
-                         steps=chosen_steps, digits=digits)
+        from .solution import build_solution
+        solutions = [build_solution(r, show_all=show_all, steps=chosen_steps, digits=digits) for r in runs]
+        data = key_bytes(solutions, fmt, answers_only=answers_only, sheet=sheet)
         _emit(data if fmt == "pdf" else data.decode("utf-8"), output, force, tuple(files))
         return _report_divergence([(f, r.diverged) for f, r in zip(files, runs) if r.diverged is not None])
 

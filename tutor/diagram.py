@@ -32,7 +32,10 @@ from typing import Any
 
 import sympy
 
-from .train import Run
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:   # the type only: the printers that read these figures never import the engine
+    from .train import Run
 
 LABELLED_COLUMN = 12
 LABELLED_EDGES = 60

@@ -8,7 +8,10 @@ from dataclasses import dataclass
 
 from .diagram import Diagram, build_diagram, diagram_note
 from .plot import Plot, shown_in_export
-from .train import Run
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:   # the type only: the printers that read these figures never import the engine
+    from .train import Run
 
 
 @dataclass(frozen=True)

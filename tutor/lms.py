@@ -71,13 +71,13 @@ def quiz_problem(run: Run, digits: int = 4) -> QuizProblem:
     """A problem's sheet, its answers with their tolerances, and its worked solution."""
     from .check import Judge, effective_tolerance, world_of_run
     from .render.html import check_available
-    from .render.latex import solution_of
-    from .solution import solution_answers
+    from .render.walk import answer_where, walk_sheet, walk_solution
+    from .solution import build_solution
 
     check_available()
     problem = run.problem
-    solution = solution_of(run, digits=digits)
-    answers = solution_answers(solution, problem.outputs, problem.ask is not None)
+    solution = build_solution(run, digits=digits, figures=False)
+    answers = solution.answers
     tolerance = effective_tolerance(problem)
     judge = Judge(tolerance, world_of_run(run))
     f = run.domain.to_float
@@ -90,12 +90,12 @@ def quiz_problem(run: Run, digits: int = 4) -> QuizProblem:
         else:  # a final answer that is not a parameter is the final loss
             kind = "loss" if a.kind == "final" else _KIND.get(a.kind, a.kind)
             width = tolerance.half_width(value, judge.scale.get(kind, 0.0))
-        blanks.append(Blank(a.label, HtmlPrinter.answer_where(a), value, width))
+        blanks.append(Blank(a.label, answer_where(a), value, width))
 
     sheet = _SheetPrinter(digits=digits)
-    sheet.sheet(run, solution, answers)
+    sheet.spell(walk_sheet(solution))
     worked = HtmlPrinter(digits=digits)
-    worked.solution(solution, answers, title=False)
+    worked.spell(walk_solution(solution, title=False, figure=False, chart=False))
     variant = problem.meta.get("variant")
     return QuizProblem(problem.title, None if variant is None else str(variant), sheet.out, tuple(blanks),
                        "\n".join(worked.out))

@@ -14,7 +14,10 @@ import math
 from dataclasses import dataclass
 
 from .errors import TutorError
-from .train import Run
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:   # the type only: the printers that read these figures never import the engine
+    from .train import Run
 
 SHOWN_IN_EXPORTS = 6   # an export shows the loss curve of a training with at least this many steps
 

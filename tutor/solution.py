@@ -12,17 +12,22 @@ the same sample's trace.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
 
-from .arith import Exact, ordered_sum
 from .derive import Derivation
 from .errors import TutorError
+from .figures import figures_of
 from .ops import LOSSES, elu_prime, leaky_relu_prime, relu_prime
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES
-from .train import Run, Step, Updater
+from .records import (Answer, Backward, Calc, Data, Delta, Diverged, Evaluation, Final, GradientCheckPart,  # noqa: F401
+                      Header, Label, LogRow, Loss, Model, Name, Partial, SampleBackward, SampleForward, Solution,
+                      StepLog, StepPart, StepSummary, Update, Upstream, abridge, epoch_rows, sample_of,
+                      solution_answers)
+from .render.notation import unicode_label
+from .render.numbers import parameter_text
+from .train import Run, Step, Updater, train
 
 # More chain-rule paths than this for some parameter: the δ form reads better. It also
 # bounds the work: the number of paths can double with every node (a chain of diamonds
@@ -30,278 +35,28 @@ from .train import Run, Step, Updater
 MAX_PATHS = 4
 
 
-# ---------------------------------------------------------------- records
-
-@dataclass(frozen=True)
-class Calc:
-    """``lhs = expr = expr with numbers = value``."""
-
-    lhs: str
-    expr: sympy.Expr | None          # the formula (None: the value is given, not computed here)
-    values: dict[str, Any] | None    # symbol name -> number for the substitution (None: no substitution)
-    value: Any
-    context: str = "model"           # the printer settings: model | optimizer | chain
-    note: str = ""                   # a remark in words
-    kink: tuple[str, Any] | None = None  # (z1, its value): "since z1 = 2 > 0" for relu' and kin
-    shadow: Any = None               # the full-precision value (arithmetic: round)
-    lhs_expr: sympy.Expr | None = None  # an assignment's target, printed like the formula
-    names: tuple[tuple[str, str], ...] = ()  # display names besides the context's (θ shown as w21)
-
-
-@dataclass(frozen=True)
-class Header:
-    title: str
-    statement: str | None
-    loss: str                                  # the loss formula as the solution states it
-    loss_notes: tuple[str, ...]
-    optimizer: str                             # name and form
-    rules: tuple[tuple[sympy.Expr, sympy.Expr], ...]   # the optimizer's assignments (target, expr)
-    hypers: tuple[tuple[str, Any], ...]        # display name, value
-    notes: tuple[str, ...]                     # frozen, shared, relu'(0) = 0, arithmetic, ...
-    custom_loss: tuple[str, sympy.Expr] | None = None  # a loss given as an expression: (E, its right side)
-
-
-@dataclass(frozen=True)
-class Model:
-    equations: tuple[tuple[str, sympy.Expr], ...]
-    parameters: tuple[tuple[str, Any, str], ...]    # name, initial value, remark (frozen/shared)
-    constants: tuple[tuple[str, Any], ...]
-
-
-@dataclass(frozen=True)
-class SampleForward:
-    index: int
-    given: tuple[tuple[str, Any], ...]     # inputs and targets
-    rows: tuple[Calc, ...]
-
-
-@dataclass(frozen=True)
-class Loss:
-    per_sample: tuple[tuple[int, Calc], ...]
-    batch: Calc | None                     # the reduction over a batch of several samples
-
-
-@dataclass(frozen=True)
-class SampleBackward:
-    index: int
-    locals: tuple[Calc, ...]               # every local derivative used, with formula and value
-    deltas: tuple[Calc, ...]               # δ form only: δ_node = Σ δ_consumer·∂consumer/∂node
-    gradients: tuple[tuple[str, Calc], ...]  # parameter -> ∂E/∂θ of this sample
-
-
-@dataclass(frozen=True)
-class Upstream:
-    """∂E/∂name for the inputs, constants and nodes a problem asks about, one sample,
-    stage by stage from the top down as CS231n draws a circuit: at each stage its
-    local derivatives, then the upstream gradient times them."""
-
-    index: int
-    rows: tuple[Calc, ...]
-    results: tuple[Calc, ...] = ()         # the row that ends each asked name's working: its answer
-
-
-@dataclass(frozen=True)
-class Backward:
-    form: str                              # paths | delta
-    chains: tuple[tuple[str, sympy.Expr], ...]   # parameter -> chain rule in symbols (paths form)
-    samples: tuple[SampleBackward, ...]
-    batch: tuple[tuple[str, Calc], ...]    # parameter -> reduction over the batch
-    at_lookahead: bool = False
-
-
-@dataclass(frozen=True)
-class Update:
-    param: str
-    old: Any
-    new: Any
-    gradient: Any
-    rows: tuple[Calc, ...]                 # weight decay, centralization, then the optimizer's assignments
-    frozen: bool = False
-    shadow_new: Any = None
-
-    @property
-    def remark(self) -> str:
-        """Why the update looks as it does, when that needs saying."""
-        if self.frozen:
-            return "frozen: not updated"
-        if self.gradient.is_zero() if isinstance(self.gradient, Exact) else self.gradient == 0:
-            return "unchanged: its gradient is 0"
-        if self.rows and not any(dict(c.names).get("theta") == self.param for c in self.rows):
-            return "θ below"
-        return ""
-
-
-@dataclass(frozen=True)
-class StepPart:
-    step: int
-    epoch: int
-    batch: tuple[int, ...]
-    lr: Calc
-    forward: tuple[SampleForward, ...]
-    loss: Loss
-    lookahead: tuple[Calc, ...]            # nesterov look-ahead: θ̃ = θ + μ·v
-    lookahead_forward: tuple[SampleForward, ...]
-    backward: Backward | None
-    updates: tuple[Update, ...]
-    upstream: tuple[Upstream, ...] = ()    # asked gradients on inputs and nodes
-
-
-@dataclass(frozen=True)
-class StepSummary:
-    step: int
-    epoch: int
-    batch: tuple[int, ...]
-    lr: Any
-    loss: Any
-
-
-@dataclass(frozen=True)
-class LogRow:
-    """One row of a training log: a step, or an epoch's steps (loss: their mean)."""
-
-    steps: str            # "7", or "13–24"
-    epoch: int
-    batch: str            # the samples, or how many steps an epoch row sums up
-    lr: Any
-    loss: Any
-    skipped_before: int = 0  # rows left out just before this one, to keep the log short
-
-
-LOG_ROWS = 12  # a training log longer than this is summarised, so long trainings print briefly
-
-
-@dataclass(frozen=True)
-class StepLog:
-    """Consecutive steps not shown in full: one compact row each, or one per epoch
-    (and only the first and last epochs) when there are many."""
-
-    steps: tuple[StepSummary, ...]
-
-    @property
-    def title(self) -> str:
-        first, last = self.steps[0].step, self.steps[-1].step
-        return "Training log, " + (f"step {first}" if first == last else f"steps {first}–{last}")
-
-    def rows(self) -> tuple[LogRow, ...]:
-        if len(self.steps) <= LOG_ROWS:
-            return tuple(LogRow(str(s.step), s.epoch, ", ".join(map(str, s.batch)), s.lr, s.loss) for s in self.steps)
-        return abridge(epoch_rows(self.steps))
-
-
-def epoch_rows(steps) -> list[LogRow]:
-    """One row per epoch: its steps, and the mean of their losses."""
-    epochs: dict[int, list[StepSummary]] = {}
-    for s in steps:
-        epochs.setdefault(s.epoch, []).append(s)
-    return [LogRow(f"{group[0].step}–{group[-1].step}" if len(group) > 1 else str(group[0].step), epoch,
-                   f"{len(group)} step{'s' * (len(group) > 1)}", group[-1].lr,
-                   ordered_sum((g.loss for g in group[1:]), group[0].loss) / len(group))
-            for epoch, group in epochs.items()]
-
-
-def abridge(rows: list[LogRow]) -> tuple[LogRow, ...]:
-    """All rows, or only the first and the last few, marking how many were left out."""
-    if len(rows) <= LOG_ROWS:
-        return tuple(rows)
-    half = LOG_ROWS // 2
-    tail = rows[-half:]
-    tail[0] = dataclasses.replace(tail[0], skipped_before=len(rows) - 2 * half)
-    return tuple(rows[:half] + tail)
-
-
-@dataclass(frozen=True)
-class Final:
-    parameters: tuple[tuple[str, Any, Any], ...]     # name, initial, final
-    epochs: tuple[LogRow, ...]                       # per epoch: mean batch loss (first and last, if many)
-    outputs: tuple[tuple[int, str, Any, str, Any], ...]  # sample, output, value, target, target value
-    loss: Any
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """No training steps: the forward pass and the loss at the given parameters."""
-
-    forward: tuple[SampleForward, ...]
-    loss: Loss
-    upstream: tuple[Upstream, ...] = ()
-    backward: Backward | None = None       # asked parameter gradients, at the initial parameters
-
-
-@dataclass(frozen=True)
-class GradientCheckPart:
-    """Central differences against backpropagation at the initial parameters."""
-
-    eps: Any
-    rows: tuple[tuple[str, Any, Any, Any, Any, float], ...]  # θ, E(θ+ε), E(θ−ε), numeric, backprop, rel. error
-
-
-@dataclass(frozen=True)
-class Diverged:
-    """The training stopped at a value that is not finite: the report."""
-
-    text: str
-
-
-@dataclass(frozen=True)
-class Solution:
-    header: Header
-    model: Model
-    show: frozenset[str]                   # forward, loss, gradient, update, final
-    steps: tuple[StepPart, ...]            # shown in full
-    summary: tuple[StepSummary, ...]       # every step, for the compact table
-    final: Final | None
-    diverged: str | None
-    rank: dict[str, int] = field(default_factory=dict)
-    params: frozenset[str] = frozenset()
-    digits: int = 4
-    round_decimals: int | None = None
-    evaluation: Evaluation | None = None
-    gradient_check: GradientCheckPart | None = None
-
-    def records(self) -> tuple:
-        """Everything a printer prints, in order."""
-        head = (self.header, self.model) + ((self.evaluation,) if self.evaluation is not None else ())
-        head += (self.gradient_check,) if self.gradient_check is not None else ()
-        tail = ((self.final,) if self.final is not None else ()) + ((Diverged(self.diverged),) if self.diverged else ())
-        return head + self.training() + tail
-
-    def training(self) -> tuple[StepPart | StepLog, ...]:
-        """The steps in order: each shown in full, or in a compact log of the
-        consecutive steps between those shown in full."""
-        full = {p.step: p for p in self.steps}
-        out: list[StepPart | StepLog] = []
-        pending: list[StepSummary] = []
-        for summary in self.summary:
-            if summary.step in full:
-                if pending:
-                    out.append(StepLog(tuple(pending)))
-                    pending = []
-                out.append(full[summary.step])
-            else:
-                pending.append(summary)
-        if pending:
-            out.append(StepLog(tuple(pending)))
-        return tuple(out)
-
-
-# ---------------------------------------------------------------- labels
-
-def partial_label(top: str, bottom: str) -> str:
-    return f"∂{top}/∂{bottom}"
-
-
-def sample_mark(index: int, batch_size: int) -> str:
-    return f"⁽{str(index).translate(str.maketrans('0123456789', '⁰¹²³⁴⁵⁶⁷⁸⁹'))}⁾" if batch_size > 1 else ""
-
-
-def delta_label(node: str) -> str:
-    return f"δ_{node}"
-
-
 # ---------------------------------------------------------------- assembly
 
 def build_solution(run: Run, *, show_all: bool = False, steps: list[int] | None = None,
-                   digits: int = 4) -> Solution:
+                   digits: int = 4, figures: bool = True) -> Solution:
+    """The worked solution of ``run``, built once for every printer: its records, its
+    figures and its answers; in ``arithmetic: round`` mode every value paired with the
+    same value computed in full precision (the float twin, trained here)."""
+    solution = _records(run, show_all, steps, digits)
+    if run.problem.arithmetic == "round":
+        twin = train(dataclasses.replace(run.problem, arithmetic="float", round_decimals=None))
+        solution = attach_shadows(solution, _records(twin, show_all, steps, digits))
+    problem = run.problem
+    variant = problem.meta.get("variant")
+    data = Data(tuple((*problem.inputs, *problem.targets)),
+                tuple(tuple(run.domain.number(sample[n]) for n in (*problem.inputs, *problem.targets))
+                      for sample in problem.samples))
+    return dataclasses.replace(solution, figures=figures_of(run) if figures else None, source=str(problem.path),
+                               variant=None if variant is None else str(variant), data=data,
+                               answers=solution_answers(solution, problem.outputs, problem.ask is not None))
+
+
+def _records(run: Run, show_all: bool, steps: list[int] | None, digits: int) -> Solution:
     problem, graph = run.problem, run.graph
     b = _Builder(run)
     show = {"forward", "loss", "gradient", "update", "final"}
@@ -382,6 +137,19 @@ class _Builder:
         self.aliased = {v: k for k, v in self.alias.items()}   # net_o1 -> o1
         self.trainable = [p for p in g.params if p not in self.problem.frozen]
         self.path_counts = self._count_paths()
+        self.labels: dict[str, Label] = {}   # symbol name -> the label it stands for in a chain rule
+
+    def _sym(self, label: Label) -> sympy.Symbol:
+        """The symbol standing for ``label`` in a chain-rule expression."""
+        key = unicode_label(label)
+        self.labels[key] = label
+        return sympy.Symbol(key)
+
+    def _chained(self, lhs: Label, expr, values, value, **kw) -> Calc:
+        """A line of the chain rule: its symbols are labels (∂E/∂o1, δ_h1)."""
+        names = sorted(s.name for s in expr.free_symbols) if expr is not None else []
+        labels = tuple((n, self.labels[n]) for n in names if n in self.labels)
+        return Calc(lhs, expr, values, value, context="chain", labels=labels, **kw)
 
     def _count_paths(self) -> dict[str, int]:
         """How many chains lead from each node and parameter up to the loss (0: it does
@@ -439,7 +207,7 @@ class _Builder:
         for sched in opt.schedules:
             sd = SCHEDULES[sched.name]
             unit = "n = epoch − 1" if sched.unit == "epoch" else "n = t − 1 (updates already made)"
-            keys = ", ".join(f"{k} = {v.value:g}" for k, v in sched.keys.items())
+            keys = ", ".join(f"{k} = {parameter_text(v.value)}" for k, v in sched.keys.items())
             notes_out.append(f"schedule {sched.name}: lr × {sd.formula}, {unit}; {keys}")
         if opt.centralize:
             notes_out.append("gradient centralization: each unit's incoming weight gradients minus their mean")
@@ -512,7 +280,7 @@ class _Builder:
                           self._loss(traces, run.final_loss, run.initial), upstream, backward)
 
     def step(self, st: Step, show, grad_names, upd_names, value_names=()) -> StepPart:
-        lr = Calc("lr", None, None, st.lr)
+        lr = Calc(Name("lr"), None, None, st.lr)
         forward = tuple(self._forward(t, st.parameters_before) for t in st.samples)
         loss = self._loss(st.samples, st.loss, st.parameters_before)
         lookahead: tuple[Calc, ...] = ()
@@ -524,7 +292,7 @@ class _Builder:
             theta, v = sympy.Symbol("theta", real=True), sympy.Symbol("v", real=True)
             prev = self._state_before(st)
             lookahead = tuple(
-                Calc(f"{q}~", theta + mu * v,
+                Calc(Name(q, tilde=True), theta + mu * v,
                      {"theta": st.parameters_before[q], "mu": self.updater.hypers["mu"], "v": prev["v"][q]},
                      st.lookahead.parameters[q], context="optimizer",
                      names=(("theta", q),) if q not in _OPT_DISPLAY_CLASHES else ())
@@ -552,7 +320,7 @@ class _Builder:
         p = self.problem
         given = tuple((n, trace.values[n]) for n in (*p.inputs, *p.targets))
         env = {**params, **trace.values}
-        rows = tuple(Calc(eq.name, eq.expr, None if isinstance(eq.expr, sympy.Symbol) else env,
+        rows = tuple(Calc(Name(eq.name), eq.expr, None if isinstance(eq.expr, sympy.Symbol) else env,
                           trace.values[eq.name])
                      for eq in self.graph.equations if eq.name != self.graph.loss_name)
         return SampleForward(trace.index, given, rows)
@@ -562,26 +330,26 @@ class _Builder:
         over ``params`` (the parameters the step starts from)."""
         g = self.graph
         eq = g.equations[-1]
-        per = tuple((t.index, Calc(g.loss_name + sample_mark(t.index, len(traces)), eq.expr, dict(t.values),
+        per = tuple((t.index, Calc(Name(g.loss_name, sample_of(t.index, len(traces))), eq.expr, dict(t.values),
                                    t.loss)) for t in traces)
         batch = None
         penalty = self.problem.loss.penalty
         if len(traces) > 1 or penalty is not None:
-            names = [g.loss_name + sample_mark(t.index, len(traces)) for t in traces]
+            names = [Name(g.loss_name, sample_of(t.index, len(traces))) for t in traces]
             expr, values = self._reduce(names, [t.loss for t in traces]) if len(traces) > 1 else (
-                sympy.Symbol(names[0]), {names[0]: traces[0].loss})
+                self._sym(names[0]), {unicode_label(names[0]): traces[0].loss})
             if penalty is not None:
                 expr = sympy.Add(expr, penalty.expression(), evaluate=False)
                 values.update((p, params[p]) for p in penalty.on)
-            batch = Calc(g.loss_name, expr, values, batch_loss, context="chain",
-                         note="with the penalty" if penalty is not None else "")
+            batch = self._chained(Name(g.loss_name), expr, values, batch_loss,
+                                  note="with the penalty" if penalty is not None else "")
         return Loss(per, batch)
 
     def _reduce(self, names: list[str], values: list[Any]):
-        terms = sympy.Add(*[sympy.Symbol(n) for n in names], evaluate=False)
+        terms = sympy.Add(*[self._sym(n) for n in names], evaluate=False)
         if self.problem.loss.reduction == "mean":
             terms = sympy.Mul(terms, sympy.Pow(sympy.Integer(len(names)), -1, evaluate=False), evaluate=False)
-        return terms, dict(zip(names, values))
+        return terms, {unicode_label(n): v for n, v in zip(names, values)}
 
     # ------------------------------------------------ backward
 
@@ -664,12 +432,12 @@ class _Builder:
             for top, bottom in used_edges:
                 edge = self._edge(top, bottom)
                 value = trace.partials[edge]
-                local_values[partial_label(top, bottom)] = value
+                local_values[unicode_label(Partial(top, bottom))] = value
                 expr = self.derivation.partials[edge]
                 e_env = env
                 if sequential:
                     e_env = self._sequential_env(st, edge, env)
-                locals_.append(Calc(partial_label(top, bottom), expr,
+                locals_.append(Calc(Partial(top, bottom), expr,
                                     None if expr.is_number else e_env, value, kink=self._kink(expr, e_env)))
             deltas = []
             if form == "delta":
@@ -677,18 +445,18 @@ class _Builder:
                     terms = []
                     vals = {}
                     for c in self._shown_consumers(n):
-                        f = sympy.Symbol(partial_label(c, n))
+                        f = self._sym(Partial(c, n))
                         vals[f.name] = local_values[f.name]
                         if c == g.loss_name:
                             terms.append(f)
                         else:
-                            d = sympy.Symbol(delta_label(c))
+                            d = self._sym(Delta(c))
                             vals[d.name] = trace.deltas[c]
                             terms.append(sympy.Mul(d, f, evaluate=False))
                     expr = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
-                    deltas.append(Calc(delta_label(n), expr, vals, trace.deltas[n], context="chain"))
+                    deltas.append(self._chained(Delta(n), expr, vals, trace.deltas[n]))
             gradients = []
-            mark = sample_mark(trace.index, batch_size)
+            sample = sample_of(trace.index, batch_size)
             for q in grads:
                 if form == "paths":
                     expr = chains[q]
@@ -696,23 +464,22 @@ class _Builder:
                 else:
                     terms, vals = [], {}
                     for c in self._shown_consumers(q):
-                        f = sympy.Symbol(partial_label(c, q))
-                        d = sympy.Symbol(delta_label(c))
+                        f = self._sym(Partial(c, q))
+                        d = self._sym(Delta(c))
                         vals[f.name], vals[d.name] = local_values[f.name], trace.deltas[c]
                         terms.append(sympy.Mul(d, f, evaluate=False))
                     expr = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
-                lhs = partial_label(g.loss_name + mark, q)
-                if isinstance(expr, sympy.Symbol) and expr.name == lhs:  # E uses q directly: no chain
-                    expr, vals = None, None
-                gradients.append((q, Calc(lhs, expr, vals, trace.gradients[q], context="chain")))
+                lhs = Partial(g.loss_name, q, sample)
+                if isinstance(expr, sympy.Symbol) and expr.name == unicode_label(Partial(g.loss_name, q)):
+                    expr, vals = None, None   # E uses q directly: no chain
+                gradients.append((q, self._chained(lhs, expr, vals, trace.gradients[q])))
             samples.append(SampleBackward(trace.index, tuple(locals_), tuple(deltas), tuple(gradients)))
         batch = []
         if batch_size > 1:
             for q in grads:
-                names = [partial_label(g.loss_name + sample_mark(t.index, batch_size), q) for t in traces]
+                names = [Partial(g.loss_name, q, sample_of(t.index, batch_size)) for t in traces]
                 expr, vals = self._reduce(names, [t.gradients[q] for t in traces])
-                batch.append((q, Calc(partial_label(g.loss_name, q), expr, vals, st.raw_gradients[q],
-                                      context="chain")))
+                batch.append((q, self._chained(Partial(g.loss_name, q), expr, vals, st.raw_gradients[q])))
         return Backward(form, tuple(chains.items()), tuple(samples), tuple(batch))
 
     def _upstream(self, trace, params, names) -> Upstream:
@@ -732,7 +499,7 @@ class _Builder:
             if rows:
                 results.append(rows[-1])
             value = trace.deltas[name] if name in trace.deltas else trace.leaf_derivatives[name]
-            lhs = partial_label(top, name)
+            lhs = Partial(top, name)
             if name == top:
                 rows.append(Calc(lhs, None, None, value, note="the start: the objective's gradient with respect "
                                                               "to itself"))
@@ -746,22 +513,22 @@ class _Builder:
                 expr = d.partials.get(edge, d.leaf_partials.get(edge))
                 shown = self.aliased.get(user, user)   # o1 in place of net_o1 (o1 = net_o1), as above
                 shown = user if shown == g.loss_name else shown   # but f stays f under E = f
-                local = partial_label(shown, name)
-                vals[local] = trace.partials[edge]
+                local = Partial(shown, name)
+                vals[unicode_label(local)] = trace.partials[edge]
                 rows.append(Calc(local, expr, None if expr.is_number else env, trace.partials[edge],
                                  kink=self._kink(expr, env)))
                 if user == g.loss_name or user == top:
-                    terms.append(sympy.Symbol(local))
+                    terms.append(self._sym(local))
                 else:
-                    up = partial_label(top, shown)
-                    vals[up] = trace.deltas[user]
-                    terms.append(sympy.Mul(sympy.Symbol(up), sympy.Symbol(local), evaluate=False))
+                    up = Partial(top, shown)
+                    vals[unicode_label(up)] = trace.deltas[user]
+                    terms.append(sympy.Mul(self._sym(up), self._sym(local), evaluate=False))
             if not terms:
                 rows.append(Calc(lhs, None, None, value, note=f"{top} does not depend on {name}"))
                 continue
             expr = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
             if not (len(terms) == 1 and isinstance(expr, sympy.Symbol) and rows[-1].lhs == lhs):
-                rows.append(Calc(lhs, expr, vals, value, context="chain"))
+                rows.append(self._chained(lhs, expr, vals, value))
         if rows:
             results.append(rows[-1])
         return Upstream(trace.index, tuple(rows), tuple(results))
@@ -786,7 +553,7 @@ class _Builder:
 
     def _chain(self, paths) -> sympy.Expr:
         def sym(e):
-            return sympy.Symbol(partial_label(*e))
+            return self._sym(Partial(*e))
         if len(paths) == 1:
             factors = [sym(e) for e in paths[0]]
             return factors[0] if len(factors) == 1 else sympy.Mul(*factors, evaluate=False)
@@ -831,26 +598,28 @@ class _Builder:
         names = (("theta", q),) if q not in _OPT_DISPLAY_CLASHES else ()
         penalty = self.problem.loss.penalty
         if penalty is not None and q in penalty.on and q in st.penalized_gradients:
-            label = partial_label(self.graph.loss_name, q)
-            rows.append(Calc("g", sympy.Add(sympy.Symbol(label), sympy.diff(penalty.expression(), sympy.Symbol(
-                q, real=True)), evaluate=False), {label: raw, q: st.parameters_before[q]},
-                st.penalized_gradients[q], context="chain", note="with the penalty's derivative"))
+            label = Partial(self.graph.loss_name, q)
+            rows.append(self._chained(Name("g"), sympy.Add(self._sym(label), sympy.diff(
+                penalty.expression(), sympy.Symbol(q, real=True)), evaluate=False),
+                {unicode_label(label): raw, q: st.parameters_before[q]},
+                st.penalized_gradients[q], note="with the penalty's derivative"))
             raw = st.penalized_gradients[q]
         if opt.weight_decay is not None and not definition.decoupled_decay and not opt.centralize:
-            rows.append(Calc("g", L2_DECAY.expr,
+            rows.append(Calc(Name("g"), L2_DECAY.expr,
                              {"g": raw, "theta": st.parameters_before[q],
                               "weight_decay": self.updater.hypers["weight_decay"]},
                              g_used, context="optimizer", lhs_expr=L2_DECAY.target, names=names))
         elif opt.centralize:
             row = next((r for r in self.graph.unit_weights if q in r), None)
             if row is not None:
-                labels = [partial_label(self.graph.loss_name, w) for w in row]
-                mean = sympy.Mul(sympy.Add(*[sympy.Symbol(n) for n in labels], evaluate=False),
+                labels = [Partial(self.graph.loss_name, w) for w in row]
+                mean = sympy.Mul(sympy.Add(*[self._sym(n) for n in labels], evaluate=False),
                                  sympy.Pow(sympy.Integer(len(row)), -1, evaluate=False), evaluate=False)
-                expr = sympy.Add(sympy.Symbol(partial_label(self.graph.loss_name, q)),
+                expr = sympy.Add(self._sym(Partial(self.graph.loss_name, q)),
                                  sympy.Mul(-1, mean, evaluate=False), evaluate=False)
-                rows.append(Calc("g", expr, {n: st.raw_gradients[w] for n, w in zip(labels, row)}, g_used,
-                                 context="chain", note="centralized"))
+                rows.append(self._chained(Name("g"), expr, {unicode_label(n): st.raw_gradients[w]
+                                                            for n, w in zip(labels, row)}, g_used,
+                                          note="centralized"))
         if q in self.problem.frozen:
             return Update(q, st.parameters_before[q], st.parameters[q], g_used, tuple(rows), frozen=True)
         prev = self._state_before(st)
@@ -860,7 +629,7 @@ class _Builder:
         for var in self.updater.state_names:
             env[var] = prev[var][q]
         for assign, (target, value) in zip(definition.forms[opt.form], st.trail.get(q, [])):
-            rows.append(Calc(target, assign.expr, dict(env), value, context="optimizer",
+            rows.append(Calc(Name(target), assign.expr, dict(env), value, context="optimizer",
                              lhs_expr=assign.target, names=names))
             env[target] = value
         return Update(q, st.parameters_before[q], st.parameters[q], g_used, tuple(rows))
@@ -882,7 +651,7 @@ class _Builder:
 def _objective_note(objective) -> str:
     if objective.node:
         return f"the objective: {objective.node}, the value minimised (no targets, no loss)"
-    given = ", ".join(f"∂E/∂{n} = {g.value:g}" for n, g in objective.upstream.items())
+    given = ", ".join(f"∂E/∂{n} = {parameter_text(g.value)}" for n, g in objective.upstream.items())
     return f"the upstream gradients are given ({given}): E = Σ (given gradient)·(node)"
 
 
@@ -891,6 +660,9 @@ _OPT_DISPLAY_CLASHES = frozenset(["g", "lr", "t", "v", "m", "s", "r", "u", "d"])
 
 
 # ---------------------------------------------------------------- round mode
+
+_UNSHADOWED = ("show", "figures", "answers", "data")
+
 
 def attach_shadows(solution: Solution, full: Solution) -> Solution:
     """Pair every value of a rounded solution with the same value computed in full precision."""
@@ -901,64 +673,10 @@ def attach_shadows(solution: Solution, full: Solution) -> Solution:
             return dataclasses.replace(a, rows=walk(a.rows, b.rows), shadow_new=b.new)
         if dataclasses.is_dataclass(a) and type(a) is type(b):
             return dataclasses.replace(a, **{f.name: walk(getattr(a, f.name), getattr(b, f.name))
-                                             for f in dataclasses.fields(a) if f.name not in ("show",)})
+                                             for f in dataclasses.fields(a) if f.name not in _UNSHADOWED})
         if isinstance(a, tuple) and isinstance(b, tuple) and len(a) == len(b):
             return tuple(walk(x, y) for x, y in zip(a, b))
         return a
     return walk(solution, full)
 
 
-# ---------------------------------------------------------------- answers
-
-@dataclass(frozen=True)
-class Answer:
-    """One answer a problem asks for, picked from the records (never computed here)."""
-
-    kind: str              # forward | loss | gradient | update | final
-    step: int | None       # the step it belongs to (None: before training, or after it)
-    label: str             # the name as the worked solution writes it: o1, E, ∂E/∂w21, w21
-    value: Any
-
-
-def solution_answers(solution: Solution, outputs: tuple[str, ...], asked: bool = True) -> tuple[Answer, ...]:
-    """The answers to what the problem asks, in the order of the worked solution: per step
-    shown in full its outputs, loss, gradients and updated parameters (what ``show`` holds),
-    then the final parameters and loss. A problem that asks nothing in particular
-    (``asked`` false) is answered by its end result: the final values (or, without
-    training, the outputs and the loss)."""
-    show = solution.show
-    out: list[Answer] = []
-
-    def forward_and_loss(step, forward, loss):
-        if "forward" in show:
-            for f in forward:
-                for c in f.rows:
-                    if c.lhs in outputs:
-                        out.append(Answer("forward", step, c.lhs + sample_mark(f.index, len(forward)), c.value))
-        if "loss" in show:
-            c = loss.batch if loss.batch is not None else loss.per_sample[0][1]
-            out.append(Answer("loss", step, c.lhs, c.value))
-
-    def gradients(step, upstream, backward):
-        if "gradient" not in show:
-            return
-        for u in upstream:
-            mark = sample_mark(u.index, len(upstream))
-            out.extend(Answer("gradient", step, c.lhs + mark, c.value) for c in u.results)
-        if backward is not None:
-            pairs = backward.batch or (backward.samples[0].gradients if len(backward.samples) == 1 else ())
-            out.extend(Answer("gradient", step, c.lhs, c.value) for _, c in pairs)
-
-    if solution.evaluation is not None:
-        forward_and_loss(None, solution.evaluation.forward, solution.evaluation.loss)
-        gradients(None, solution.evaluation.upstream, solution.evaluation.backward)
-    for p in solution.steps if asked else ():
-        forward_and_loss(p.step, p.forward, p.loss)
-        gradients(p.step, p.upstream, p.backward)
-        if "update" in show:
-            out.extend(Answer("update", p.step, u.param, u.new) for u in p.updates)
-    if solution.final is not None:
-        out.extend(Answer("final", None, name, after) for name, _, after in solution.final.parameters)
-        if solution.final.loss is not None:
-            out.append(Answer("final", None, solution.model.equations[-1][0], solution.final.loss))
-    return tuple(out)

@@ -451,8 +451,7 @@ def _check_written(written: Problem, spec: VarySpec, picks: Sequence[int]) -> No
 
 def first_broken_rule(run, rules: Rules) -> tuple[str | None, tuple]:
     """Check every rule on the solved variant; returns (rule name or None, answers)."""
-    from .render.latex import solution_of
-    from .solution import solution_answers
+    from .solution import build_solution
 
     problem = run.problem
     f = run.domain.to_float
@@ -466,8 +465,7 @@ def first_broken_rule(run, rules: Rules) -> tuple[str | None, tuple]:
             for net in _sigmoid_nets(run, before, trace):
                 if not abs(net) < bound:
                     return "sigmoid_net", ()
-    solution = solution_of(run)
-    answers = solution_answers(solution, problem.outputs, problem.ask is not None)
+    answers = build_solution(run, figures=False).answers
     if rules.min_gradient is not None:
         gradients = [f(a.value) for a in answers if a.kind == "gradient"] or [
             f(g) for step in run.steps for p, g in step.gradients.items() if p not in problem.frozen]

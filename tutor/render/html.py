@@ -1,6 +1,6 @@
 """The worked solution as one self-contained HTML page: MathML, no script, no network.
 
-The walk over the records is `latex.DocumentPrinter`'s; its LaTeX mathematics
+The blocks come from the one walk (`walk.walk_solution`); their LaTeX mathematics
 is converted to MathML by latex2mathml (browsers render MathML natively). Lines
 of working are laid out as a grid (lhs | = | part), not with ``aligned``, so a
 long line breaks between its parts. The style sheet is inline and has print rules.
@@ -11,13 +11,12 @@ from __future__ import annotations
 import html
 import re
 
-from ..solution import solution_answers
+from .. import document as doc
 from ..diagram import Diagram
-from ..figures import figures_of
 from ..plot import Plot
-from ..train import Run
-from .latex import (LINE, DocumentPrinter, EqRow, ExportError, Inline, M, break_math, math_width, solution_of,
-                    too_wide)
+from ..records import Solution
+from .latex import LINE, DocumentBackend, EqRow, ExportError, Inline, M, break_math, math_width, too_wide
+from .walk import walk_solution
 from .svg import diagram_svg, plot_svg
 from .usertext import is_rtl, leading_text, one_line, printable, rtl_language
 
@@ -86,7 +85,7 @@ def _words(content: Inline) -> str:
     return leading_text(c for c in content if isinstance(c, str))
 
 
-class HtmlPrinter(DocumentPrinter):
+class HtmlPrinter(DocumentBackend):
     def inline(self, content: Inline) -> str:
         """Text escaped, maths as MathML; a right-to-left piece in a left-to-right block in a span of its own."""
         block = _direction(_words(content))
@@ -99,9 +98,6 @@ class HtmlPrinter(DocumentPrinter):
             own = _direction(c)
             out.append(f"<span{own}>{text}</span>" if own and own != block else text)
         return "".join(out)
-
-    def text(self, raw: str) -> list[str]:
-        return [" ".join(p.split()) for p in re.split(r"\n\s*\n", raw.strip()) if p.strip()]
 
     def heading(self, level: int, content: Inline) -> None:
         n = min(level, 6)
@@ -165,8 +161,11 @@ class HtmlPrinter(DocumentPrinter):
     def chart(self, p: Plot) -> None:
         self.out.append(f'<figure class="picture">\n{plot_svg(p, inline=True)}</figure>')
 
-    def raw(self, text: str) -> None:
-        self.out.append(text)
+    def part(self, block: doc.Part) -> None:
+        self.out.append(f'<section class="problem" id="problem-{block.number}">')
+
+    def end_part(self, block: doc.EndPart) -> None:
+        self.out.append("</section>")
 
     def document(self, title: str) -> str:
         return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -183,13 +182,11 @@ def check_available() -> None:
                           "(pip install latex2mathml)") from None
 
 
-def render_html(run: Run, *, show_all: bool = False, steps: list[int] | None = None, digits: int = 4) -> str:
-    """The worked solution of ``run`` as one HTML page."""
+def render_html(solution: Solution) -> str:
+    """The worked solution as one HTML page."""
     check_available()
-    solution = solution_of(run, show_all=show_all, steps=steps, digits=digits)
-    printer = HtmlPrinter(digits=digits)
-    printer.solution(solution, solution_answers(solution, run.problem.outputs, run.problem.ask is not None),
-                     figures=figures_of(run))
+    printer = HtmlPrinter(digits=solution.shown_digits)
+    printer.spell(walk_solution(solution))
     return printer.document(solution.header.title)
 
 

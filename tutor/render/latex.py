@@ -1,44 +1,30 @@
-"""The worked solution as documents: the walk over the `Solution` records shared by
-the Markdown, LaTeX and HTML printers, and the LaTeX printer itself.
-
-Every mathematical span in every document format is LaTeX written by
-`notation.LatexMathPrinter` (Markdown shows it as $…$, HTML converts it to
-MathML), so the walk lives here, with the LaTeX. `DocumentPrinter` has one
-``_print_<Record>`` method per record, like `terminal.TerminalPrinter`, and
-emits a handful of blocks (heading, paragraph, bullets, table, equations,
-boxed answers); each format's printer says how to write those blocks. A
-printer never computes: it joins what the records hold.
+"""The worked solution as documents: how the blocks of the one walk
+(`walk.walk_solution`) are spelled in a document format (`DocumentBackend`: every
+mathematical span is LaTeX from `notation`, which Markdown shows as $…$ and HTML
+converts to MathML), the LaTeX printer itself, and the PDF.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import re
 import shutil
 import subprocess
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
-import sympy
-
+from .. import document as doc
+from ..diagram import Diagram
 from ..errors import TutorError
 from ..files import scratch_directory
-from ..solution import (GradientCheckPart, Upstream, Diverged, LogRow, Answer, Backward, Calc, Evaluation, Final, Header, Loss, Model, SampleForward, Solution,
-                        StepLog, StepPart, Update, attach_shadows, build_solution, solution_answers)
-from ..diagram import Diagram
-from ..figures import Figures, figures_of
 from ..plot import Plot
-from ..train import Run
-from .records import RecordPrinter
+from ..records import Solution
+from .notation import latex_math, unicode_math
 from .usertext import REPLACEMENT, arabic_runs, leading_text, one_line, printable, rtl_language
-from .notation import (LATEX_OPTIMIZER_NAMES, OPTIMIZER_NAMES, LatexMathPrinter,
-                       MathPrinter, format_value, latex_identifier, latex_loss_formula, latex_number, latex_value,
-                       same_at, to_float)
+from .walk import walk_solution
 
 ONE_LINE = 72   # an equation longer than this (in Unicode characters) gets one line per part
-DATA_COLUMNS = 8   # the sheet's data table shows at most this many names beside the sample number
 
 
 # ---------------------------------------------------------------- inline content
@@ -64,36 +50,25 @@ class EqRow:
     one_line: bool = True
 
 
-def solution_of(run: Run, *, show_all: bool = False, steps: list[int] | None = None,
-                digits: int = 4) -> Solution:
-    """The records of ``run`` as the terminal shows them (with the unrounded values
-    beside the rounded ones in ``arithmetic: round`` mode)."""
-    solution = build_solution(run, show_all=show_all, steps=steps, digits=digits)
-    if run.problem.arithmetic == "round":
-        from ..train import train
-        full = train(dataclasses.replace(run.problem, arithmetic="float", round_decimals=None))
-        solution = attach_shadows(solution, build_solution(full, show_all=show_all, steps=steps, digits=digits))
-    return solution
-
-
 class ExportError(TutorError):
     """An export that cannot be made (a missing tool, a failed LaTeX run)."""
 
 
-# ---------------------------------------------------------------- the walk
+# ---------------------------------------------------------------- spelling the blocks
 
-class DocumentPrinter(RecordPrinter):
-    """The walk over the records; subclasses write the blocks in their format."""
-
-    optimizer_names = LATEX_OPTIMIZER_NAMES
+class DocumentBackend:
+    """Spells the blocks of a document (`tutor.document`) in a document format: every
+    mathematical span as LaTeX (`notation.latex_math`; Markdown shows it as $…$, HTML
+    converts it to MathML). Each format's printer says how to write the primitive
+    blocks (heading, paragraph, bullets, table, equations, boxed answers, blank lines,
+    diagram, chart); a block without a spelling raises."""
 
     def __init__(self, *, digits: int = 4, level: int = 1):
         self.digits = digits
         self.base_level = level
         self.out: list[str] = []
-        self.figures: Figures | None = None
 
-    # ------------------------------------------------ blocks (each format)
+    # ------------------------------------------------ primitives (each format)
 
     def heading(self, level: int, content: Inline) -> None:
         raise NotImplementedError
@@ -118,339 +93,128 @@ class DocumentPrinter(RecordPrinter):
         """Answer lines for a student to fill in: (a LaTeX left-hand side, where in words)."""
         raise NotImplementedError
 
-    def text(self, raw: str) -> list[str | M]:
-        """Plain text (a problem statement): paragraphs split on blank lines."""
-        return [raw]
-
-    # ------------------------------------------------ entry
-
-    def h(self, depth: int, content: Inline | str) -> None:
-        self.heading(self.base_level + depth, [content] if isinstance(content, str) else content)
-
     def diagram(self, d: Diagram) -> None:
-        """The drawing of the problem (`diagram.Diagram`), with its caption."""
         raise NotImplementedError
 
     def chart(self, p: Plot) -> None:
-        """A plot (`plot.Plot`): the loss curve."""
         raise NotImplementedError
 
-    def solution(self, solution: Solution, answers: Sequence[Answer] = (), *, title: bool = True,
-                 figures: Figures | None = None) -> None:
-        """The worked solution (with its figures, if given), then its answers boxed."""
-        self.figures = figures
-        self.solution_ = solution
-        self.digits = max(self.digits, solution.round_decimals or 0)
-        self.model_settings = {"rank": solution.rank, "params": solution.params, "digits": self.digits}
-        self.show_title = title
-        self._print(solution)
-        if figures is not None and figures.losses is not None:
-            self.h(1, "The loss during training")
-            self.chart(figures.losses)
-        if answers:
-            self.h(1, "Answers")
-            self.boxed([(f"{latex_identifier(a.label)} = {latex_value(a.value, self.digits)}", self.answer_where(a))
-                        for a in answers])
+    def part(self, block: doc.Part) -> None:
+        """A problem's part of a key begins."""
 
-    # ------------------------------------------------ maths
+    def end_part(self, block: doc.EndPart) -> None:
+        """A problem's part of a key ends."""
 
-    def calc_settings(self, calc: Calc, unicode: bool = False) -> dict[str, Any]:
-        settings = self.settings(calc.context)
-        if isinstance(calc.lhs_expr, sympy.Symbol):
-            settings = {**settings, "lead": calc.lhs_expr.name}
-        if unicode:
-            settings = dict(settings)
-            settings["names"] = OPTIMIZER_NAMES if calc.context == "optimizer" else {}
-            if calc.names:
-                settings["names"] = {**settings["names"], **dict(calc.names)}
-        elif calc.names:
-            settings = {**settings, "names": {**settings.get("names", {}),
-                                              **{k: latex_identifier(v) for k, v in calc.names}}}
-        return settings
+    def text(self, raw: str) -> list[str]:
+        """A statement's paragraphs: split on blank lines, each joined into one line."""
+        return [" ".join(p.split()) for p in re.split(r"\n\s*\n", raw.strip()) if p.strip()]
 
-    def tex(self, expr, context: str = "model") -> str:
-        return LatexMathPrinter(self.settings(context)).doprint(expr)
+    # ------------------------------------------------ blocks
 
-    def value(self, x: Any, shadow: Any = None) -> str:
-        text = latex_value(x, self.digits)
-        if shadow is not None and not same_at(x, shadow, self.digits):
-            text += rf" \text{{ (unrounded }} {latex_value(shadow, self.digits)}\text{{)}}"
-        return text
-
-    def formula(self, calc: Calc) -> str:
-        return LatexMathPrinter(self.calc_settings(calc)).doprint(calc.expr)
-
-    def numbers(self, calc: Calc) -> str:
-        return LatexMathPrinter({**self.calc_settings(calc), "values": calc.values}).doprint(calc.expr)
-
-    def lhs(self, calc: Calc) -> tuple[str, str]:
-        if calc.lhs_expr is not None:
-            return LatexMathPrinter(self.calc_settings(calc)).doprint(calc.lhs_expr), r"\leftarrow"
-        return latex_identifier(calc.lhs), "="
-
-    def width(self, calc: Calc) -> int:
-        """The length of the line in Unicode, as the terminal would print it: the layout rule."""
-        n = len(calc.lhs) + 3
-        if calc.expr is not None:
-            n += len(MathPrinter(self.calc_settings(calc, unicode=True)).doprint(calc.expr)) + 3
-            if calc.values is not None:
-                n += len(MathPrinter({**self.calc_settings(calc, unicode=True),
-                                      "values": calc.values}).doprint(calc.expr)) + 3
-        return n + len(format_value(calc.value, self.digits))
-
-    def kink(self, calc: Calc) -> str:
-        if calc.kink is None:
-            return rf"\text{{({calc.note})}}" if calc.note else ""
-        name, value = calc.kink
-        x = to_float(value)
-        rel = ">" if x > 0 else ("<" if x < 0 else "=")
-        return rf"\text{{since }} {latex_identifier(name)} = {latex_number(value, self.digits)} {rel} 0"
-
-    def row(self, calc: Calc) -> EqRow:
-        lhs, rel = self.lhs(calc)
-        return EqRow(lhs, rel, tuple(self.parts(calc)), self.kink(calc), self.width(calc) <= ONE_LINE)
+    def spell(self, blocks) -> None:
+        for block in blocks:
+            method = getattr(self, f"_spell_{type(block).__name__}", None)
+            if method is None:
+                raise TypeError(f"{type(self).__name__} cannot spell a {type(block).__name__}")
+            method(block)
 
     @staticmethod
-    def answer_where(a: Answer) -> str:
-        if a.step is not None:
-            return f"step {a.step}" + (", updated" if a.kind == "update" else "")
-        return "after training" if a.kind == "final" else "initial parameters"
+    def cells(content: doc.Inline) -> list[str | M]:
+        return [c.text if isinstance(c, doc.Text) else M(latex_math(c)) for c in content]
 
-    # ------------------------------------------------ records
+    def _spell_Heading(self, h: doc.Heading) -> None:
+        content = self.cells(h.content)
+        if h.level == 0:   # a title: its text on one line (a title of several lines cannot add headings)
+            content = [_one_line_keeping_edges(c) if isinstance(c, str) else c for c in content]
+        self.heading(self.base_level + h.level, content)
 
-    def _print_Diverged(self, d: Diverged) -> None:
-        self.h(1, "Training stopped")
-        self.paragraph([d.text])
+    def _spell_Statement(self, s: doc.Statement) -> None:
+        for para in self.text(s.text):
+            self.paragraph([para])
 
-    def _print_Header(self, h: Header) -> None:
-        if self.show_title:
-            self.h(0, one_line(h.title))
-        if h.statement:
-            for para in self.text(h.statement):
-                self.paragraph([para])
-        self.conventions(h)
+    def _spell_Paragraph(self, p: doc.Paragraph) -> None:
+        self.paragraph(self.cells(p.content))
 
-    def conventions(self, h: Header) -> None:
-        self.h(1, "Conventions")
+    def _spell_Bullets(self, b: doc.Bullets) -> None:
+        self.bullets([self.cells(item) for item in b.items])
+
+    def _spell_Definitions(self, d: doc.Definitions) -> None:
+        """One item per term (its lines joined: "loss: E = …; K = 2 outputs"); notes one item each."""
         items: list[Inline] = []
-        formula = latex_loss_formula(h.loss) if h.loss else None
-        if h.custom_loss is not None:
-            name, expr = h.custom_loss
-            formula = f"{latex_identifier(name)} = {self.tex(expr)}"
-        if formula:
-            items.append(["loss ", M(formula)] + ([", " + "; ".join(h.loss_notes)] if h.loss_notes else []))
-        else:
-            items += [["loss: " + note] for note in h.loss_notes]
-        if h.rules:
-            opt = self.settings("optimizer")
-            rules: list[str | M] = [f"optimizer {h.optimizer}, each step, per parameter ", M(r"\theta"),
-                                    " with gradient ", M("g"), ": "]
-            for i, (target, expr) in enumerate(h.rules):
-                rule = {**opt, "lead": target.name}
-                rules += ([", "] if i else []) + [M(LatexMathPrinter(rule).doprint(target) + r" \leftarrow "
-                                                    + LatexMathPrinter(rule).doprint(expr))]
-            rules += ["; "] + _join([M(f"{LATEX_OPTIMIZER_NAMES.get(n, latex_identifier(n))} = "
-                                       f"{latex_number(v, max(self.digits, 10))}") for n, v in h.hypers])
-            items.append(rules)
-        items += [[note] for note in h.notes]
+        for term, lines in d.rows:
+            if term == "notes":
+                items += [self.cells(line) for line in lines]
+                continue
+            item: list[str | M] = [term + ": "]
+            for i, line in enumerate(lines):
+                if i:
+                    previous = lines[i - 1][-1]
+                    item.append(" " if isinstance(previous, doc.Text) and previous.text.endswith(":") else "; ")
+                item += self.cells(line)
+            items.append(item)
         self.bullets(items)
 
-    def _print_Model(self, m: Model) -> None:
-        self.h(1, "The model")
-        self.equations([EqRow(latex_identifier(name), "=", (self.tex(expr),)) for name, expr in m.equations])
-        if m.constants:
-            self.paragraph(["constants: "] + _join([M(f"{latex_identifier(n)} = {latex_value(v, self.digits)}")
-                                                    for n, v in m.constants]))
-        if m.parameters:  # none: a function of its inputs only (an objective)
-            self.h(2, "Initial parameters")
-            self.parameter_table(m.parameters)
-        figures = self.figures
-        if figures is not None:
-            self.h(2, "The network" if figures.diagram is None or figures.diagram.kind == "network"
-                   else "The computational graph")
-            if figures.diagram is not None:
-                self.diagram(figures.diagram)
-            else:
-                self.paragraph([figures.note])
+    def _spell_Table(self, t: doc.Table) -> None:
+        self.table(list(t.headers), [[self.cells(c) for c in row] for row in t.rows], t.long)
 
-    def parameter_table(self, parameters) -> None:
+    def _spell_Pairs(self, pairs: doc.Pairs) -> None:
         per = 4
-        chunk = -(-len(parameters) // per)
-        columns = [parameters[i:i + chunk] for i in range(0, len(parameters), chunk)]
+        items = pairs.items
+        chunk = -(-len(items) // per)
+        columns = [items[i:i + chunk] for i in range(0, len(items), chunk)]
         rows = []
         for r in range(chunk):
             cells: list[Inline] = []
             for col in columns:
-                if r < len(col):
-                    name, value, remark = col[r]
-                    cells += [[M(latex_identifier(name))],
-                              [M(latex_value(value, self.digits))] + ([f" ({remark})"] if remark else [])]
-                else:
-                    cells += [[], []]
+                cells += [self.cells(col[r][0]), self.cells(col[r][1])] if r < len(col) else [[], []]
             rows.append(cells)
-        self.table(["parameter", "value"] * len(columns), rows)
+        self.table(list(pairs.headers) * len(columns), rows)
 
-    def _print_StepPart(self, p: StepPart) -> None:
-        show = self.solution_.show
-        samples = "sample" + ("s " if len(p.batch) > 1 else " ") + ", ".join(map(str, p.batch))
-        self.h(1, [f"Step {p.step} (epoch {p.epoch}, {samples}; ", M(r"\mathit{lr} = " + self.value(p.lr.value,
-                                                                                                   p.lr.shadow)),
-                   ")"])
-        if "forward" in show:
-            for f in p.forward:
-                self._forward(f, "Forward pass")
-        if "loss" in show:
-            self._print(p.loss)
-        if p.lookahead and ("gradient" in show or "update" in show):
-            self.h(2, ["Look-ahead point (Nesterov): the gradient is taken at ",
-                       M(r"\tilde{\theta} = \theta + \mu \cdot v")])
-            self.equations([self.row(c) for c in p.lookahead])
-            for f in p.lookahead_forward:
-                self._forward(f, "Forward pass at the look-ahead point")
-        for u in p.upstream:
-            self._print(u)
-        if p.backward is not None:
-            self._print(p.backward)
-        if p.updates:
-            self.h(2, "Update")
-            for u in p.updates:
-                self._print(u)
+    def _spell_Equations(self, e: doc.Equations) -> None:
+        self.equations([self.row(r) for r in e.rows])
 
-    def _print_Evaluation(self, e: Evaluation) -> None:
-        self.h(1, "With the initial parameters (no training steps)")
-        if "forward" in self.solution_.show:
-            for f in e.forward:
-                self._forward(f, "Forward pass")
-        if "loss" in self.solution_.show:
-            self._print(e.loss)
-        for u in e.upstream:
-            self._print(u)
-        if e.backward is not None:
-            self._print(e.backward)
+    @staticmethod
+    def row(r: doc.EqRow) -> EqRow:
+        """A line of working in LaTeX, on one line if its Unicode form is short (the layout rule)."""
+        width = len(unicode_math(r.lhs)) + 3 + sum(len(unicode_math(p)) + 3 for p in r.parts) - 3
+        note = ""
+        if r.note:
+            pieces = [rf"\text{{{latex_text(c.text)}}}" if isinstance(c, doc.Text) else latex_math(c) for c in r.note]
+            note = r"\text{(}" + "".join(pieces) + r"\text{)}"
+            if all(isinstance(c, doc.Text) for c in r.note):
+                note = rf"\text{{({latex_text(''.join(c.text for c in r.note))})}}"
+        return EqRow(latex_math(r.lhs), r"\leftarrow" if r.rel == "←" else "=",
+                     tuple(latex_math(p) for p in r.parts), note, width <= ONE_LINE)
 
-    def _print_GradientCheckPart(self, g: GradientCheckPart) -> None:
-        self.h(1, "Gradient check (at the initial parameters)")
-        self.paragraph([M(r"\mathit{numeric} = \frac{E(\theta + \varepsilon) - E(\theta - \varepsilon)}{2\varepsilon}"),
-                        " with ", M(r"\varepsilon = " + latex_value(g.eps, self.digits)),
-                        "; relative error = |numeric − backprop| / max(|numeric|, |backprop|)"])
-        wide = max(self.digits, 8)   # E(θ ± ε) differ in the digits beyond the usual ones
-        rows = [[[M(latex_identifier(name))], [M(latex_value(plus, wide))], [M(latex_value(minus, wide))],
-                 [M(latex_value(numeric, self.digits))], [M(latex_value(analytic, self.digits))], [f"{rel:.1e}"]]
-                for name, plus, minus, numeric, analytic, rel in g.rows]
-        self.table(["θ", "E(θ + ε)", "E(θ − ε)", "numeric", "backprop", "rel. error"], rows)
+    def _spell_Boxed(self, b: doc.Boxed) -> None:
+        self.boxed([(latex_math(m), where) for m, where in b.items])
 
-    def _print_Upstream(self, u: Upstream) -> None:
-        self.h(2, f"Backward pass, sample {u.index}: local derivative × upstream gradient")
-        self.equations([self.row(c) for c in u.rows])
+    def _spell_Blanks(self, b: doc.Blanks) -> None:
+        self.blank_lines([(latex_math(m), where) for m, where in b.items])
 
-    def _forward(self, f: SampleForward, title: str) -> None:
-        given = _join([M(f"{latex_identifier(n)} = {latex_value(v, self.digits)}") for n, v in f.given])
-        self.h(2, [f"{title}, sample {f.index}"] + ([" ("] + given + [")"] if given else []))
-        rows = []
-        for c in f.rows:
-            numbers = [M(self.numbers(c))] if c.values is not None else []
-            rows.append([[M(latex_identifier(c.lhs))], [M(self.formula(c))], numbers,
-                         [M(self.value(c.value, c.shadow))]])
-        self.table(["node", "formula", "numbers", "value"], rows)
+    def _spell_Figure(self, f: doc.Figure) -> None:
+        if f.figures.diagram is not None:
+            self.diagram(f.figures.diagram)
+        else:
+            self.paragraph([f.figures.note or ""])
 
-    def _print_Loss(self, loss: Loss) -> None:
-        self.h(2, "Loss")
-        rows = [self.row(c) for _, c in loss.per_sample]
-        if loss.batch is not None:
-            rows.append(self.row(loss.batch))
-        self.equations(rows)
+    def _spell_Chart(self, c: doc.Chart) -> None:
+        self.chart(c.plot)
 
-    def _print_Backward(self, b: Backward) -> None:
-        where = " at the look-ahead point" if b.at_lookahead else ""
-        for s in b.samples:
-            sample = f", sample {s.index}" if len(b.samples) > 1 else ""
-            self.h(2, f"Backward pass{where}{sample}: local derivatives")
-            rows = []
-            for c in s.locals:
-                numbers = self.numbers(c) if c.values is not None else ""
-                value = self.value(c.value, c.shadow)
-                note = self.kink(c)
-                rows.append([[M(latex_identifier(c.lhs))], [M(self.formula(c))],
-                             [M(numbers)] if numbers and numbers != value else [],
-                             [M(value + (rf" \quad {note}" if note else ""))]])
-            self.table(["derivative", "formula", "numbers", "value"], rows)
-            if b.form == "delta":
-                self.h(2, [M(r"\delta = \partial E / \partial \mathit{node}"),
-                           ", from the loss down (each used once computed)"])
-                self.equations([self.row(c) for c in s.deltas])
-            self.h(2, "Gradients (chain rule)" if b.form == "paths" else "Gradients from the δ's")
-            self.equations([self.row(c) for _, c in s.gradients])
-        if b.batch:
-            self.h(2, "Gradients of the batch loss")
-            self.equations([self.row(c) for _, c in b.batch])
+    def _spell_Part(self, p: doc.Part) -> None:
+        self.part(p)
 
-    def _print_Update(self, u: Update) -> None:
-        tail = u.remark
-        self.paragraph([M(latex_identifier(u.param)), ": ", M(rf"{self.value(u.old)} \to {self.value(u.new, u.shadow_new)}")]
-                       + ([f" ({tail})"] if tail else []))
-        if u.rows:
-            self.equations([self.row(c) for c in u.rows])
+    def _spell_EndPart(self, p: doc.EndPart) -> None:
+        self.end_part(p)
 
-    def _print_StepLog(self, log: StepLog) -> None:
-        self.h(1, log.title)
-        self.log_table(log.rows())
 
-    def log_table(self, log: tuple[LogRow, ...]) -> None:
-        rows = []
-        for r in log:
-            if r.skipped_before:
-                rows.append([["…"], [f"({r.skipped_before} epochs)"], [""], [""], [""]])
-            rows.append([[r.steps], [str(r.epoch)], [r.batch], [M(latex_value(r.lr, self.digits))],
-                         [M(latex_value(r.loss, self.digits))]])
-        self.table(["step", "epoch", "batch", "lr", "loss"], rows)
 
-    def _print_Final(self, f: Final) -> None:
-        self.h(1, "After training")
-        self.table(["parameter", "initial", "final"],
-                   [[[M(latex_identifier(name))], [M(latex_value(before, self.digits))],
-                     [M(latex_value(after, self.digits))]] for name, before, after in f.parameters])
-        if f.epochs:
-            self.h(2, "Loss per epoch (mean of the step losses)")
-            self.log_table(f.epochs)
-        if f.outputs:
-            self.h(2, "Outputs with the final parameters")
-            self.table(["sample", "output", "value", "target"],
-                       [[[str(i)], [M(latex_identifier(o))], [M(latex_value(v, self.digits))],
-                         [M(f"{latex_identifier(t)} = {latex_value(tv, self.digits)}")]]
-                        for i, o, v, t, tv in f.outputs])
-        if f.loss is not None:
-            self.paragraph(["loss with the final parameters: ", M(latex_value(f.loss, self.digits))])
-
-    # ------------------------------------------------ the student sheet
-
-    def sheet(self, run: Run, solution: Solution, answers: Sequence[Answer]) -> None:
-        """The statement, the given values and blank answer lines: no working, no results."""
-        self.solution_ = solution
-        self.model_settings = {"rank": solution.rank, "params": solution.params, "digits": self.digits}
-        h = solution.header
-        if h.statement:
-            for para in self.text(h.statement):
-                self.paragraph([para])
-        self.conventions(h)
-        self.h(1, "The model")
-        self.equations([EqRow(latex_identifier(name), "=", (self.tex(expr),))
-                        for name, expr in solution.model.equations])
-        if solution.model.constants:
-            self.paragraph(["constants: "] + _join([M(f"{latex_identifier(n)} = {latex_value(v, self.digits)}")
-                                                    for n, v in solution.model.constants]))
-        if solution.model.parameters:
-            self.h(2, "Initial parameters")
-            self.parameter_table(solution.model.parameters)
-        problem = run.problem
-        names = [*problem.inputs, *problem.targets]
-        self.h(2, "Data")
-        for first in range(0, len(names), DATA_COLUMNS):   # hundreds of inputs: several tables
-            chunk = names[first:first + DATA_COLUMNS]
-            self.table(["sample", *chunk],
-                       [[[str(i)]] + [[M(latex_value(run.domain.number(sample[n]), self.digits))] for n in chunk]
-                        for i, sample in enumerate(problem.samples, 1)])
-        self.h(1, "Answers")
-        self.blank_lines([(latex_identifier(a.label), self.answer_where(a)) for a in answers])
+def _one_line_keeping_edges(text: str) -> str:
+    """`one_line`, keeping one space where ``text`` starts or ends with one ("Problem 1: ")."""
+    inner = one_line(text)
+    if not inner:
+        return " " if text else ""
+    return (" " if text[0].isspace() else "") + inner + (" " if text[-1].isspace() else "")
 
 
 TABLE_LINE = 240   # a table row wider than this (estimated letters) is set row by row
@@ -714,7 +478,7 @@ def aligned(rows: list[EqRow]) -> str:
 TALL = 40          # a table with more rows than this runs over pages
 
 
-class LatexPrinter(DocumentPrinter):
+class LatexPrinter(DocumentBackend):
     """A complete LaTeX document (article, amsmath, booktabs) that pdflatex, or for
     text beyond ASCII LuaLaTeX, compiles."""
 
@@ -728,6 +492,14 @@ class LatexPrinter(DocumentPrinter):
     def source(self, path: str) -> None:
         """What follows comes from the problem file ``path`` (named when TeX fails on it)."""
         self.sources.append((len(self.out), str(path)))
+
+    def part(self, block: doc.Part) -> None:
+        """A new page for each problem, its file named in errors, its variant in the page headers."""
+        if block.number > 1:
+            self.out.append("\\clearpage\n")
+        self.source(block.source)
+        if block.variant is not None:
+            self.out.append(f"\\pagestyle{{myheadings}}\\markright{{variant {latex_text(block.variant)}}}\n")
 
     def inline(self, content: Inline, persian: bool = False) -> str:
         """Text escaped, maths in $…$; a piece in Arabic script, in a block that is not ``persian``, set as Persian."""
@@ -750,9 +522,6 @@ class LatexPrinter(DocumentPrinter):
             body = before + self.inline(content, persian=True) + after
             return f"\\begin{{otherlanguage}}{{{PERSIAN}}}\n{body}\\end{{otherlanguage}}\n"
         return before + self.inline(content) + after
-
-    def text(self, raw: str) -> list[str]:
-        return [" ".join(p.split()) for p in re.split(r"\n\s*\n", raw.strip()) if p.strip()]
 
     def heading(self, level: int, content: Inline) -> None:
         command = self.SECTIONS[min(level, len(self.SECTIONS) - 1)]
@@ -837,14 +606,12 @@ class LatexPrinter(DocumentPrinter):
         return head + body
 
 
-def render_latex(run: Run, *, show_all: bool = False, steps: list[int] | None = None, digits: int = 4) -> str:
-    """The worked solution of ``run`` as a complete LaTeX document."""
-    solution = solution_of(run, show_all=show_all, steps=steps, digits=digits)
-    printer = LatexPrinter(digits=digits)
+def render_latex(solution: Solution) -> str:
+    """The worked solution as a complete LaTeX document."""
+    printer = LatexPrinter(digits=solution.shown_digits)
     title = [one_line(solution.header.title)]
     printer.out.append(f"\\begin{{center}}{{\\LARGE\\bfseries {printer.inline(title)}}}\\end{{center}}\n")
-    printer.solution(solution, solution_answers(solution, run.problem.outputs, run.problem.ask is not None),
-                     title=False, figures=figures_of(run))
+    printer.spell(walk_solution(solution, title=False))
     return printer.document(solution.header.title)
 
 

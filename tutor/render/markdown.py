@@ -1,7 +1,7 @@
 """The worked solution as Markdown (GitHub and Jupyter flavour).
 
-The walk over the records is `latex.DocumentPrinter`'s; this module only says
-how its blocks read in Markdown: ``#`` headings (one per step), pipe tables for
+The blocks come from the one walk (`walk.walk_solution`); this module only says
+how they read in Markdown: ``#`` headings (one per step), pipe tables for
 forward passes, local derivatives and parameters, inline ``$…$`` and display
 ``$$…$$`` mathematics (``aligned`` for lines of working), which KaTeX and
 MathJax both render.
@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import re
 
-from ..solution import solution_answers
 from ..diagram import Diagram
-from ..figures import figures_of
 from ..plot import Plot
-from ..train import Run
-from .latex import M, DocumentPrinter, EqRow, Inline, aligned, solution_of
+from ..records import Solution
+from .latex import M, DocumentBackend, EqRow, Inline, aligned
+from .walk import walk_solution
 from .svg import diagram_svg, plot_svg
 from .usertext import printable
 
@@ -33,12 +32,9 @@ def markdown_text(text: str) -> str:
     return re.sub(r"\A(\d+)([.)])", r"\1\\\2", text)   # "1." would start a numbered list: "1\."
 
 
-class MarkdownPrinter(DocumentPrinter):
+class MarkdownPrinter(DocumentBackend):
     def inline(self, content: Inline) -> str:
         return "".join(markdown_text(c) if isinstance(c, str) else f"${c.tex}$" for c in content)
-
-    def text(self, raw: str) -> list[str]:
-        return [" ".join(p.split()) for p in re.split(r"\n\s*\n", raw.strip()) if p.strip()]
 
     def heading(self, level: int, content: Inline) -> None:
         self.out.append("#" * min(level, 6) + " " + self.inline(content))
@@ -78,12 +74,10 @@ class MarkdownPrinter(DocumentPrinter):
         return "\n\n".join(self.out) + "\n"
 
 
-def render_markdown(run: Run, *, show_all: bool = False, steps: list[int] | None = None, digits: int = 4) -> str:
-    """The worked solution of ``run`` as Markdown."""
-    solution = solution_of(run, show_all=show_all, steps=steps, digits=digits)
-    printer = MarkdownPrinter(digits=digits)
-    printer.solution(solution, solution_answers(solution, run.problem.outputs, run.problem.ask is not None),
-                     figures=figures_of(run))
+def render_markdown(solution: Solution) -> str:
+    """The worked solution as Markdown."""
+    printer = MarkdownPrinter(digits=solution.shown_digits)
+    printer.spell(walk_solution(solution))
     return printer.document()
 
 

@@ -19,10 +19,10 @@ import sympy
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.printer import Printer
 
-from ..arith import Exact
 from ..ops import OP_OF_CLASS, softmax
+from .numbers import (MINUS, _float_text, format_number, format_value, latex_number,  # noqa: F401
+                      latex_number_text, latex_value, same_at, to_float, is_negative)
 
-MINUS = "−"
 SUPERSCRIPT = str.maketrans("0123456789-+()tn", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ᵗⁿ")
 SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
@@ -38,8 +38,6 @@ OPTIMIZER_RANK = {name: i for i, name in enumerate(
      "d", "m_hat", "v_hat", "s_hat", "g", "t", "eps"])}
 OPTIMIZER_HYPERS = frozenset(["lr", "mu", "beta1", "beta2", "alpha", "rho", "weight_decay", "r0", "eps"])
 
-MAX_FRACTION_CHARS = 15  # longer exact fractions are shown as decimals only
-
 
 def superscript(text: str) -> str:
     return str(text).translate(SUPERSCRIPT)
@@ -47,83 +45,6 @@ def superscript(text: str) -> str:
 
 def subscript(text: str) -> str:
     return str(text).translate(SUBSCRIPT)
-
-
-# ---------------------------------------------------------------- numbers
-
-def _float_text(x: float, digits: int) -> str:
-    if x != x:
-        return "NaN"
-    if math.isinf(x):
-        return "∞" if x > 0 else MINUS + "∞"
-    if x == 0:
-        return "0"
-    ax = abs(x)
-    if ax < 10.0 ** -max(digits, 4) or ax >= 1e9:
-        mantissa, exponent = f"{x:.{max(digits - 1, 0)}e}".split("e")
-        if "." in mantissa:
-            mantissa = mantissa.rstrip("0").rstrip(".")
-        text = f"{mantissa}e{int(exponent)}"
-    else:
-        decimals = digits
-        if ax < 0.1:  # keep `digits` significant figures of small numbers
-            decimals = max(digits, digits - 1 - math.floor(math.log10(ax)))
-        text = f"{x:.{decimals}f}"
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-        if text in ("-0", "0") and x != 0:
-            text = f"{x:.{digits}e}"
-    if text.startswith("-0") and set(text) <= set("-0."):
-        text = "0"
-    return text.replace("-", MINUS)
-
-
-def exact_fraction(x) -> str | None:
-    """An exact rational as a short fraction or integer ("1/3", "−2"), else None."""
-    if isinstance(x, Exact) and x.expr.is_Rational:
-        q = x.expr
-        text = str(q.p) if q.q == 1 else f"{q.p}/{q.q}"
-        if len(text) <= MAX_FRACTION_CHARS:
-            return text.replace("-", MINUS)
-    return None
-
-
-def to_float(x) -> float:
-    if isinstance(x, Exact):
-        return float(x.approx)
-    if isinstance(x, sympy.Basic):
-        return float(x.evalf(30))
-    return float(x)
-
-
-def format_number(x: Any, digits: int = 4) -> str:
-    """A number as a factor of a formula: exact short fractions as themselves, else decimals."""
-    fraction = exact_fraction(x)
-    if fraction is not None:
-        return fraction
-    return _float_text(to_float(x), digits)
-
-
-def format_value(x: Any, digits: int = 4) -> str:
-    """A result: like `format_number`, and an exact fraction also as a decimal (1/3 ≈ 0.3333)."""
-    fraction = exact_fraction(x)
-    if fraction is not None and "/" in fraction:
-        return f"{fraction} ≈ {_float_text(to_float(x), digits)}"
-    if fraction is not None:
-        return fraction
-    text = _float_text(to_float(x), digits)
-    if isinstance(x, Exact):
-        return "≈ " + text
-    return text
-
-
-def same_at(a: Any, b: Any, digits: int) -> bool:
-    """Whether two values print the same at ``digits``."""
-    return _float_text(to_float(a), digits) == _float_text(to_float(b), digits)
-
-
-def is_negative(x: Any) -> bool:
-    return to_float(x) < 0
 
 
 # ---------------------------------------------------------------- the printer
@@ -159,7 +80,7 @@ class MathPrinter(Printer):
     # lead: the name of an assignment's target; where it stands alone in the sum it
     # leads, as written by hand (θ ← θ − lr·g, g ← g + λ·θ, r ← r + g²).
     _default_settings = {"names": {}, "values": None, "digits": 4, "rank": None, "params": frozenset(),
-                         "lead": "theta"}
+                         "lead": "theta", "labels": {}}
 
     def emptyPrinter(self, expr):
         raise TypeError(f"MathPrinter cannot print {type(expr).__name__}: {expr!r}")
@@ -196,11 +117,19 @@ class MathPrinter(Printer):
             return PRECEDENCE["Add"]
         return precedence(expr)
 
+    # The spelling: the only differences between the Unicode and the LaTeX printer
+    # are these tokens and how a product, a power, a root and a function are written.
+    minus = MINUS            # the sign of a negative term
+    open_paren, close_paren = "(", ")"
+
+    def wrap(self, text: str) -> str:
+        return f"{self.open_paren}{text}{self.close_paren}"
+
     def _paren(self, expr, level: int, strict: bool = False) -> str:
         text = self._print(expr)
         p = self._prec(expr)
         if p < level or (strict and p <= level):
-            return f"({text})"
+            return self.wrap(text)
         return text
 
     def _rank(self, expr) -> tuple:
@@ -250,6 +179,8 @@ class MathPrinter(Printer):
             if expr.name not in self._values:
                 raise KeyError(f"no value for {expr.name} in a substitution")
             return format_number(self._values[expr.name], self._settings["digits"])
+        if expr.name in self._settings["labels"]:
+            return unicode_label(self._settings["labels"][expr.name])
         return self._settings["names"].get(expr.name, expr.name)
 
     def _print_Integer(self, expr) -> str:
@@ -284,15 +215,13 @@ class MathPrinter(Printer):
             if self._negative_term(term):
                 text = self._paren(-term if not isinstance(term, sympy.Mul) else _negate(term), PRECEDENCE["Add"],
                                    strict=True)
-                out.append(f"{MINUS}{text}" if i == 0 else f" {MINUS} {text}")
+                out.append(f"{self.minus}{text}" if i == 0 else f" {self.minus} {text}")
             else:
                 text = self._paren(term, PRECEDENCE["Add"])
-                if i and text.startswith(MINUS):
-                    text = f"({text})"
+                if i and text.startswith(self.minus):
+                    text = self.wrap(text)
                 out.append(text if i == 0 else f" + {text}")
         return "".join(out)
-
-    minus = MINUS  # the sign a printed product starts with; LaTeX's is "-"
 
     def _mul_parts(self, expr: sympy.Mul):
         """sign, numerator factors, denominator factors of a product, as printed:
@@ -472,43 +401,6 @@ def _kernel_and_subscript(name: str) -> tuple[str, str]:
     return kernel, ",".join(subs)
 
 
-def latex_number_text(text: str) -> str:
-    """A number as `format_number` / `format_value` writes it, in LaTeX:
-    −1/3 -> -\\frac{1}{3}, 2.5e−8 -> 2.5 \\times 10^{-8}, 1/3 ≈ 0.3333 -> \\frac{1}{3} \\approx 0.3333."""
-    if " ≈ " in text:
-        left, right = text.split(" ≈ ", 1)
-        return f"{latex_number_text(left)} \\approx {latex_number_text(right)}"
-    if text.startswith("≈ "):
-        return r"\approx " + latex_number_text(text[2:])
-    sign = ""
-    if text.startswith(MINUS):
-        sign, text = "-", text[1:]
-    if text == "∞":
-        return sign + r"\infty"
-    if text == "NaN":
-        return r"\mathrm{NaN}"
-    if "/" in text:
-        p, q = text.split("/", 1)
-        return rf"{sign}\frac{{{p}}}{{{q}}}"
-    if "e" in text:
-        mantissa, exponent = text.split("e", 1)
-        exponent = exponent.replace(MINUS, "-")
-        if mantissa == "1":
-            return f"{sign}10^{{{exponent}}}"
-        return rf"{sign}{mantissa} \times 10^{{{exponent}}}"
-    return sign + text
-
-
-def latex_value(x: Any, digits: int = 4) -> str:
-    """`format_value` in LaTeX."""
-    return latex_number_text(format_value(x, digits))
-
-
-def latex_number(x: Any, digits: int = 4) -> str:
-    """`format_number` in LaTeX."""
-    return latex_number_text(format_number(x, digits))
-
-
 def latex_loss_formula(formula: str) -> str:
     """The header's loss formula ("E = (1/K) Σₖ (oₖ − tₖ)²") in LaTeX."""
     lhs, _, rhs = formula.partition(" = ")
@@ -523,21 +415,17 @@ class LatexMathPrinter(MathPrinter):
 
     printmethod = "_tutor_latex"
     minus = "-"
+    open_paren, close_paren = r"\left(", r"\right)"
 
     def _print_Symbol(self, expr: sympy.Symbol) -> str:
         if self._values is not None:
             if expr.name not in self._values:
                 raise KeyError(f"no value for {expr.name} in a substitution")
             return latex_number(self._values[expr.name], self._settings["digits"])
+        if expr.name in self._settings["labels"]:
+            return latex_label(self._settings["labels"][expr.name])
         names = self._settings["names"]
         return names[expr.name] if expr.name in names else latex_identifier(expr.name)
-
-    def _paren(self, expr, level: int, strict: bool = False) -> str:
-        text = self._print(expr)
-        p = self._prec(expr)
-        if p < level or (strict and p <= level):
-            return rf"\left({text}\right)"
-        return text
 
     def _print_Integer(self, expr) -> str:
         return str(int(expr))
@@ -557,20 +445,6 @@ class LatexMathPrinter(MathPrinter):
 
     def _print_NegativeOne(self, expr) -> str:
         return "-1"
-
-    def _print_Add(self, expr: sympy.Add) -> str:
-        out = []
-        for i, term in enumerate(self._add_terms(expr)):
-            if self._negative_term(term):
-                text = self._paren(-term if not isinstance(term, sympy.Mul) else _negate(term), PRECEDENCE["Add"],
-                                   strict=True)
-                out.append(f"-{text}" if i == 0 else f" - {text}")
-            else:
-                text = self._paren(term, PRECEDENCE["Add"])
-                if i and text.startswith("-"):
-                    text = rf"\left({text}\right)"
-                out.append(text if i == 0 else f" + {text}")
-        return "".join(out)
 
     def _print_Mul(self, expr: sympy.Mul) -> str:
         sign, numer, denom = self._mul_parts(expr)
@@ -633,3 +507,110 @@ def print_latex(expr: sympy.Expr, **settings) -> str:
 
 def substitute_latex(expr: sympy.Expr, values: dict[str, Any], **settings) -> str:
     return LatexMathPrinter({**settings, "values": values}).doprint(expr)
+
+
+# ---------------------------------------------------------------- labels
+#
+# A label of the solution (`records.Name`, `Partial`, `Delta`) in each spelling.
+
+def unicode_label(label) -> str:
+    """∂E⁽²⁾/∂w21, δ_h1, E⁽²⁾, w21~ (the look-ahead point)."""
+    from ..records import Delta, Name, Partial
+    if isinstance(label, Name):
+        mark = superscript(f"({label.sample})") if label.sample is not None else ""
+        return label.name + mark + ("~" if label.tilde else "")
+    if isinstance(label, Partial):
+        return f"∂{unicode_label(Name(label.of, label.sample))}/∂{label.wrt}"
+    if isinstance(label, Delta):
+        return f"δ_{label.node}"
+    raise TypeError(f"no spelling for the label {label!r}")
+
+
+def latex_label(label) -> str:
+    """\\frac{\\partial E^{(2)}}{\\partial w_{21}}, \\delta_{h_{1}}, E^{(2)}, \\tilde{w}_{21}."""
+    from ..records import Delta, Name, Partial
+    if isinstance(label, Name):
+        if label.tilde:
+            kernel, sub = _kernel_and_subscript(label.name)
+            text = rf"\tilde{{{kernel}}}" + (f"_{{{sub}}}" if sub else "")
+        else:
+            text = latex_identifier(label.name)
+        return text + (f"^{{({label.sample})}}" if label.sample is not None else "")
+    if isinstance(label, Partial):
+        top = latex_label(Name(label.of, label.sample))
+        return rf"\frac{{\partial {top}}}{{\partial {latex_identifier(label.wrt)}}}"
+    if isinstance(label, Delta):
+        return rf"\delta_{{{latex_identifier(label.node)}}}"
+    raise TypeError(f"no spelling for the label {label!r}")
+
+
+# ---------------------------------------------------------------- spans of a document
+#
+# A `document.Math` span in each spelling: the one layout (`MathPrinter`) for formulas,
+# `numbers` for values, the label spellings above for names.
+
+_UNICODE_OPS = {"=": " = ", "←": " ← ", "→": " → ", "<": " < ", ">": " > ", "≈": " ≈ ", ",": ", "}
+_LATEX_OPS = {"=": " = ", "←": r" \leftarrow ", "→": r" \to ", "<": " < ", ">": " > ", "≈": r" \approx ", ",": ", "}
+
+
+def _settings(style, values, latex: bool) -> dict[str, Any]:
+    names: dict[str, str] = {}
+    if style.context == "optimizer":
+        names.update(LATEX_OPTIMIZER_NAMES if latex else OPTIMIZER_NAMES)
+    names.update((k, latex_identifier(v) if latex else v) for k, v in style.names)
+    settings: dict[str, Any] = {"names": names, "digits": style.digits, "labels": dict(style.labels)}
+    if style.rank is not None:
+        settings["rank"] = style.rank
+        settings["params"] = style.params
+    if style.lead is not None:
+        settings["lead"] = style.lead
+    if values is not None:
+        settings["values"] = values
+    return settings
+
+
+def unicode_item(item) -> str:
+    from ..document import Formula, Notation, Num, Op, Sym, Words
+    if isinstance(item, Sym):
+        return unicode_label(item.label)
+    if isinstance(item, Num):
+        return (format_value if item.result else format_number)(item.value, item.digits)
+    if isinstance(item, Formula):
+        return MathPrinter(_settings(item.style, item.values, False)).doprint(item.expr)
+    if isinstance(item, Op):
+        return _UNICODE_OPS[item.op]
+    if isinstance(item, Words):
+        return item.text
+    if isinstance(item, Notation):
+        return item.unicode
+    raise TypeError(f"no Unicode spelling for {type(item).__name__}")
+
+
+def unicode_math(span) -> str:
+    """A `document.Math` span in Unicode: w21 ← w21 − lr·g."""
+    return "".join(unicode_item(i) for i in span.items)
+
+
+_LATEX_WORDS = str.maketrans({c: "\\" + c for c in "{}$&#%_"})
+
+
+def latex_item(item) -> str:
+    from ..document import Formula, Notation, Num, Op, Sym, Words
+    if isinstance(item, Sym):
+        return latex_label(item.label)
+    if isinstance(item, Num):
+        return (latex_value if item.result else latex_number)(item.value, item.digits)
+    if isinstance(item, Formula):
+        return LatexMathPrinter(_settings(item.style, item.values, True)).doprint(item.expr)
+    if isinstance(item, Op):
+        return _LATEX_OPS[item.op]
+    if isinstance(item, Words):
+        return rf"\text{{{item.text.translate(_LATEX_WORDS)}}}"
+    if isinstance(item, Notation):
+        return item.latex
+    raise TypeError(f"no LaTeX spelling for {type(item).__name__}")
+
+
+def latex_math(span) -> str:
+    """A `document.Math` span in LaTeX (maths mode): w_{21} \\leftarrow w_{21} - \\mathit{lr} \\cdot g."""
+    return "".join(latex_item(i) for i in span.items)

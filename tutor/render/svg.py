@@ -13,7 +13,10 @@ import math
 
 from ..diagram import Diagram, DiagramNode
 from ..plot import Plot, Series
-from ..surface import Surface
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:   # the type only: a printer never imports the engine
+    from ..surface import Surface
 from .notation import format_number
 
 COLUMN = 250         # px between columns, with edge labels

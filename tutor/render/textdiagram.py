@@ -85,12 +85,9 @@ def _wiring(d: Diagram, digits: int) -> list[str]:
 
 
 
-def figure_text(run, width: int = 80, digits: int = 4) -> tuple[str, str]:
-    """The terminal's figure of ``run``: its heading and the text drawing, or a
+def figure_text(figures, width: int = 80, digits: int = 4) -> tuple[str, str]:
+    """The terminal's figure (`figures.Figures`): its heading and the text drawing, or a
     sentence where there is none (too large to draw, or wider than the terminal)."""
-    from ..figures import figures_of
-
-    figures = figures_of(run)
     d = figures.diagram
     heading = "The network" if d is None or d.kind == "network" else "The computational graph"
     if d is None:

@@ -1,0 +1,145 @@
+"""Every number the user sees, as text: the one place where a value becomes digits.
+
+* `format_number`: a number as a factor of a formula: exact short fractions as
+  themselves, else ``digits`` decimals (more for small numbers, so that they keep
+  ``digits`` significant figures), trailing zeros trimmed, the minus sign −.
+* `format_value`: a result: like `format_number`, and an exact fraction also as a
+  decimal (1/3 ≈ 0.3333), an inexact exact-arithmetic value marked ≈.
+* `latex_number` / `latex_value`: the same numbers spelled in LaTeX.
+* `parameter_text`, `error_text`: a hyper-parameter as given, a relative error.
+
+The printers never format a number themselves.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import sympy
+
+from ..arith import Exact
+
+MINUS = "−"
+MAX_FRACTION_CHARS = 15  # longer exact fractions are shown as decimals only
+
+def _float_text(x: float, digits: int) -> str:
+    if x != x:
+        return "NaN"
+    if math.isinf(x):
+        return "∞" if x > 0 else MINUS + "∞"
+    if x == 0:
+        return "0"
+    ax = abs(x)
+    if ax < 10.0 ** -max(digits, 4) or ax >= 1e9:
+        mantissa, exponent = f"{x:.{max(digits - 1, 0)}e}".split("e")
+        if "." in mantissa:
+            mantissa = mantissa.rstrip("0").rstrip(".")
+        text = f"{mantissa}e{int(exponent)}"
+    else:
+        decimals = digits
+        if ax < 0.1:  # keep `digits` significant figures of small numbers
+            decimals = max(digits, digits - 1 - math.floor(math.log10(ax)))
+        text = f"{x:.{decimals}f}"
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        if text in ("-0", "0") and x != 0:
+            text = f"{x:.{digits}e}"
+    if text.startswith("-0") and set(text) <= set("-0."):
+        text = "0"
+    return text.replace("-", MINUS)
+
+
+def exact_fraction(x) -> str | None:
+    """An exact rational as a short fraction or integer ("1/3", "−2"), else None."""
+    if isinstance(x, Exact) and x.expr.is_Rational:
+        q = x.expr
+        text = str(q.p) if q.q == 1 else f"{q.p}/{q.q}"
+        if len(text) <= MAX_FRACTION_CHARS:
+            return text.replace("-", MINUS)
+    return None
+
+
+def to_float(x) -> float:
+    if isinstance(x, Exact):
+        return float(x.approx)
+    if isinstance(x, sympy.Basic):
+        return float(x.evalf(30))
+    return float(x)
+
+
+def format_number(x: Any, digits: int = 4) -> str:
+    """A number as a factor of a formula: exact short fractions as themselves, else decimals."""
+    fraction = exact_fraction(x)
+    if fraction is not None:
+        return fraction
+    return _float_text(to_float(x), digits)
+
+
+def format_value(x: Any, digits: int = 4) -> str:
+    """A result: like `format_number`, and an exact fraction also as a decimal (1/3 ≈ 0.3333)."""
+    fraction = exact_fraction(x)
+    if fraction is not None and "/" in fraction:
+        return f"{fraction} ≈ {_float_text(to_float(x), digits)}"
+    if fraction is not None:
+        return fraction
+    text = _float_text(to_float(x), digits)
+    if isinstance(x, Exact):
+        return "≈ " + text
+    return text
+
+
+def same_at(a: Any, b: Any, digits: int) -> bool:
+    """Whether two values print the same at ``digits``."""
+    return _float_text(to_float(a), digits) == _float_text(to_float(b), digits)
+
+
+def is_negative(x: Any) -> bool:
+    return to_float(x) < 0
+
+
+def latex_number_text(text: str) -> str:
+    """A number as `format_number` / `format_value` writes it, in LaTeX:
+    −1/3 -> -\\frac{1}{3}, 2.5e−8 -> 2.5 \\times 10^{-8}, 1/3 ≈ 0.3333 -> \\frac{1}{3} \\approx 0.3333."""
+    if " ≈ " in text:
+        left, right = text.split(" ≈ ", 1)
+        return f"{latex_number_text(left)} \\approx {latex_number_text(right)}"
+    if text.startswith("≈ "):
+        return r"\approx " + latex_number_text(text[2:])
+    sign = ""
+    if text.startswith(MINUS):
+        sign, text = "-", text[1:]
+    if text == "∞":
+        return sign + r"\infty"
+    if text == "NaN":
+        return r"\mathrm{NaN}"
+    if "/" in text:
+        p, q = text.split("/", 1)
+        return rf"{sign}\frac{{{p}}}{{{q}}}"
+    if "e" in text:
+        mantissa, exponent = text.split("e", 1)
+        exponent = exponent.replace(MINUS, "-")
+        if mantissa == "1":
+            return f"{sign}10^{{{exponent}}}"
+        return rf"{sign}{mantissa} \times 10^{{{exponent}}}"
+    return sign + text
+
+
+def latex_value(x: Any, digits: int = 4) -> str:
+    """`format_value` in LaTeX."""
+    return latex_number_text(format_value(x, digits))
+
+
+def latex_number(x: Any, digits: int = 4) -> str:
+    """`format_number` in LaTeX."""
+    return latex_number_text(format_number(x, digits))
+
+
+def parameter_text(x: Any) -> str:
+    """A number the problem gives (a schedule's key, an upstream gradient) as short as it reads: 0.5, 1e−3."""
+    return f"{to_float(x):g}".replace("-", MINUS)
+
+
+def error_text(x: float) -> str:
+    """A relative error: one significant figure and its exponent (3.2e−11)."""
+    return f"{x:.1e}"

@@ -1,0 +1,387 @@
+"""The one walk: a `Solution` -> a `Document`. Order, headings and wording of the
+worked solution are decided here, once, for every format; the terminal, Markdown,
+LaTeX and HTML printers only spell the blocks (`tutor.document`).
+
+Each record type has one ``_walk_<Record>`` method; a record without one is a
+bug and raises. Nothing here formats a number or writes mathematics: values go
+into the document as `Num`, formulas as `Formula`, names as `Sym`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy
+
+from ..document import (Blanks, Block, Boxed, Bullets, Chart, Definitions, EndPart, EqRow, Equations, Figure,
+                        Formula, Heading, Inline, Math, Notation, Num, Op, Pairs, Paragraph, Part, Statement, Style,
+                        Sym, Table, Text, Words, math)
+from ..records import (Answer, Backward, Calc, Diverged, Evaluation, Final, GradientCheckPart, Header, LogRow,
+                       Loss, Model, Name, SampleForward, Solution, StepLog, StepPart, Update, Upstream)
+from .notation import OPTIMIZER_HYPERS, OPTIMIZER_RANK, latex_loss_formula
+from .numbers import error_text, same_at, to_float
+
+DATA_COLUMNS = 8   # the sheet's data table shows at most this many names beside the sample number
+
+
+def walk_solution(solution: Solution, *, title: bool = True, answers: bool = True, chart: bool = True,
+                  figure: bool = True) -> list[Block]:
+    """The blocks of ``solution``'s worked solution: with its title, its figures, and
+    (for documents) the loss curve and its answers boxed."""
+    return _Walk(solution).solution(title=title, answers=answers, chart=chart, figure=figure)
+
+
+def walk_sheet(solution: Solution) -> list[Block]:
+    """A student's sheet: the statement, the given values and blank answer lines."""
+    return _Walk(solution).sheet()
+
+
+def walk_key(solutions: list[Solution], *, answers_only: bool = False, sheet: bool = False,
+             title_level: int = 1) -> list[Block]:
+    """An answer key (or a problem sheet) over several problems: a table of the answers,
+    then one part per problem."""
+    out: list[Block] = []
+    title = "Problem sheet" if sheet else ("Answers" if answers_only else "Answer key")
+    out.append(Heading(title_level, (Text(title),)))
+    if not sheet:
+        rows = []
+        for number, s in enumerate(solutions, 1):
+            w = _Walk(s)
+            for i, a in enumerate(s.answers):
+                rows.append(((Text(str(number)),) if i == 0 else (), (Text(answer_where(a)),), (w.answer(a),)))
+        if not answers_only:
+            out.append(Paragraph((Text("The answers of every problem; the worked solutions follow, one section "
+                                       "per problem."),)))
+        out.append(Table(("problem", "where", "answer"), tuple(rows), long=True))
+    if not answers_only:
+        for number, s in enumerate(solutions, 1):
+            out.append(Part(number, s.source, s.variant))
+            head: list = [Text(f"Problem {number}: "), Text(s.header.title)]
+            if s.variant is not None:
+                head.append(Text(f" (variant {s.variant})"))
+            out.append(Heading(0, tuple(head)))
+            out += walk_sheet(s) if sheet else walk_solution(s, title=False)
+            out.append(EndPart(number))
+    return out
+
+
+def answer_where(a: Answer) -> str:
+    if a.step is not None:
+        return f"step {a.step}" + (", updated" if a.kind == "update" else "")
+    return "after training" if a.kind == "final" else "initial parameters"
+
+
+class _Walk:
+    def __init__(self, solution: Solution):
+        self.s = solution
+        self.digits = solution.shown_digits
+        self.model_style = Style("model", self.digits, solution.rank, solution.params)
+        self.out: list[Block] = []
+
+    # ------------------------------------------------ entry
+
+    def solution(self, *, title: bool, answers: bool, chart: bool, figure: bool) -> list[Block]:
+        self.show_title = title
+        self.show_figure = figure
+        for record in self.s.records():
+            self._walk(record)
+        figures = self.s.figures
+        if chart and figures is not None and figures.losses is not None:
+            self.out.append(Heading(1, (Text("The loss during training"),)))
+            self.out.append(Chart(figures.losses))
+        if answers and self.s.answers:
+            self.out.append(Heading(1, (Text("Answers"),)))
+            self.out.append(Boxed(tuple((self.answer(a), answer_where(a)) for a in self.s.answers)))
+        return self.out
+
+    def sheet(self) -> list[Block]:
+        s = self.s
+        h = s.header
+        if h.statement:
+            self.out.append(Statement(h.statement))
+        self.conventions(h)
+        self.out.append(Heading(1, (Text("The model"),)))
+        self.model_body(s.model)
+        data = s.data
+        if data is not None:
+            self.out.append(Heading(2, (Text("Data"),)))
+            for first in range(0, len(data.names), DATA_COLUMNS):   # hundreds of inputs: several tables
+                chunk = range(first, min(first + DATA_COLUMNS, len(data.names)))
+                self.out.append(Table(("sample", *(data.names[j] for j in chunk)),
+                                      tuple(((Text(str(i)),), *((self.num(row[j]),) for j in chunk))
+                                            for i, row in enumerate(data.rows, 1))))
+        self.out.append(Heading(1, (Text("Answers"),)))
+        self.out.append(Blanks(tuple((math(Sym(a.quantity)), answer_where(a)) for a in s.answers)))
+        return self.out
+
+    def _walk(self, record) -> None:
+        method = getattr(self, f"_walk_{type(record).__name__}", None)
+        if method is None:
+            raise TypeError(f"the walk has no method for {type(record).__name__}")
+        method(record)
+
+    # ------------------------------------------------ pieces
+
+    def num(self, x: Any, digits: int | None = None) -> Math:
+        return math(Num(x, self.digits if digits is None else digits))
+
+    def answer(self, a: Answer) -> Math:
+        return math(Sym(a.quantity), Op("="), Num(a.value, self.digits))
+
+    def value(self, x: Any, shadow: Any = None) -> Math:
+        """A result, and in round mode its unrounded value where that prints differently."""
+        if shadow is not None and not same_at(x, shadow, self.digits):
+            return math(Num(x, self.digits), Words(" (unrounded "), Num(shadow, self.digits), Words(")"))
+        return math(Num(x, self.digits))
+
+    def style(self, calc: Calc) -> Style:
+        lead = calc.lhs_expr.name if isinstance(calc.lhs_expr, sympy.Symbol) else None
+        if calc.context == "model":
+            base = self.model_style
+        elif calc.context == "optimizer":
+            base = Style("optimizer", self.digits, OPTIMIZER_RANK, OPTIMIZER_HYPERS)
+        else:
+            base = Style("chain", self.digits)
+        return Style(base.context, base.digits, base.rank, base.params, lead, calc.names, calc.labels)
+
+    def formula(self, calc: Calc) -> Math:
+        return math(Formula(calc.expr, self.style(calc)))
+
+    def numbers(self, calc: Calc) -> Math:
+        return math(Formula(calc.expr, self.style(calc), calc.values))
+
+    def lhs(self, calc: Calc) -> tuple[Math, str]:
+        if calc.lhs_expr is not None:
+            return math(Formula(calc.lhs_expr, self.style(calc))), "←"
+        return math(Sym(calc.lhs)), "="
+
+    def shows_numbers(self, calc: Calc) -> bool:
+        """Whether the substituted formula says more than the formula and the value do."""
+        return calc.values is not None and not calc.expr.is_number and not isinstance(calc.expr, sympy.Symbol)
+
+    def parts(self, calc: Calc) -> tuple[Math, ...]:
+        """formula, numbers, value, without repeats (a name's value is not shown twice)."""
+        out = []
+        if calc.expr is not None and not calc.expr.is_number:
+            out.append(self.formula(calc))
+            if self.shows_numbers(calc):
+                out.append(self.numbers(calc))
+        out.append(self.value(calc.value, calc.shadow))
+        return tuple(out)
+
+    def note(self, calc: Calc) -> Inline:
+        """Why a kink's derivative is what it is (since z1 = 2 > 0), or the line's remark."""
+        if calc.kink is None:
+            return (Text(calc.note),) if calc.note else ()
+        name, value = calc.kink
+        x = to_float(value)
+        rel = ">" if x > 0 else ("<" if x < 0 else "=")
+        return (Text("since "), math(Sym(Name(name)), Op("="), Num(value, self.digits, result=False), Op(rel),
+                                     Num(0, self.digits, result=False)))
+
+    def row(self, calc: Calc) -> EqRow:
+        lhs, rel = self.lhs(calc)
+        return EqRow(lhs, rel, self.parts(calc), self.note(calc))
+
+    def equations(self, calcs, nested: bool = False) -> None:
+        rows = tuple(self.row(c) for c in calcs)
+        if rows:
+            self.out.append(Equations(rows, nested))
+
+    def h(self, level: int, *content, major: bool = False) -> None:
+        self.out.append(Heading(level, tuple(Text(c) if isinstance(c, str) else c for c in content), major))
+
+    # ------------------------------------------------ records
+
+    def _walk_Diverged(self, d: Diverged) -> None:
+        self.h(1, "Training stopped", major=True)
+        self.out.append(Paragraph((Text(d.text),)))
+
+    def _walk_Header(self, h: Header) -> None:
+        if self.show_title:
+            self.out.append(Heading(0, (Text(h.title),)))
+        if h.statement:
+            self.out.append(Statement(h.statement))
+        self.conventions(h)
+
+    def conventions(self, h: Header) -> None:
+        self.h(1, "Conventions")
+        rows: list[tuple[str, tuple[Inline, ...]]] = []
+        loss: list[Inline] = []
+        if h.custom_loss is not None:
+            name, expr = h.custom_loss
+            loss.append((math(Sym(Name(name)), Op("="), Formula(expr, self.model_style)),))
+        elif h.loss:
+            loss.append((math(Notation(h.loss, latex_loss_formula(h.loss))),))
+        loss += [(Text(note),) for note in h.loss_notes]
+        if loss:
+            rows.append(("loss", tuple(loss)))
+        if h.rules:
+            style = Style("optimizer", self.digits, OPTIMIZER_RANK, OPTIMIZER_HYPERS)
+            lines: list[Inline] = [(Text(h.optimizer + ", each step, per parameter "),
+                                    math(Formula(sympy.Symbol("theta"), style)), Text(" with gradient "),
+                                    math(Formula(sympy.Symbol("g"), style)), Text(":"))]
+            for target, expr in h.rules:
+                rule = Style("optimizer", self.digits, OPTIMIZER_RANK, OPTIMIZER_HYPERS, target.name)
+                lines.append((math(Formula(target, rule), Op("←"), Formula(expr, rule)),))
+            hypers: list = []
+            for i, (n, v) in enumerate(h.hypers):
+                hypers += ([Text(", ")] if i else []) + [math(Formula(sympy.Symbol(n), style), Op("="),
+                                                              Num(v, max(self.digits, 10), result=False))]
+            lines.append(tuple(hypers))
+            rows.append(("optimizer", tuple(lines)))
+        if h.notes:
+            rows.append(("notes", tuple((Text(n),) for n in h.notes)))
+        self.out.append(Definitions(tuple(rows)))
+
+    def _walk_Model(self, m: Model) -> None:
+        self.h(1, "The model")
+        self.model_body(m)
+        figures = self.s.figures
+        if self.show_figure and figures is not None:
+            drawn = figures.diagram
+            self.h(2, "The network" if drawn is None or drawn.kind == "network" else "The computational graph")
+            self.out.append(Figure(figures))
+
+    def model_body(self, m: Model) -> None:
+        self.out.append(Equations(tuple(EqRow(math(Sym(Name(name))), "=", (math(Formula(expr, self.model_style)),))
+                                        for name, expr in m.equations)))
+        if m.constants:
+            content: list = [Text("constants: ")]
+            for i, (n, v) in enumerate(m.constants):
+                content += ([Text(", ")] if i else []) + [math(Sym(Name(n)), Op("="), Num(v, self.digits))]
+            self.out.append(Paragraph(tuple(content)))
+        if m.parameters:  # none: a function of its inputs only (an objective), nothing to train
+            self.h(2, "Initial parameters")
+            self.out.append(Pairs(("parameter", "value"), tuple(
+                ((math(Sym(Name(name))),), (self.num(value),) + ((Text(f" ({remark})"),) if remark else ()))
+                for name, value, remark in m.parameters)))
+
+    def _walk_StepPart(self, p: StepPart) -> None:
+        show = self.s.show
+        samples = "sample" + ("s " if len(p.batch) > 1 else " ") + ", ".join(map(str, p.batch))
+        self.h(1, f"Step {p.step} (epoch {p.epoch}, {samples}; ",
+               math(Sym(Name("lr")), Op("="), *self.value(p.lr.value, p.lr.shadow).items), ")", major=True)
+        if "forward" in show:
+            for f in p.forward:
+                self.forward(f, "Forward pass")
+        if "loss" in show:
+            self._walk(p.loss)
+        if p.lookahead and ("gradient" in show or "update" in show):
+            self.h(2, "Look-ahead point (Nesterov): the gradient is taken at ",
+                   math(Notation("θ\u0303 = θ + μ·v", r"\tilde{\theta} = \theta + \mu \cdot v")))
+            self.equations(p.lookahead)
+            for f in p.lookahead_forward:
+                self.forward(f, "Forward pass at the look-ahead point")
+        for u in p.upstream:
+            self._walk(u)
+        if p.backward is not None:
+            self._walk(p.backward)
+        if p.updates:
+            self.h(2, "Update")
+            for u in p.updates:
+                self._walk(u)
+
+    def _walk_Evaluation(self, e: Evaluation) -> None:
+        self.h(1, "With the initial parameters (no training steps)", major=True)
+        if "forward" in self.s.show:
+            for f in e.forward:
+                self.forward(f, "Forward pass")
+        if "loss" in self.s.show:
+            self._walk(e.loss)
+        for u in e.upstream:
+            self._walk(u)
+        if e.backward is not None:
+            self._walk(e.backward)
+
+    def _walk_GradientCheckPart(self, g: GradientCheckPart) -> None:
+        self.h(1, "Gradient check (at the initial parameters)", major=True)
+        self.out.append(Paragraph((
+            math(Notation("numeric = (E(θ + ε) − E(θ − ε)) / 2ε",
+                          r"\mathit{numeric} = \frac{E(\theta + \varepsilon) - E(\theta - \varepsilon)}{2\varepsilon}")),
+            Text(" with "), math(Notation("ε", r"\varepsilon"), Op("="), Num(g.eps, self.digits)),
+            Text("; relative error = |numeric − backprop| / max(|numeric|, |backprop|)"))))
+        wide = max(self.digits, 8)   # E(θ ± ε) differ in the digits beyond the usual ones
+        rows = tuple(((math(Sym(Name(name))),), (self.num(plus, wide),), (self.num(minus, wide),),
+                      (self.num(numeric),), (self.num(analytic),), (Text(error_text(rel)),))
+                     for name, plus, minus, numeric, analytic, rel in g.rows)
+        self.out.append(Table(("θ", "E(θ + ε)", "E(θ − ε)", "numeric", "backprop", "rel. error"), rows))
+
+    def _walk_Upstream(self, u: Upstream) -> None:
+        self.h(2, f"Backward pass, sample {u.index}: local derivative × upstream gradient")
+        self.equations(u.rows)
+
+    def forward(self, f: SampleForward, title: str) -> None:
+        head: list = [Text(f"{title}, sample {f.index}")]
+        if f.given:
+            head.append(Text(" ("))
+            for i, (n, v) in enumerate(f.given):
+                head += ([Text(", ")] if i else []) + [math(Sym(Name(n)), Op("="), Num(v, self.digits))]
+            head.append(Text(")"))
+        self.out.append(Heading(2, tuple(head)))
+        rows = tuple(((math(Sym(c.lhs)),), (self.formula(c),),
+                      (self.numbers(c),) if c.values is not None else (),
+                      (self.value(c.value, c.shadow),)) for c in f.rows)
+        self.out.append(Table(("node", "formula", "numbers", "value"), rows))
+
+    def _walk_Loss(self, loss: Loss) -> None:
+        self.h(2, "Loss")
+        self.equations([c for _, c in loss.per_sample] + ([loss.batch] if loss.batch is not None else []))
+
+    def _walk_Backward(self, b: Backward) -> None:
+        where = " at the look-ahead point" if b.at_lookahead else ""
+        for s in b.samples:
+            sample = f", sample {s.index}" if len(b.samples) > 1 else ""
+            self.h(2, f"Backward pass{where}{sample}: local derivatives")
+            rows = []
+            for c in s.locals:
+                note = self.note(c)
+                numbers = (self.numbers(c),) if self.shows_numbers(c) else ()
+                value = (self.value(c.value, c.shadow),) + ((Text("  ("), *note, Text(")")) if note else ())
+                rows.append(((math(Sym(c.lhs)),), (self.formula(c),), numbers, value))
+            self.out.append(Table(("derivative", "formula", "numbers", "value"), tuple(rows)))
+            if b.form == "delta":
+                self.h(2, math(Notation("δ = ∂E/∂node", r"\delta = \partial E / \partial \mathit{node}")),
+                       ", from the loss down (each used once computed)")
+                self.equations(s.deltas)
+            self.h(2, "Gradients (chain rule)" if b.form == "paths" else "Gradients from the δ's")
+            self.equations([c for _, c in s.gradients])
+        if b.batch:
+            self.h(2, "Gradients of the batch loss")
+            self.equations([c for _, c in b.batch])
+
+    def _walk_Update(self, u: Update) -> None:
+        tail = u.remark
+        self.out.append(Paragraph((math(Sym(Name(u.param))), Text(": "),
+                                   math(Num(u.old, self.digits), Op("→"), *self.value(u.new, u.shadow_new).items))
+                                  + ((Text(f" ({tail})"),) if tail else ()), strong=True))
+        self.equations(u.rows, nested=True)
+
+    def _walk_StepLog(self, log: StepLog) -> None:
+        self.h(1, log.title)
+        self.log_table(log.rows())
+
+    def log_table(self, log: tuple[LogRow, ...]) -> None:
+        rows = []
+        for r in log:
+            if r.skipped_before:
+                rows.append(((Text("…"),), (Text(f"({r.skipped_before} epochs)"),), (), (), ()))
+            rows.append(((Text(r.steps),), (Text(str(r.epoch)),), (Text(r.batch),), (self.num(r.lr),),
+                         (self.num(r.loss),)))
+        self.out.append(Table(("step", "epoch", "batch", "lr", "loss"), tuple(rows)))
+
+    def _walk_Final(self, f: Final) -> None:
+        self.h(1, "After training")
+        self.out.append(Table(("parameter", "initial", "final"),
+                              tuple(((math(Sym(Name(name))),), (self.num(before),), (self.num(after),))
+                                    for name, before, after in f.parameters)))
+        if f.epochs:
+            self.h(2, "Loss per epoch (mean of the step losses)")
+            self.log_table(f.epochs)
+        if f.outputs:
+            self.h(2, "Outputs with the final parameters")
+            self.out.append(Table(("sample", "output", "value", "target"), tuple(
+                ((Text(str(i)),), (math(Sym(Name(o))),), (self.num(v),),
+                 (math(Sym(Name(t)), Op("="), Num(tv, self.digits)),)) for i, o, v, t, tv in f.outputs)))
+        if f.loss is not None:
+            self.out.append(Paragraph((Text("loss with the final parameters: "), self.num(f.loss))))
