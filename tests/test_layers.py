@@ -1,8 +1,8 @@
 """The layer types beyond dense (conv1d, conv2d, maxpool, avgpool, batchnorm, dropout,
 rnn, lstm, gru) and `unroll`.
 
-* Staged problems the engine solves but the printers do not yet show well enough to
-  ship (tests/oracle/pending/): tutor's JSON against the torch-float64 oracle's.
+* The issue's published figures; the shipped problems themselves are checked against
+  their torch-float64 expected JSON by tests/test_problems.py.
 * Batch normalization: the gradients arriving at its inputs sum to zero over the batch.
 * Property tests (hypothesis), one per layer type, with random shapes, strides,
   paddings, window sizes, steps and masks: every gradient of the batch loss against
@@ -29,36 +29,10 @@ from tutor.graph import build_graph
 from tutor.problem import parse_problem
 
 ROOT = Path(__file__).resolve().parent.parent
-PENDING = ROOT / "tests" / "oracle" / "pending"
-
-# Implemented; shipped once the worked solution prints them (batch norm's coupled
-# backward, a tall padded grid, the GRU's long gate equations).
-ENGINE_READY = ("batchnorm-batch-of-3", "conv2d-padding-avgpool", "gru-two-steps")
-
-
-def mismatches(expected, got, where=""):
-    if isinstance(expected, dict):
-        return [m for k, v in expected.items()
-                for m in (mismatches(v, got[k], f"{where}.{k}") if k in got else [f"{where}.{k}: missing"])]
-    if isinstance(expected, list):
-        if len(expected) != len(got):
-            return [f"{where}: {len(expected)} items, got {len(got)}"]
-        return [m for i, (e, g) in enumerate(zip(expected, got)) for m in mismatches(e, g, f"{where}[{i}]")]
-    if isinstance(expected, float):
-        ok = got is not None and math.isclose(expected, got, rel_tol=1e-9, abs_tol=1e-12)
-        return [] if ok else [f"{where}: expected {expected!r}, got {got!r}"]
-    return [] if expected == got else [f"{where}: expected {expected!r}, got {got!r}"]
-
-
-@pytest.mark.parametrize("stem", ENGINE_READY)
-def test_staged_problem_matches_the_oracle(stem):
-    expected = json.loads((PENDING / "expected" / f"{stem}.json").read_text())
-    bad = mismatches(expected, solve_file(PENDING / f"{stem}.yaml"))
-    assert not bad, "\n".join(bad[:20])
-
+SHIPPED = ROOT / "problems"
 
 def test_batchnorm_input_gradients_sum_to_zero_over_the_batch():
-    step = solve_file(PENDING / "batchnorm-batch-of-3.yaml")["steps"][0]
+    step = solve_file(SHIPPED / "batchnorm-batch-of-3.yaml")["steps"][0]
     for name in ("z1", "z2"):
         column = [s["derivatives"][name] for s in step["samples"]]
         assert max(map(abs, column)) > 1e-3
@@ -85,10 +59,10 @@ def test_unrolled_rnn_figures():
 
 
 def test_recurrent_layers_group_their_equations_by_time_step():
-    problem = parse_problem((PENDING / "gru-two-steps.yaml").read_text(), "gru.yaml")
+    problem = parse_problem((SHIPPED / "gru-two-steps.yaml").read_text(), "gru.yaml")
     assert [s.t for s in problem.time_steps] == [1, 2]
-    assert problem.time_steps[0].names[-2:] == ("h1_1", "h2_1")
-    assert problem.time_steps[1].names[-2:] == ("h1", "h2")
+    assert problem.time_steps[0].names == ("r_h_1", "z_h_1", "n_h_1", "h_1")
+    assert problem.time_steps[1].names == ("r_h_2", "z_h_2", "n_h_2", "h")
     unrolled = parse_problem((ROOT / "problems" / "rnn-unroll-3-steps.yaml").read_text(), "rnn.yaml")
     assert [s.names for s in unrolled.time_steps] == [("a1", "h1"), ("a2", "h2"), ("a3", "h3")]
 
@@ -328,7 +302,7 @@ def test_checking_answers_to_a_batchnorm_problem(tmp_path):
 
     from tutor.cli import app
 
-    path = PENDING / "batchnorm-batch-of-3.yaml"
+    path = SHIPPED / "batchnorm-batch-of-3.yaml"
     step = solve_file(path)["steps"][0]
     right = step["samples"][1]["values"]
     slipped = {**right, "net_z1": right["net_z1"] + 0.5, "z1": right["z1"] + 0.5}
@@ -357,7 +331,7 @@ def test_batchnorm_backward_through_the_batch_statistics_is_recorded():
     solution can show δx_s = δx̂_s·∂x̂/∂x + δμ·∂μ/∂x + δσ²·∂σ²/∂x_s and δσ² = Σ_s δx̂_s·∂x̂_s/∂σ²."""
     from tutor.train import train
 
-    run = train(parse_problem((PENDING / "batchnorm-batch-of-3.yaml").read_text(), "bn.yaml"))
+    run = train(parse_problem((SHIPPED / "batchnorm-batch-of-3.yaml").read_text(), "bn.yaml"))
     traces = run.steps[0].samples
     for stat in run.problem.batch_stats:
         x, xhat, mu, var = stat.source, stat.normalized, stat.mean, stat.var

@@ -3,11 +3,14 @@
 The problem's per-sample graph uses each normalized unit's batch mean μ and
 variance σ² as names the samples share. Here a batch of m samples becomes one
 graph: every per-sample name x is written x[s] for s = 1..m, μ and σ² become
-nodes over all of them, and the loss is the batch's reduction of the samples'
-losses E[s]. That graph is evaluated by the ordinary Evaluator as one sample,
-so the forward pass, the backward sweep (through μ and σ²) and the arithmetic
-are the engine's own; its numbers are then handed back per sample, under the
-problem's names: `samples[].derivatives` are derivatives of the batch loss.
+nodes over all of them, and the last node is the sum of the samples' losses
+Σ_s E[s]. That graph is evaluated by the ordinary Evaluator as one sample, so
+the forward pass, the backward sweep (through μ and σ²) and the arithmetic are
+the engine's own; its numbers are then handed back per sample, under the
+problem's names. A sample's δ of a node is ∂(Σ_s E_s)/∂node (for its own
+nodes after the normalization, simply ∂E_s/∂node); its gradient terms are its
+nodes' share, and the batch gradient is their reduction (mean or sum), as for
+independent samples.
 
 Every other problem never comes here (`evaluator_for`)."""
 
@@ -62,9 +65,15 @@ class BatchEvaluator:
                     leaves[name] = value
                 else:
                     leaves[per_sample(name, s)] = value
-        (whole,), gradients = evaluator.run_batch(params, [(None, leaves)], "sum", step,
-                                                  observe=self._observer(observe, samples))
-        return [self._sample(whole, s, index) for s, (index, _) in enumerate(samples, 1)], gradients
+        (whole,), _ = evaluator.run_batch(params, [(None, leaves)], "sum", step,
+                                          observe=self._observer(observe, samples))
+        traces = [self._sample(whole, s, index) for s, (index, _) in enumerate(samples, 1)]
+        d = self.domain
+        batch = {}
+        for p in graph.params:  # the reduction of the samples' terms, as the ordinary evaluator takes it
+            total = d.check(ordered_sum((t.gradients[p] for t in traces), d.const(0)), f"∂E/∂{p}", step)
+            batch[p] = d.round(total if reduction == "sum" else total / m)
+        return traces, batch
 
     def _observer(self, observe, samples):
         """The checker's observer, told each value under the problem's own name and sample
@@ -127,7 +136,7 @@ class BatchEvaluator:
 
 def coupled_graph(graph: Graph, m: int) -> Graph:
     """The per-sample graph written out for a batch of m samples, with batch norm's μ and σ²
-    as nodes over the batch and the batch loss (the reduction of the E[s]) last."""
+    as nodes over the batch and the sum of the samples' losses E[s] last."""
     problem = graph.problem
     constants = set(problem.constants)
     stats = {stat.mean: stat for stat in problem.batch_stats} | {stat.var: stat for stat in problem.batch_stats}
@@ -150,8 +159,7 @@ def coupled_graph(graph: Graph, m: int) -> Graph:
         for s in range(1, m + 1):
             equations.append(Equation(per_sample(eq.name, s), renamed(eq.expr, s)))
     losses = [sym(per_sample(graph.loss_name, s)) for s in range(1, m + 1)]
-    total = sympy.Add(*losses)
-    equations.append(Equation(graph.loss_name, total / m if problem.loss.reduction == "mean" else total))
+    equations.append(Equation(graph.loss_name, sympy.Add(*losses)))
     leaves = [per_sample(n, s) for n in (*problem.inputs, *problem.targets) for s in range(1, m + 1)]
     coupled = dataclasses.replace(problem, inputs=tuple(per_sample(n, s) for n in problem.inputs
                                                         for s in range(1, m + 1)),

@@ -171,6 +171,7 @@ class StepPart:
     backward: Backward | None
     updates: tuple[Update, ...]
     upstream: tuple[Upstream, ...] = ()    # asked gradients on inputs and nodes
+    batch_stats: tuple[Calc, ...] = ()     # batch normalization: μ and σ² over the batch
 
 
 @dataclass(frozen=True)
@@ -270,6 +271,19 @@ class Diverged:
 
 
 @dataclass(frozen=True)
+class Layout:
+    """How a problem's names group, for the solution to show them so: the time steps of a
+    recurrence (each with its equations) and the grids of a network's layers (inputs,
+    kernels, feature maps), each a shape and its components row by row."""
+
+    time_steps: tuple[tuple[int, tuple[str, ...]], ...] = ()      # t, its equations in order
+    grids: tuple[tuple[str, tuple[int, ...], tuple[str, ...], str], ...] = ()  # name, shape, components, role
+
+    def step_of(self) -> dict[str, int]:
+        return {name: t for t, names in self.time_steps for name in names}
+
+
+@dataclass(frozen=True)
 class Solution:
     header: Header
     model: Model
@@ -289,6 +303,7 @@ class Solution:
     source: str = ""                       # the problem file
     variant: str | None = None             # tutor vary's id of the problem
     data: "Data | None" = None             # the given samples, for a student's sheet
+    layout: Layout = field(default_factory=Layout)  # time steps and grids, to group the working by
 
     @property
     def shown_digits(self) -> int:

@@ -16,13 +16,13 @@ from typing import Any
 
 import sympy
 
-from .derive import Derivation
+from .derive import Derivation, local_partial
 from .errors import TutorError
 from .figures import figures_of
 from .ops import LOSSES, elu_prime, leaky_relu_prime, relu_prime
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES
 from .records import (Answer, Backward, Calc, Data, Delta, Diverged, Evaluation, Final, GradientCheckPart,  # noqa: F401
-                      Header, Label, LogRow, Loss, Model, Name, Partial, SampleBackward, SampleForward, Solution,
+                      Header, Label, Layout, LogRow, Loss, Model, Name, Partial, SampleBackward, SampleForward, Solution,
                       StepLog, StepPart, StepSummary, Update, Upstream, abridge, epoch_rows, sample_of,
                       solution_answers)
 from .render.notation import unicode_label
@@ -101,7 +101,14 @@ def _records(run: Run, show_all: bool, steps: list[int] | None, digits: int) -> 
                                                  for q, c in check.parameters.items())) if check else None
     return Solution(b.header(), b.model(), frozenset(show), parts, summary, final,
                     str(run.diverged) if run.diverged else None, b.rank, frozenset(graph.params), digits,
-                    problem.round_decimals if problem.arithmetic == "round" else None, evaluation, checked)
+                    problem.round_decimals if problem.arithmetic == "round" else None, evaluation, checked,
+                    layout=layout_of(problem))
+
+
+def layout_of(problem) -> Layout:
+    """The problem's time steps and 2-D grids (a vector reads well as a list already)."""
+    return Layout(tuple((step.t, step.names) for step in problem.time_steps),
+                  tuple((g.name, g.shape, g.components, g.role) for g in problem.grids if len(g.shape) == 2))
 
 
 def _refuse_missing_steps(path: str, asked: list[int], n: int, diverged: bool) -> None:
@@ -314,7 +321,23 @@ class _Builder:
         if "gradient" in show and value_names:
             upstream = tuple(self._upstream(t, params_for_partials, value_names) for t in traces)
         return StepPart(st.step, st.epoch, tuple(st.batch), lr, forward, loss, lookahead, la_forward,
-                        backward, updates, upstream)
+                        backward, updates, upstream, self._batch_stats(st.samples))
+
+    def _batch_stats(self, traces) -> tuple[Calc, ...]:
+        """Batch normalization's μ = (1/m) Σ_s x⁽ˢ⁾ and σ² = (1/m) Σ_s (x⁽ˢ⁾ − μ)² over the batch."""
+        rows = []
+        m = len(traces)
+        for st in self.problem.batch_stats:
+            xs = [self._sym(Name(st.source, sample_of(t.index, m))) for t in traces]
+            vals = {x.name: t.values[st.source] for x, t in zip(xs, traces)}
+            mu = self._sym(Name(st.mean))
+            rows.append(self._chained(Name(st.mean), sympy.Mul(sympy.Add(*xs, evaluate=False),
+                                                                 sympy.Rational(1, m), evaluate=False),
+                                      vals, traces[0].values[st.mean]))
+            spread = sympy.Add(*[(x - mu) ** 2 for x in xs], evaluate=False)
+            rows.append(self._chained(Name(st.var), sympy.Mul(spread, sympy.Rational(1, m), evaluate=False),
+                                      {**vals, mu.name: traces[0].values[st.mean]}, traces[0].values[st.var]))
+        return tuple(rows)
 
     def _forward(self, trace, params) -> SampleForward:
         p = self.problem
@@ -381,7 +404,10 @@ class _Builder:
     def _backward(self, st: Step, traces, grads: list[str], params) -> Backward:
         g = self.graph
         paths = {q: self._paths(q) for q in grads}
-        form = "paths" if all(v is not None for v in paths.values()) else "delta"
+        # A recurrence is worked backward through time, and batch normalization through the
+        # batch's μ and σ², δ by δ.
+        form = ("paths" if all(v is not None for v in paths.values()) and not g.problem.time_steps
+                and not g.problem.batch_stats else "delta")
         batch_size = len(traces)
         chains: dict[str, sympy.Expr] = {}
         used_edges: list[tuple[str, str]] = []
@@ -439,9 +465,15 @@ class _Builder:
                     e_env = self._sequential_env(st, edge, env)
                 locals_.append(Calc(Partial(top, bottom), expr,
                                     None if expr.is_number else e_env, value, kink=self._kink(expr, e_env)))
+            for top, bottom, expr in self._batch_edges(batch_size):   # batch norm: through μ and σ²
+                value = local_values[unicode_label(Partial(top, bottom))] = trace.partials[(top, bottom)]
+                locals_.append(Calc(Partial(top, bottom), expr, None if expr.is_number else env, value))
             deltas = []
             if form == "delta":
                 for n in delta_nodes:
+                    stat = next((st for st in g.problem.batch_stats if st.source == n), None)
+                    if stat is not None:
+                        deltas.extend(self._batch_deltas(stat, trace, traces, batch_size))
                     terms = []
                     vals = {}
                     for c in self._shown_consumers(n):
@@ -452,6 +484,11 @@ class _Builder:
                         else:
                             d = self._sym(Delta(c))
                             vals[d.name] = trace.deltas[c]
+                            terms.append(sympy.Mul(d, f, evaluate=False))
+                    if stat is not None:  # x_s also reaches the loss through the batch's μ and σ²
+                        for shared in (stat.mean, stat.var):
+                            f, d = self._sym(Partial(shared, n)), self._sym(Delta(shared))
+                            vals[f.name], vals[d.name] = local_values[f.name], trace.deltas[shared]
                             terms.append(sympy.Mul(d, f, evaluate=False))
                     expr = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
                     deltas.append(self._chained(Delta(n), expr, vals, trace.deltas[n]))
@@ -481,6 +518,35 @@ class _Builder:
                 expr, vals = self._reduce(names, [t.gradients[q] for t in traces])
                 batch.append((q, self._chained(Partial(g.loss_name, q), expr, vals, st.raw_gradients[q])))
         return Backward(form, tuple(chains.items()), tuple(samples), tuple(batch))
+
+    def _batch_edges(self, m: int):
+        """Batch normalization's edges through the batch statistics, with their formulas:
+        ∂x̂/∂μ, ∂x̂/∂σ² (from x̂'s equation), ∂μ/∂x = 1/m and ∂σ²/∂x = 2(x − μ)/m."""
+        equations = {eq.name: eq.expr for eq in self.graph.equations}
+        for st in self.graph.problem.batch_stats:
+            xhat = equations[st.normalized]
+            x, mu = sympy.Symbol(st.source, real=True), sympy.Symbol(st.mean, real=True)
+            yield st.normalized, st.mean, local_partial(xhat, mu)
+            yield st.normalized, st.var, local_partial(xhat, sympy.Symbol(st.var, real=True))
+            yield st.mean, st.source, sympy.Rational(1, m)
+            yield st.var, st.source, 2 * (x - mu) / m
+
+    def _batch_deltas(self, stat, trace, traces, m: int) -> list[Calc]:
+        """δσ² and δμ: sums over the batch of δx̂ of every sample times its ∂x̂/∂σ² (∂x̂/∂μ);
+        δx̂ of sample s is ∂E⁽ˢ⁾/∂x̂ (only that sample's loss reads it). δμ leaves out
+        δσ²·∂σ²/∂μ, which is 0: Σ_s (x_s − μ) = 0."""
+        rows = []
+        for shared in (stat.var, stat.mean):
+            terms, vals = [], {}
+            for t in traces:
+                sample = sample_of(t.index, m)
+                d = self._sym(Partial(self.graph.loss_name, stat.normalized, sample))
+                f = self._sym(Partial(stat.normalized, shared, sample))
+                vals[d.name], vals[f.name] = t.deltas[stat.normalized], t.partials[(stat.normalized, shared)]
+                terms.append(sympy.Mul(d, f, evaluate=False))
+            expr = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
+            rows.append(self._chained(Delta(shared), expr, vals, trace.deltas[shared]))
+        return rows
 
     def _upstream(self, trace, params, names) -> Upstream:
         """CS231n's backward pass over the asked names, from the top down: each stage's

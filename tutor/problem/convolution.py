@@ -92,7 +92,7 @@ def read_pool(node: Node, kind: str, feature: Feature, build: Build) -> Feature:
             if kind == "maxpool":
                 expr = args[0] if len(args) == 1 else OPS["max"].sympy_fn(*args)
             else:
-                expr = sympy.Add(*args) / len(args)
+                expr = sympy.Mul(sympy.Rational(1, len(args)), sympy.Add(*args), evaluate=False)  # the mean as written
             build.equation(name, expr)
         out.append(grid)
     return tuple(out)

@@ -22,6 +22,7 @@ from .notation import OPTIMIZER_HYPERS, OPTIMIZER_RANK, latex_loss_formula
 from .numbers import error_text, same_at, to_float
 
 DATA_COLUMNS = 8   # the sheet's data table shows at most this many names beside the sample number
+GRID_ROLES = {"input": "input", "net": "pre-activation", "units": "feature map", "kernel": "kernel"}
 
 
 def walk_solution(solution: Solution, *, title: bool = True, answers: bool = True, chart: bool = True,
@@ -244,8 +245,11 @@ class _Walk:
             self.out.append(Figure(figures))
 
     def model_body(self, m: Model) -> None:
-        self.out.append(Equations(tuple(EqRow(math(Sym(Name(name))), "=", (math(Formula(expr, self.model_style)),))
-                                        for name, expr in m.equations)))
+        groups = self.by_time_step(m.equations, lambda eq: eq[0])
+        for k, (t, group) in enumerate(groups):
+            self.time_step(t, k > 0 and groups[k - 1][0] is not None)
+            self.out.append(Equations(tuple(EqRow(math(Sym(Name(name))), "=", (math(Formula(expr, self.model_style)),))
+                                            for name, expr in group)))
         if m.constants:
             content: list = [Text("constants: ")]
             for i, (n, v) in enumerate(m.constants):
@@ -262,6 +266,9 @@ class _Walk:
         samples = "sample" + ("s " if len(p.batch) > 1 else " ") + ", ".join(map(str, p.batch))
         self.h(1, f"Step {p.step} (epoch {p.epoch}, {samples}; ",
                math(Sym(Name("lr")), Op("="), *self.value(p.lr.value, p.lr.shadow).items), ")", major=True)
+        if "forward" in show and p.batch_stats:
+            self.h(2, "Batch normalization: the batch's mean and (biased) variance, from every sample's values below")
+            self.equations(p.batch_stats)
         if "forward" in show:
             for f in p.forward:
                 self.forward(f, "Forward pass")
@@ -319,10 +326,48 @@ class _Walk:
                 head += ([Text(", ")] if i else []) + [math(Sym(Name(n)), Op("="), Num(v, self.digits))]
             head.append(Text(")"))
         self.out.append(Heading(2, tuple(head)))
-        rows = tuple(((math(Sym(c.lhs)),), (self.formula(c),),
-                      (self.numbers(c),) if c.values is not None else (),
-                      (self.value(c.value, c.shadow),)) for c in f.rows)
-        self.out.append(Table(("node", "formula", "numbers", "value"), rows))
+        groups = self.by_time_step(f.rows, lambda c: c.lhs.name)
+        for k, (t, group) in enumerate(groups):
+            self.time_step(t, k > 0 and groups[k - 1][0] is not None)
+            rows = tuple(((math(Sym(c.lhs)),), (self.formula(c),),
+                          (self.numbers(c),) if c.values is not None else (),
+                          (self.value(c.value, c.shadow),)) for c in group)
+            self.out.append(Table(("node", "formula", "numbers", "value"), rows))
+        known = dict(f.given) | {c.lhs.name: c.value for c in f.rows}
+        self.grids([g for g in self.s.layout.grids if g[3] != "kernel"], known, "")
+
+    # ------------------------------------------------ grouping: time steps and grids
+
+    def by_time_step(self, items, name_of) -> list[tuple[int | None, list]]:
+        """Consecutive items of one time step together (all items in one group without steps)."""
+        step_of = self.s.layout.step_of()
+        groups: list[tuple[int | None, list]] = []
+        for item in items:
+            t = step_of.get(name_of(item))
+            if groups and groups[-1][0] == t:
+                groups[-1][1].append(item)
+            else:
+                groups.append((t, [item]))
+        return groups
+
+    def time_step(self, t: int | None, after_a_step: bool = False, remark: str = "") -> None:
+        """The label of a group: its time step, or (after the steps) what follows them."""
+        if t is not None:
+            self.out.append(Paragraph((Text(f"time step t = {t}{remark}"),), strong=True))
+        elif after_a_step:
+            self.out.append(Paragraph((Text("after the time steps"),), strong=True))
+
+    def grids(self, grids, values: dict[str, Any], what: str, note: str = "") -> None:
+        """Each grid whose components have values, as a grid: one row of the table per row."""
+        for name, shape, components, role in grids:
+            if not all(c in values for c in components):
+                continue
+            rows, columns = shape
+            said = note or GRID_ROLES.get(role, role)
+            self.out.append(Paragraph((Text(what), math(Sym(Name(name))), Text(f" ({rows}×{columns}, {said})"))))
+            self.out.append(Table(("row", *(str(j) for j in range(1, columns + 1))), tuple(
+                ((Text(str(i + 1)),), *((self.num(values[c]),) for c in components[i * columns:(i + 1) * columns]))
+                for i in range(rows))))
 
     def _walk_Loss(self, loss: Loss) -> None:
         self.h(2, "Loss")
@@ -343,12 +388,19 @@ class _Walk:
             if b.form == "delta":
                 self.h(2, math(Notation("δ = ∂E/∂node", r"\delta = \partial E / \partial \mathit{node}")),
                        ", from the loss down (each used once computed)")
-                self.equations(s.deltas)
+                groups = self.by_time_step(s.deltas, lambda c: c.lhs.node)
+                for k, (t, group) in enumerate(groups):
+                    self.time_step(t, k > 0 and groups[k - 1][0] is not None, " (backward through time)")
+                    self.equations(group)
             self.h(2, "Gradients (chain rule)" if b.form == "paths" else "Gradients from the δ's")
             self.equations([c for _, c in s.gradients])
         if b.batch:
             self.h(2, "Gradients of the batch loss")
             self.equations([c for _, c in b.batch])
+        kernels = [g for g in self.s.layout.grids if g[3] == "kernel"]
+        if kernels and b.samples:  # a shared kernel's gradient sums its terms over every position
+            gradients = {p: c.value for p, c in (b.batch or b.samples[0].gradients)}
+            self.grids(kernels, gradients, "∂E/∂", "the kernel's gradient: each entry sums its terms over every position")
 
     def _walk_Update(self, u: Update) -> None:
         tail = u.remark
