@@ -77,13 +77,17 @@ class BatchEvaluator:
 
     def _observer(self, observe, samples):
         """The checker's observer, told each value under the problem's own name and sample
-        (a sample's loss E[s] as that sample's loss); the batch's μ, σ² and loss pass as they are."""
+        (a sample's loss E[s] as that sample's loss; μ and σ² in every sample, as the values
+        list them); the batch's total loss passes as it is."""
         if observe is None:
             return None
         index_of = {str(s): index for s, (index, _) in enumerate(samples, 1)}
         loss_name = self.graph.loss_name
+        shared = {n for stat in self.graph.problem.batch_stats for n in (stat.mean, stat.var)}
 
         def seen(kind, _index, name, value):
+            if name in shared:  # in every sample's values: each sample is told; the first one's answer is used
+                return [observe(kind, index, name, value) for index in index_of.values()][0]
             base, _, s = (name or "").rpartition("[")
             if not base or not s.endswith("]"):
                 return value

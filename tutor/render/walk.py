@@ -320,9 +320,11 @@ class _Walk:
 
     def forward(self, f: SampleForward, title: str) -> None:
         head: list = [Text(f"{title}, sample {f.index}")]
-        if f.given:
+        in_grids = {c for _, _, components, _ in self.s.layout.grids for c in components}
+        given = [(n, v) for n, v in f.given if n not in in_grids]   # a grid's values: shown as the grid
+        if given:
             head.append(Text(" ("))
-            for i, (n, v) in enumerate(f.given):
+            for i, (n, v) in enumerate(given):
                 head += ([Text(", ")] if i else []) + [math(Sym(Name(n)), Op("="), Num(v, self.digits))]
             head.append(Text(")"))
         self.out.append(Heading(2, tuple(head)))
