@@ -390,3 +390,16 @@ optimizer: {name: sgd, lr: 0.1}
         assert math.isclose(got["gradients"][p], want["gradients"][p], rel_tol=1e-12)
     values = got["samples"][0]["values"]
     assert [values["h_1"], values["h_2"], values["h"]] == [want["samples"][0]["values"][f"h{t}"] for t in (1, 2, 3)]
+
+
+def test_the_solution_marks_where_each_max_was_and_groups_grids_and_time_steps():
+    from tutor.solution import build_solution
+    from tutor.train import train
+
+    tie = train(parse_problem((SHIPPED / "maxpool-tie-split.yaml").read_text(), "tie.yaml"))
+    solution = build_solution(tie)
+    assert solution.steps[0].forward[0].pooled_maxima == {"K12", "K21", "K13", "K14", "K23"}
+    assert {name for name, *_ in solution.layout.grids} == {"I", "W", "J", "K", "O"}
+    rnn = build_solution(train(parse_problem((SHIPPED / "rnn-unroll-3-steps.yaml").read_text(), "rnn.yaml")))
+    assert rnn.layout.time_steps == ((1, ("a1", "h1")), (2, ("a2", "h2")), (3, ("a3", "h3")))
+    assert rnn.steps[0].backward.form == "delta"   # backward through time, δ by δ

@@ -100,6 +100,7 @@ class SampleForward:
     index: int
     given: tuple[tuple[str, Any], ...]     # inputs and targets
     rows: tuple[Calc, ...]
+    pooled_maxima: frozenset[str] = frozenset()  # max pooling: the maxima of their windows (ties: all)
 
 
 @dataclass(frozen=True)

@@ -346,7 +346,17 @@ class _Builder:
         rows = tuple(Calc(Name(eq.name), eq.expr, None if isinstance(eq.expr, sympy.Symbol) else env,
                           trace.values[eq.name])
                      for eq in self.graph.equations if eq.name != self.graph.loss_name)
-        return SampleForward(trace.index, given, rows)
+        return SampleForward(trace.index, given, rows, self._pooled_maxima(trace) if p.grids else frozenset())
+
+    def _pooled_maxima(self, trace) -> frozenset[str]:
+        """Where each max pool's maximum was (every maximum at a tie): its gradient goes there."""
+        out = set()
+        for eq in self.graph.equations:
+            if type(eq.expr).__name__ == "max_":
+                values = {a.name: self.domain.to_float(trace.values[a.name]) for a in eq.expr.args}
+                top = max(values.values())
+                out.update(n for n, v in values.items() if v == top)
+        return frozenset(out)
 
     def _loss(self, traces, batch_loss, params=None) -> Loss:
         """The per-sample losses and their reduction; with a penalty, the batch loss adds it

@@ -336,7 +336,7 @@ class _Walk:
                           (self.value(c.value, c.shadow),)) for c in group)
             self.out.append(Table(("node", "formula", "numbers", "value"), rows))
         known = dict(f.given) | {c.lhs.name: c.value for c in f.rows}
-        self.grids([g for g in self.s.layout.grids if g[3] != "kernel"], known, "")
+        self.grids([g for g in self.s.layout.grids if g[3] != "kernel"], known, "", marked=f.pooled_maxima)
 
     # ------------------------------------------------ grouping: time steps and grids
 
@@ -359,8 +359,10 @@ class _Walk:
         elif after_a_step:
             self.out.append(Paragraph((Text("after the time steps"),), strong=True))
 
-    def grids(self, grids, values: dict[str, Any], what: str, note: str = "") -> None:
-        """Each grid whose components have values, as a grid: one row of the table per row."""
+    def grids(self, grids, values: dict[str, Any], what: str, note: str = "",
+              marked: frozenset[str] = frozenset()) -> None:
+        """Each grid whose components have values, as a grid: one row of the table per row;
+        a max pool's maxima marked *."""
         for name, shape, components, role in grids:
             if not all(c in values for c in components):
                 continue
@@ -368,8 +370,12 @@ class _Walk:
             said = note or GRID_ROLES.get(role, role)
             self.out.append(Paragraph((Text(what), math(Sym(Name(name))), Text(f" ({rows}×{columns}, {said})"))))
             self.out.append(Table(("row", *(str(j) for j in range(1, columns + 1))), tuple(
-                ((Text(str(i + 1)),), *((self.num(values[c]),) for c in components[i * columns:(i + 1) * columns]))
+                ((Text(str(i + 1)),), *((self.num(values[c]),) + ((Text("*"),) if c in marked else ())
+                                        for c in components[i * columns:(i + 1) * columns]))
                 for i in range(rows))))
+            if marked & set(components):
+                self.out.append(Paragraph((Text("* the maximum of its pooling window: the pooled value's "
+                                                "gradient goes there (in equal parts at a tie)"),)))
 
     def _walk_Loss(self, loss: Loss) -> None:
         self.h(2, "Loss")
