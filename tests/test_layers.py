@@ -403,3 +403,14 @@ def test_the_solution_marks_where_each_max_was_and_groups_grids_and_time_steps()
     rnn = build_solution(train(parse_problem((SHIPPED / "rnn-unroll-3-steps.yaml").read_text(), "rnn.yaml")))
     assert rnn.layout.time_steps == ((1, ("a1", "h1")), (2, ("a2", "h2")), (3, ("a3", "h3")))
     assert rnn.steps[0].backward.form == "delta"   # backward through time, δ by δ
+
+
+def test_a_pooled_maximum_s_local_derivative_says_why():
+    from tutor.solution import build_solution
+    from tutor.train import train
+
+    tie = build_solution(train(parse_problem((SHIPPED / "maxpool-tie-split.yaml").read_text(), "tie.yaml")))
+    notes = {c.lhs.wrt: c.note for c in tie.steps[0].backward.samples[0].locals if c.lhs.of in ("O11", "O12")}
+    assert notes["K11"] == "K11 is not the maximum"
+    assert notes["K12"] == "K12 is one of 2 equal maxima"
+    assert notes["K13"] == "K13 is one of 3 equal maxima"

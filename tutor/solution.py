@@ -474,7 +474,8 @@ class _Builder:
                 if sequential:
                     e_env = self._sequential_env(st, edge, env)
                 locals_.append(Calc(Partial(top, bottom), expr,
-                                    None if expr.is_number else e_env, value, kink=self._kink(expr, e_env)))
+                                    None if expr.is_number else e_env, value, kink=self._kink(expr, e_env),
+                                    note=self._max_note(expr, e_env)))
             for top, bottom, expr in self._batch_edges(batch_size):   # batch norm: through μ and σ²
                 value = local_values[unicode_label(Partial(top, bottom))] = trace.partials[(top, bottom)]
                 locals_.append(Calc(Partial(top, bottom), expr, None if expr.is_number else env, value))
@@ -647,6 +648,21 @@ class _Builder:
         factors.append(sympy.Add(*middles, evaluate=False))
         factors += [sym(e) for e in paths[0][len(paths[0]) - post:]]
         return factors[0] if len(factors) == 1 else sympy.Mul(*factors, evaluate=False)
+
+    def _max_note(self, expr: sympy.Expr, env) -> str:
+        """Why ∂max(a1, …, ak)/∂ai is 1, 1/m or 0: whether ai is the maximum, one of m equal ones, or not."""
+        if type(expr).__name__ not in ("max_share", "min_share") or not all(
+                isinstance(a, sympy.Symbol) and a.name in env for a in expr.args[1:]):
+            return ""
+        which = "maximum" if type(expr).__name__ == "max_share" else "minimum"
+        values = [self.domain.to_float(env[a.name]) for a in expr.args[1:]]
+        best = max(values) if which == "maximum" else min(values)
+        mine = expr.args[int(expr.args[0])]
+        tied = values.count(best)
+        if values[int(expr.args[0]) - 1] != best:
+            return f"{mine.name} is not the {which}"
+        plural = "maxima" if which == "maximum" else "minima"
+        return f"{mine.name} is the {which}" if tied == 1 else f"{mine.name} is one of {tied} equal {plural}"
 
     @staticmethod
     def _kink(expr: sympy.Expr, env) -> tuple[str, Any] | None:
