@@ -397,6 +397,18 @@ def bench_symbolic(repeat: int) -> list[str]:
             row("tutor solve --all (terminal)", *result["text"], result["floor"][0], "< 5 s")]
 
 
+def bench_cnn(repeat: int) -> list[str]:
+    """Issue 15: a small CNN, expanded to its scalar equations, solved from a cold start."""
+    problem = str(HERE / "problems" / "cnn-8x8-two-kernels.yaml")
+    result = side_by_side({
+        "json": [TUTOR, "solve", problem, "--format", "json"],
+        "text": [TUTOR, "solve", problem],
+    }, repeat)
+    return ["11. an 8×8 image, two 3×3 kernels, 2×2 max pool, dense layer, one SGD step (cold)",
+            row("tutor solve --format json", *result["json"], None, "< 3 s"),
+            row("tutor solve (terminal)", *result["text"], None, "< 3 s")]
+
+
 def machine() -> str:
     cpu = ""
     if Path("/proc/cpuinfo").exists():
@@ -410,7 +422,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs per command (median reported)")
     parser.add_argument("--only", nargs="*", help="rows to run: start mazur memory exact terminal check fan-in torch depth key class "
-                        "circuit pictures symbolic key-all matrix")
+                        "circuit pictures symbolic key-all matrix cnn")
     args = parser.parse_args()
     if not shutil.which(TUTOR):
         raise SystemExit("install tutor first: pip install -e .")
@@ -421,7 +433,7 @@ def main() -> None:
                "terminal": bench_terminal, "check": bench_check, "fan-in": bench_fan_in, "torch": bench_long_training,
                "depth": bench_depth, "key": bench_key, "class": bench_class, "circuit": bench_circuit,
                "pictures": bench_pictures, "symbolic": bench_symbolic, "key-all": bench_key_every_problem,
-               "matrix": bench_matrix}
+               "matrix": bench_matrix, "cnn": bench_cnn}
     for name in args.only or benches:
         bench = benches[name]
         for line in bench(args.repeat):

@@ -57,7 +57,9 @@ class Arithmetic:
         "leaky_relu": lambda x, s: x if x > 0 else s * x, "leaky_relu'": lambda x, s: 1.0 if x > 0 else s,
         "elu": lambda x, a: x if x > 0 else a * math.expm1(x),
         "elu'": lambda x, a: 1.0 if x > 0 else a * math.exp(x),
-        "max": lambda a, b: max(a, b), "min": lambda a, b: min(a, b),
+        "max": lambda *a: max(a), "min": lambda *a: min(a),
+        "max_share": lambda i, *a: 1 / a.count(max(a)) if a[int(i) - 1] == max(a) else 0.0,
+        "min_share": lambda i, *a: 1 / a.count(min(a)) if a[int(i) - 1] == min(a) else 0.0,
         "H": lambda x: 1.0 if x > 0 else (0.5 if x == 0 else 0.0),
         "sign": lambda x: float((x > 0) - (x < 0)),
     }

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import sympy
 
-from .ops import LOSSES, OPS
+from .ops import LOSSES
 from .problem import Equation, Problem
+from .problem.layers import dense_equations
 
 LOSS_NAME_CHOICES = ("E", "L", "loss", "E_total")
 
@@ -45,6 +46,7 @@ class Graph:
 
 def build_graph(problem: Problem) -> Graph:
     taken = set(problem.inputs) | set(problem.targets) | set(problem.constants) | set(problem.params)
+    taken |= {name for stat in problem.batch_stats for name in (stat.mean, stat.var)}
     if problem.layers is not None:
         equations = _expand_layers(problem)
         unit_weights = tuple(row for layer in problem.layers for row in layer.weights)
@@ -52,8 +54,9 @@ def build_graph(problem: Problem) -> Graph:
         equations = list(problem.equations)
         unit_weights = ()
     taken |= {eq.name for eq in equations}
+    shared = [name for stat in problem.batch_stats for name in (stat.mean, stat.var)]  # batch norm's μ, σ²
     symbols = {name: sympy.Symbol(name, real=True) for name in
-               [*problem.inputs, *problem.targets, *problem.constants, *problem.params,
+               [*problem.inputs, *problem.targets, *problem.constants, *problem.params, *shared,
                 *(eq.name for eq in equations)]}
     fallbacks = (f"E_{k}" for k in range(1, len(taken) + 2))  # when the problem uses all four
     loss_name = next(n for n in (*LOSS_NAME_CHOICES, *fallbacks) if n not in taken)
@@ -67,25 +70,4 @@ def build_graph(problem: Problem) -> Graph:
 
 
 def _expand_layers(problem: Problem) -> list[Equation]:
-    sym = lambda name: sympy.Symbol(name, real=True)  # noqa: E731 - local shorthand
-    equations = []
-    for layer in problem.layers:
-        for net, row, j in zip(layer.nets, layer.weights, range(len(layer.units))):
-            terms = [sym(w) * sym(s) for w, s in zip(row, layer.sources)]
-            if layer.bias is not None:  # thresholds are subtracted: net_j = Σ w_ji·s_i − θ_j
-                terms.append(-sym(layer.bias[j]) if layer.thresholds else sym(layer.bias[j]))
-            equations.append(Equation(net, sympy.Add(*terms)))
-        nets = [sym(n) for n in layer.nets]
-        for j, (unit, net) in enumerate(zip(layer.units, nets)):
-            equations.append(Equation(unit, _activate(layer, j, nets)))
-    return equations
-
-
-def _activate(layer, j: int, nets: list[sympy.Symbol]) -> sympy.Expr:
-    name = layer.activation
-    if name == "linear":
-        return nets[j]
-    if name == "softmax":
-        return OPS["softmax"].sympy_fn(sympy.Integer(j + 1), *nets)
-    fn = OPS[name].sympy_fn
-    return fn(nets[j], layer.activation_arg) if layer.activation_arg is not None else fn(nets[j])
+    return [eq for layer in problem.layers for eq in dense_equations(layer)]

@@ -125,6 +125,7 @@ class SampleForward:
     given: tuple[tuple[str, Any], ...]     # inputs and targets
     rows: tuple[Calc, ...]
     remarks: tuple[Remark, ...] = ()
+    pooled_maxima: frozenset[str] = frozenset()  # max pooling: the maxima of their windows (ties: all)
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,7 @@ class StepPart:
     updates: tuple[Update, ...]
     upstream: tuple[Upstream, ...] = ()    # asked gradients on inputs and nodes
     matrix: Any = None                     # notation: matrix: the step at layer level (a matrixview.StepView)
+    batch_stats: tuple[Calc, ...] = ()     # batch normalization: μ and σ² over the batch
 
 
 @dataclass(frozen=True)
@@ -307,6 +309,19 @@ class Diverged:
 
 
 @dataclass(frozen=True)
+class Layout:
+    """How a problem's names group, for the solution to show them so: the time steps of a
+    recurrence (each with its equations) and the grids of a network's layers (inputs,
+    kernels, feature maps), each a shape and its components row by row."""
+
+    time_steps: tuple[tuple[int, tuple[str, ...]], ...] = ()      # t, its equations in order
+    grids: tuple[tuple[str, tuple[int, ...], tuple[str, ...], str], ...] = ()  # name, shape, components, role
+
+    def step_of(self) -> dict[str, int]:
+        return {name: t for t, names in self.time_steps for name in names}
+
+
+@dataclass(frozen=True)
 class Solution:
     header: Header
     model: Model
@@ -326,6 +341,7 @@ class Solution:
     source: str = ""                       # the problem file
     variant: str | None = None             # tutor vary's id of the problem
     data: "Data | None" = None             # the given samples, for a student's sheet
+    layout: Layout = field(default_factory=Layout)  # time steps and grids, to group the working by
 
     @property
     def shown_digits(self) -> int:

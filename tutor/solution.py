@@ -16,16 +16,16 @@ from typing import Any
 
 import sympy
 
-from .derive import Derivation
+from .derive import Derivation, local_partial
 from .errors import TutorError
 from .figures import figures_of
 from .matrixview import matrix_model, step_view
 from .ops import LOSSES, elu_prime, leaky_relu_prime, relu_prime
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES
 from .records import (Answer, Backward, Calc, Data, Delta, Diverged, Evaluation, Final,  # noqa: F401
-                      GradientCheckPart, Header, Label, LogRow, Loss, Model, Name, Partial, Remark, SampleBackward,
-                      SampleForward, Solution, StepLog, StepPart, StepSummary, Update, Upstream, abridge, epoch_rows,
-                      sample_of, solution_answers)
+                      GradientCheckPart, Header, Label, Layout, LogRow, Loss, Model, Name, Partial, Remark,
+                      SampleBackward, SampleForward, Solution, StepLog, StepPart, StepSummary, Update, Upstream,
+                      abridge, epoch_rows, sample_of, solution_answers)
 from .render.notation import unicode_label
 from .render.numbers import parameter_text
 from .train import Run, Step, Updater, train
@@ -106,7 +106,14 @@ def _records(run: Run, show_all: bool, steps: list[int] | None, digits: int) -> 
                                                  for q, c in check.parameters.items())) if check else None
     return Solution(b.header(), b.model(), frozenset(show), parts, summary, final,
                     str(run.diverged) if run.diverged else None, b.rank, frozenset(graph.params), digits,
-                    problem.round_decimals if problem.arithmetic == "round" else None, evaluation, checked)
+                    problem.round_decimals if problem.arithmetic == "round" else None, evaluation, checked,
+                    layout=layout_of(problem))
+
+
+def layout_of(problem) -> Layout:
+    """The problem's time steps and 2-D grids (a vector reads well as a list already)."""
+    return Layout(tuple((step.t, step.names) for step in problem.time_steps),
+                  tuple((g.name, g.shape, g.components, g.role) for g in problem.grids if len(g.shape) == 2))
 
 
 def _refuse_missing_steps(path: str, asked: list[int], n: int, diverged: bool) -> None:
@@ -342,7 +349,8 @@ class _Builder:
         if "gradient" in show and value_names:
             upstream = tuple(self._upstream(t, params_for_partials, value_names) for t in traces)
         return StepPart(st.step, st.epoch, tuple(st.batch), lr, forward, loss, lookahead, la_forward,
-                        backward, updates, upstream, self._matrix_view(st, value_names))
+                        backward, updates, upstream, self._matrix_view(st, value_names),
+                        self._batch_stats(st.samples))
 
     def _matrix_view(self, st: Step, value_names):
         """notation: matrix: the step at layer level, or None. Not at a look-ahead point, nor in
@@ -363,6 +371,22 @@ class _Builder:
         return (o.name == "sgd" and o.weight_decay is None and not o.centralize and p.loss.penalty is None
                 and not set(p.frozen) & self.matrix.parameters)
 
+    def _batch_stats(self, traces) -> tuple[Calc, ...]:
+        """Batch normalization's μ = (1/m) Σ_s x⁽ˢ⁾ and σ² = (1/m) Σ_s (x⁽ˢ⁾ − μ)² over the batch."""
+        rows = []
+        m = len(traces)
+        for st in self.problem.batch_stats:
+            xs = [self._sym(Name(st.source, sample_of(t.index, m))) for t in traces]
+            vals = {x.name: t.values[st.source] for x, t in zip(xs, traces)}
+            mu = self._sym(Name(st.mean))
+            rows.append(self._chained(Name(st.mean), sympy.Mul(sympy.Add(*xs, evaluate=False),
+                                                                 sympy.Rational(1, m), evaluate=False),
+                                      vals, traces[0].values[st.mean]))
+            spread = sympy.Add(*[(x - mu) ** 2 for x in xs], evaluate=False)
+            rows.append(self._chained(Name(st.var), sympy.Mul(spread, sympy.Rational(1, m), evaluate=False),
+                                      {**vals, mu.name: traces[0].values[st.mean]}, traces[0].values[st.var]))
+        return tuple(rows)
+
     def _forward(self, trace, params) -> SampleForward:
         p = self.problem
         given = tuple((n, trace.values[n]) for n in (*p.inputs, *p.targets))
@@ -374,7 +398,18 @@ class _Builder:
         saturated = tuple(Remark("saturated", eq.name, (trace.values[eq.name],)) for eq in self.graph.equations
                           if type(eq.expr).__name__ == "sigmoid"
                           and not SATURATED < f(trace.values[eq.name]) < 1 - SATURATED)
-        return SampleForward(trace.index, given, rows, saturated)
+        return SampleForward(trace.index, given, rows, saturated,
+                             self._pooled_maxima(trace) if p.grids else frozenset())
+
+    def _pooled_maxima(self, trace) -> frozenset[str]:
+        """Where each max pool's maximum was (every maximum at a tie): its gradient goes there."""
+        out = set()
+        for eq in self.graph.equations:
+            if type(eq.expr).__name__ == "max_":
+                values = {a.name: self.domain.to_float(trace.values[a.name]) for a in eq.expr.args}
+                top = max(values.values())
+                out.update(n for n, v in values.items() if v == top)
+        return frozenset(out)
 
     def _loss(self, traces, batch_loss, params=None) -> Loss:
         """The per-sample losses and their reduction; with a penalty, the batch loss adds it
@@ -432,7 +467,10 @@ class _Builder:
     def _backward(self, st: Step, traces, grads: list[str], params) -> Backward:
         g = self.graph
         paths = {q: self._paths(q) for q in grads}
-        form = "paths" if all(v is not None for v in paths.values()) else "delta"
+        # A recurrence is worked backward through time, and batch normalization through the
+        # batch's μ and σ², δ by δ.
+        form = ("paths" if all(v is not None for v in paths.values()) and not g.problem.time_steps
+                and not g.problem.batch_stats else "delta")
         batch_size = len(traces)
         chains: dict[str, sympy.Expr] = {}
         used_edges: list[tuple[str, str]] = []
@@ -492,10 +530,17 @@ class _Builder:
                 if sequential:
                     e_env = self._sequential_env(st, edge, env)
                 locals_.append(Calc(Partial(top, bottom), expr,
-                                    None if expr.is_number else e_env, value, kink=self._kink(expr, e_env)))
+                                    None if expr.is_number else e_env, value, kink=self._kink(expr, e_env),
+                                    note=self._max_note(expr, e_env)))
+            for top, bottom, expr in self._batch_edges(batch_size):   # batch norm: through μ and σ²
+                value = local_values[unicode_label(Partial(top, bottom))] = trace.partials[(top, bottom)]
+                locals_.append(Calc(Partial(top, bottom), expr, None if expr.is_number else env, value))
             deltas = []
             if form == "delta":
                 for n in delta_nodes:
+                    stat = next((st for st in g.problem.batch_stats if st.source == n), None)
+                    if stat is not None:
+                        deltas.extend(self._batch_deltas(stat, trace, traces, batch_size))
                     terms = []
                     vals = {}
                     for c in self._shown_consumers(n):
@@ -506,6 +551,11 @@ class _Builder:
                         else:
                             d = self._sym(self._error_label(c))
                             vals[d.name] = trace.deltas[c]
+                            terms.append(sympy.Mul(d, f, evaluate=False))
+                    if stat is not None:  # x_s also reaches the loss through the batch's μ and σ²
+                        for shared in (stat.mean, stat.var):
+                            f, d = self._sym(Partial(shared, n)), self._sym(Delta(shared))
+                            vals[f.name], vals[d.name] = local_values[f.name], trace.deltas[shared]
                             terms.append(sympy.Mul(d, f, evaluate=False))
                     expr = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
                     lhs = self._error_label(n)
@@ -538,6 +588,35 @@ class _Builder:
                 expr, vals = self._reduce(names, [t.gradients[q] for t in traces])
                 batch.append((q, self._chained(Partial(g.loss_name, q), expr, vals, st.raw_gradients[q])))
         return Backward(form, tuple(chains.items()), tuple(samples), tuple(batch))
+
+    def _batch_edges(self, m: int):
+        """Batch normalization's edges through the batch statistics, with their formulas:
+        ∂x̂/∂μ, ∂x̂/∂σ² (from x̂'s equation), ∂μ/∂x = 1/m and ∂σ²/∂x = 2(x − μ)/m."""
+        equations = {eq.name: eq.expr for eq in self.graph.equations}
+        for st in self.graph.problem.batch_stats:
+            xhat = equations[st.normalized]
+            x, mu = sympy.Symbol(st.source, real=True), sympy.Symbol(st.mean, real=True)
+            yield st.normalized, st.mean, local_partial(xhat, mu)
+            yield st.normalized, st.var, local_partial(xhat, sympy.Symbol(st.var, real=True))
+            yield st.mean, st.source, sympy.Rational(1, m)
+            yield st.var, st.source, 2 * (x - mu) / m
+
+    def _batch_deltas(self, stat, trace, traces, m: int) -> list[Calc]:
+        """δσ² and δμ: sums over the batch of δx̂ of every sample times its ∂x̂/∂σ² (∂x̂/∂μ);
+        δx̂ of sample s is ∂E⁽ˢ⁾/∂x̂ (only that sample's loss reads it). δμ leaves out
+        δσ²·∂σ²/∂μ, which is 0: Σ_s (x_s − μ) = 0."""
+        rows = []
+        for shared in (stat.var, stat.mean):
+            terms, vals = [], {}
+            for t in traces:
+                sample = sample_of(t.index, m)
+                d = self._sym(Partial(self.graph.loss_name, stat.normalized, sample))
+                f = self._sym(Partial(stat.normalized, shared, sample))
+                vals[d.name], vals[f.name] = t.deltas[stat.normalized], t.partials[(stat.normalized, shared)]
+                terms.append(sympy.Mul(d, f, evaluate=False))
+            expr = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
+            rows.append(self._chained(Delta(shared), expr, vals, trace.deltas[shared]))
+        return rows
 
     def _upstream(self, trace, params, names) -> Upstream:
         """CS231n's backward pass over the asked names, from the top down: each stage's
@@ -628,6 +707,21 @@ class _Builder:
         factors.append(sympy.Add(*middles, evaluate=False))
         factors += [sym(e) for e in paths[0][len(paths[0]) - post:]]
         return factors[0] if len(factors) == 1 else sympy.Mul(*factors, evaluate=False)
+
+    def _max_note(self, expr: sympy.Expr, env) -> str:
+        """Why ∂max(a1, …, ak)/∂ai is 1, 1/m or 0: whether ai is the maximum, one of m equal ones, or not."""
+        if type(expr).__name__ not in ("max_share", "min_share") or not all(
+                isinstance(a, sympy.Symbol) and a.name in env for a in expr.args[1:]):
+            return ""
+        which = "maximum" if type(expr).__name__ == "max_share" else "minimum"
+        values = [self.domain.to_float(env[a.name]) for a in expr.args[1:]]
+        best = max(values) if which == "maximum" else min(values)
+        mine = expr.args[int(expr.args[0])]
+        tied = values.count(best)
+        if values[int(expr.args[0]) - 1] != best:
+            return f"{mine.name} is not the {which}"
+        plural = "maxima" if which == "maximum" else "minima"
+        return f"{mine.name} is the {which}" if tied == 1 else f"{mine.name} is one of {tied} equal {plural}"
 
     @staticmethod
     def _kink(expr: sympy.Expr, env) -> tuple[str, Any] | None:

@@ -15,9 +15,9 @@ import math
 from dataclasses import dataclass
 
 from .arith import make_domain
+from .batch import evaluator_for
 from .derive import derive
 from .errors import DivergenceError, TutorError
-from .evaluate import Evaluator
 from .graph import build_graph
 from .problem import Problem
 from .train import Run, _leaves
@@ -81,7 +81,7 @@ def _axis(values: list[float]) -> tuple[float, ...]:
 
 def _grid(problem: Problem, a: str, b: str, xs, ys) -> list[list[float | None]]:
     domain = make_domain("float")
-    evaluator = Evaluator(derive(build_graph(problem)), domain)
+    evaluator = evaluator_for(derive(build_graph(problem)), domain)
     loss_name = evaluator.graph.loss_name
     params = {name: domain.number(n) for name, n in problem.params.items()}
     samples = [_leaves(problem, s, domain) for s in problem.samples]
@@ -91,8 +91,12 @@ def _grid(problem: Problem, a: str, b: str, xs, ys) -> list[list[float | None]]:
         for x in xs:
             params[a], params[b] = x, y
             try:
-                losses = [evaluator.forward(params, leaves, i, None)[1][loss_name]
-                          for i, leaves in enumerate(samples, 1)]
+                if problem.batch_stats:  # batch norm: the samples are one computation
+                    traces, _ = evaluator.run_batch(params, list(enumerate(samples, 1)), "mean")
+                    losses = [t.loss for t in traces]
+                else:
+                    losses = [evaluator.forward(params, leaves, i, None)[1][loss_name]
+                              for i, leaves in enumerate(samples, 1)]
             except DivergenceError:
                 row.append(None)
                 continue

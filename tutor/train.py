@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 import sympy
 
 from .arith import FloatSource, compile_expr, make_domain, ordered_sum
+from .batch import evaluator_for
 from .derive import Derivation, derive
 from .errors import DivergenceError
 from .evaluate import ARITHMETIC_ERRORS, Evaluator, Observe, SampleTrace
@@ -333,7 +334,7 @@ def training(problem: Problem, details: bool = False, *, derivation: Derivation 
     steps are exhausted. Arguments as for `train`."""
     derivation = derivation or derive(build_graph(problem))
     domain = make_domain(problem.arithmetic, problem.round_decimals)
-    evaluator = Evaluator(derivation, domain)
+    evaluator = evaluator_for(derivation, domain)
     updater = Updater(problem, domain, rules)
     params = {name: domain.number(n) for name, n in problem.params.items()}
     run = Run(problem, derivation.graph, derivation, domain, dict(params))

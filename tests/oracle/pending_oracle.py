@@ -5,9 +5,9 @@ Like make_expected.py it shares no code with the `tutor` package. It covers
 what problem-format v2 adds and make_expected.py does not: vector, matrix and
 grid names (`inputs: {I: [4, 6]}`, `W @ x`, `sum(...)`), `unroll`,
 `objective`, and the layer kinds conv1d, conv2d, maxpool, avgpool,
-batchnorm, dropout and lstm. Every layer is computed with torch in float64
+batchnorm, dropout, lstm and gru. Every layer is computed with torch in float64
 through torch.nn.functional (conv1d/conv2d, avg_pool, max_pool, batch_norm in
-training mode) or torch.nn.LSTMCell with its weights set explicitly, and
+training mode) or torch.nn.LSTMCell / GRUCell with their weights set explicitly, and
 every gradient is torch autograd. It also writes the v2 additions
 `samples[].derivatives` (dE_s/d value) and `final.gradients`.
 
@@ -186,6 +186,7 @@ class ModelProblem:
 # ---------------------------------------------------------------- layered networks
 
 GATES = ("i", "f", "g", "o")          # PyTorch's order of the LSTM gates
+GRU_GATES = ("r", "z", "n")           # PyTorch's order of the GRU gates
 
 
 class NetworkProblem:
@@ -366,6 +367,51 @@ class NetworkProblem:
                 cell, {"weight_ih": W[:, :n], "weight_hh": W[:, n:], "bias_ih": b,
                        "bias_hh": torch.zeros(4 * H)},
                 (x, (h0.expand(B, H), c0.expand(B, H))))
+            return [(units, h)], h
+
+        self.layers.append(forward)
+        return ("units", units)
+
+    def add_gru(self, layer, kind):
+        """A GRU over `steps` (torch.nn.GRUCell, gates r z n). The sources are split into
+        `steps` equal consecutive parts, one per step. Each gate's weight row: the step's
+        sources, then the previous hidden units. Biases: r, z and n as bias_ih, and the
+        optional hn as the hidden bias of n (bias_hh = [0, 0, b_hn]). Default names
+        W<gate>_<unit>_x<i>, U<gate>_<unit>_<unit>, b<gate>_<unit>, bhn_<unit>."""
+        steps = int(layer.get("steps", 1))
+        sources = self.source_names(kind)
+        units = list(layer["units"])
+        n, H = len(sources) // steps, len(units)
+        names = layer.get("names") or {}
+        wn = dict(names.get("weights") or {})
+        bnames = dict(names.get("bias") or {})
+        columns = [f"x{i}" for i in range(1, n + 1)]
+        for gk in GRU_GATES:
+            wn.setdefault(gk, [[f"W{gk}_{u}_{c}" for c in columns] + [f"U{gk}_{u}_{v}" for v in units]
+                               for u in units])
+            self.params.declare([x for row in wn[gk] for x in row], flat_values(layer["weights"][gk]))
+        bias_gates = [gk for gk in (*GRU_GATES, "hn") if gk in layer.get("bias", {})]
+        for gk in bias_gates:
+            bnames.setdefault(gk, [f"b{gk}_{u}" for u in units])
+            self.params.declare(bnames[gk], layer["bias"][gk])
+        h0 = nested((layer.get("state") or {}).get("h", [0] * H))
+        cell = torch.nn.GRUCell(n, H)
+
+        def forward(x, leaves, ctx):
+            W = torch.cat([torch.stack([torch.stack([leaves[m] for m in row]) for row in wn[gk]])
+                           for gk in GRU_GATES])          # (3H, n + H)
+            zero = torch.zeros(H)
+            bias = {gk: torch.stack([leaves[m] for m in bnames[gk]]) if gk in bnames else zero
+                    for gk in (*GRU_GATES, "hn")}
+            b_ih = torch.cat([bias["r"], bias["z"], bias["n"]])
+            b_hh = torch.cat([zero, zero, bias["hn"]])
+            B = x.shape[0]
+            h = h0.expand(B, H)
+            flat = x.reshape(B, -1)
+            for t in range(steps):
+                h = torch.func.functional_call(
+                    cell, {"weight_ih": W[:, :n], "weight_hh": W[:, n:], "bias_ih": b_ih, "bias_hh": b_hh},
+                    (flat[:, t * n:(t + 1) * n], h))
             return [(units, h)], h
 
         self.layers.append(forward)

@@ -4,7 +4,10 @@ give a `Problem` (records.py), or raise a `ProblemError` at the offending line a
     read.py      the top level: which sections, in which order, and the Problem built from them
     fields.py    typed readers over located YAML nodes (need_number, ...), the name table, equations
     data.py      constants, params, model equations, samples and class labels, loss and penalty, objective
-    layers.py    the layered form (network:) expanded into units, weights and biases
+    layers.py    the layered form (network:): dense layers, and the dispatch to the other layer types
+    network.py   what the layers of a network share while read: names, parameters, grids, equations
+    convolution.py, recurrent.py, dropout.py, batchnorm.py   the other layer types, as scalar equations
+    unroll.py    `unroll: {t: [1, T]}`: a recurrence written once in the model form
     settings.py  optimizer (state, schedules), training, ask, arithmetic, the checker's tolerance
     meaning.py   rules across sections: refusals, and warnings for what is probably not meant
 """

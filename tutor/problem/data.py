@@ -193,7 +193,8 @@ PENALTY_KEY = "penalty"
 PENALTY_ON = ("weights", "all")  # or a list of parameter names
 
 
-def read_loss_penalty(node: Node, loss: LossSpec, params: dict[str, Number], layers) -> LossSpec:
+def read_loss_penalty(node: Node, loss: LossSpec, params: dict[str, Number], layers,
+                      network_weights: tuple[str, ...] | None = None) -> LossSpec:
     """The loss's ``penalty: {l2, l1, on}``: (λ₂/2)·Σθ² + λ₁·Σ|θ| over the parameters ``on`` names
     (weights: a layered network's weights, no biases; a model's every parameter)."""
     if not isinstance(node.value, dict) or PENALTY_KEY not in node.value:
@@ -206,7 +207,7 @@ def read_loss_penalty(node: Node, loss: LossSpec, params: dict[str, Number], lay
     l2, l1 = (need_number_in(v[k], k, 0.0, math.inf, high_open=True) if k in v else None for k in ("l2", "l1"))
     on_node = v.get("on")
     if on_node is None or on_node.value == "weights":
-        on = weights_of(layers) if layers is not None else tuple(params)
+        on = weights_of(layers) if layers is not None else network_weights or tuple(params)
     elif isinstance(on_node.value, list):
         on = tuple(_penalized(item, params) for item in need_list(on_node, "the penalized parameters"))
     else:

@@ -3,11 +3,12 @@ the default names, shared parameters, and every count checked against the layer'
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import sympy
 
-from ..ops import ACTIVATION_PARAMETER, LAYER_ACTIVATIONS
+from ..ops import ACTIVATION_PARAMETER, LAYER_ACTIVATIONS, OPS
 from ..source import Node
 from .fields import (
     NameTable,
@@ -20,10 +21,11 @@ from .fields import (
     need_text,
     where,
 )
-from .records import THRESHOLDS_KEY, Layer, Number
-from .shapes import read_declared_names
+from .network import Build, flat, symbol
+from .records import THRESHOLDS_KEY, Equation, Grid, Layer, Number
+from .shapes import component_names, read_declared_names
 
-LAYER_KEYS = ("units", "net", "activation", "weights", "bias", THRESHOLDS_KEY, "names")
+LAYER_KEYS = ("type", "units", "net", "activation", "weights", "bias", THRESHOLDS_KEY, "names")
 
 
 def _bias_key(node: Node) -> str:
@@ -34,19 +36,114 @@ def _bias_key(node: Node) -> str:
 
 
 
-def read_network(node: Node, names: NameTable):
+LAYER_TYPES = ("dense", "conv1d", "conv2d", "maxpool", "avgpool", "batchnorm", "dropout", "rnn", "lstm", "gru")
+
+
+@dataclass
+class Network:
+    """A network as read. Every layer dense: the layered form (``layers``), expanded by
+    graph.py. Any other kind: every layer expanded here to ``equations``, which the
+    engine reads as the model form, with the grids and time steps kept for the solution."""
+
+    inputs: tuple[str, ...]
+    params: dict[str, Number]
+    layers: tuple[Layer, ...] | None
+    equations: tuple[Equation, ...] | None
+    outputs: tuple[str, ...]
+    build: Build
+
+
+def read_network(node: Node, names: NameTable) -> Network:
     need_mapping(node, "network: inputs and layers")
     check_keys(node, ("inputs", "layers"), ("inputs", "layers"), "network")
+    build = Build(names)
     inputs = read_declared_names(node.value["inputs"], names, "input", "the input names")
-    params: dict[str, Number] = {}
-    param_nodes: dict[str, Node] = {}
-    layers = []
-    sources = inputs
-    for layer_node in need_list(node.value["layers"], "a list of layers"):
-        layer = _layer(layer_node, sources, names, params, param_nodes)
-        layers.append(layer)
-        sources = layer.units
-    return inputs, params, tuple(layers)
+    feature = _input_feature(node.value["inputs"], inputs, names, build)
+    layer_nodes = need_list(node.value["layers"], "a list of layers")
+    kinds = [_kind(n) for n in layer_nodes]
+    layers, equations = [], []
+    for layer_node, kind in zip(layer_nodes, kinds):
+        if kind == "dense":
+            layer = _layer(layer_node, flat(feature), names, build.params, build.param_nodes)
+            layers.append(layer)
+            build.weights.extend(w for row in layer.weights for w in row)
+            build.equations.extend(dense_equations(layer))
+            feature = (Grid("", (len(layer.units),), layer.units, "units"),)
+        else:
+            feature = _read_kind(layer_node, kind, feature, build)
+    outputs = flat(feature)
+    if all(kind == "dense" for kind in kinds):
+        return Network(inputs, build.params, tuple(layers), None, outputs, build)
+    return Network(inputs, build.params, None, tuple(build.equations), outputs, build)
+
+
+def with_masks(masks, inputs: tuple[str, ...], samples):
+    """Dropout masks are per-sample inputs: mask k goes with sample k, in data order."""
+    for masks_node, mask_names, values in masks:
+        if len(values) != len(samples):
+            raise masks_node.error(f"expected {len(samples)} mask{'s' * (len(samples) != 1)}, one per sample "
+                                   f"in data order, found {len(values)}")
+        inputs = inputs + mask_names
+        samples = tuple(sample | dict(zip(mask_names, mask)) for sample, mask in zip(samples, values))
+    return inputs, samples
+
+
+def _input_feature(node: Node, inputs: tuple[str, ...], names: NameTable, build: Build):
+    """What the first layer reads: a list of inputs as one vector; shaped inputs
+    (``{x: 7}``, ``{I: [4, 6]}``) each as its own vector or grid."""
+    if not isinstance(node.value, dict):
+        return (Grid("", (len(inputs),), inputs, "input"),)
+    grids = tuple(Grid(name, names.shapes[name], component_names(name, names.shapes[name]), "input")
+                  for name in node.value)
+    build.grids.extend(grids)
+    return grids
+
+
+def _kind(node: Node) -> str:
+    need_mapping(node, "a layer")
+    return need_choice(node.value["type"], "a layer type", LAYER_TYPES) if "type" in node.value else "dense"
+
+
+def _read_kind(node: Node, kind: str, feature, build: Build):
+    from .convolution import read_conv, read_pool
+    from .dropout import read_dropout
+    from .recurrent import read_cell
+
+    if kind in ("conv1d", "conv2d"):
+        return read_conv(node, kind, feature, build, _activation)
+    if kind in ("maxpool", "avgpool"):
+        return read_pool(node, kind, feature, build)
+    if kind == "dropout":
+        return read_dropout(node, feature, build)
+    if kind == "batchnorm":
+        from .batchnorm import read_batchnorm
+        return read_batchnorm(node, feature, build)
+    return read_cell(node, kind, feature, build, _activation)
+
+
+def dense_equations(layer: Layer) -> list[Equation]:
+    """net_j = Σ_i w_ji·s_i + b_j, then unit_j = activation(net_j) (nets of a layer first,
+    then its units, so softmax can see every net)."""
+    equations = []
+    for net, row, j in zip(layer.nets, layer.weights, range(len(layer.units))):
+        terms = [symbol(w) * symbol(s) for w, s in zip(row, layer.sources)]
+        if layer.bias is not None:  # thresholds are subtracted: net_j = Σ w_ji·s_i − θ_j
+            terms.append(-symbol(layer.bias[j]) if layer.thresholds else symbol(layer.bias[j]))
+        equations.append(Equation(net, sympy.Add(*terms)))
+    nets = [symbol(n) for n in layer.nets]
+    for j, unit in enumerate(layer.units):
+        equations.append(Equation(unit, _activate(layer, j, nets)))
+    return equations
+
+
+def _activate(layer: Layer, j: int, nets: list[sympy.Symbol]) -> sympy.Expr:
+    name = layer.activation
+    if name == "linear":
+        return nets[j]
+    if name == "softmax":
+        return OPS["softmax"].sympy_fn(sympy.Integer(j + 1), *nets)
+    fn = OPS[name].sympy_fn
+    return fn(nets[j], layer.activation_arg) if layer.activation_arg is not None else fn(nets[j])
 
 
 def _layer(node: Node, sources, names: NameTable, params, param_nodes) -> Layer:

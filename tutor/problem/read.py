@@ -23,18 +23,20 @@ from .data import (
     read_params,
     read_samples,
 )
+from .batchnorm import check_batch_coupled
 from .fields import (NameTable, check_keys, check_target_count, need_choice, need_list, need_mapping, need_text,
                      plain, refer_each)
-from .layers import read_network
+from .layers import read_network, with_masks
 from .meaning import check_combinations, check_hinge_targets, check_meaning
 from .records import Problem, total_steps
 from .shapes import read_declared_names
 from .settings import read_arithmetic, read_ask, read_check, read_optimizer, read_optimizer_state, read_training
 from . import symbolic_input as symbolic_mode
+from .unroll import read_unrolled_equations
 
 TOP_KEYS = ("title", "statement", "meta", "network", "model", "inputs", "params", "constants", "outputs",
             "targets", "data", "loss", "optimizer", "training", "frozen", "ask", "arithmetic", "check", "vary",
-            "objective", "notation")
+            "objective", "notation", "unroll")
 NOTATIONS = ("scalar", "matrix")  # one line per weight, or layer-level vectors and matrices
 OBJECTIVE_REPLACES = ("outputs", "targets", "loss")
 MODEL_ONLY = ("inputs", "params", "outputs")
@@ -72,6 +74,7 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         raise root.error("missing key 'network' (layers) or 'model' (equations): the problem needs one of them")
 
     names = NameTable()
+    network, grids, time_steps, batch_stats = None, (), (), ()
     constants = read_constants(top.get("constants"), names)
     if "model" in top:
         for key in MODEL_ONLY if "objective" not in top else ():
@@ -81,19 +84,28 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         inputs = read_declared_names(top["inputs"], names, "input", "the input names") if "inputs" in top else ()
         params = ((symbolic_mode.read_symbolic_params if symbolic else read_params)(top["params"], names)
                   if "params" in top else {})
-        equations = read_equations(top["model"], names)
+        if "unroll" in top:
+            equations, time_steps = read_unrolled_equations(top["model"], top["unroll"], names)
+        else:
+            equations = read_equations(top["model"], names)
         layers = None
         outputs = tuple(o for n in need_list(top["outputs"], "the output names")
                         for o in refer_each(n, names, ("node",), "an output (a node of the model)")
                         ) if "outputs" in top else ()
     else:
+        if "unroll" in top:
+            raise root.key_error("unroll", "unroll expands model equations; a network's recurrent layers "
+                                           "(type: rnn, lstm, gru) take steps instead")
         for key in MODEL_ONLY:
             if key in top:
                 raise root.key_error(key, f"{key!r} belongs to the model form; with network, "
                                           f"inputs go under network and outputs are the last layer's units")
-        inputs, params, layers = read_network(top["network"], names)
-        equations = None
-        outputs = layers[-1].units
+        network = read_network(top["network"], names)
+        inputs, params, layers, equations, outputs = (network.inputs, network.params, network.layers,
+                                                      network.equations, network.outputs)
+        constants.update(network.build.constants)
+        grids, time_steps = tuple(network.build.grids), tuple(network.build.time_steps)
+        batch_stats = tuple(network.build.batch_stats)
 
     objective = None
     batch, one_hot = None, False
@@ -118,9 +130,12 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
             check_target_count(targets_node, targets, outputs)
             samples = read_samples(top["data"], inputs, targets, names.shapes)
         loss = read_loss(top["loss"], names, outputs, targets)
-        loss = read_loss_penalty(top["loss"], loss, params, layers)
+        loss = read_loss_penalty(top["loss"], loss, params, layers,
+                                 tuple(network.build.weights) if network is not None else None)
         if not symbolic:
             check_hinge_targets(top["data"], loss, samples, targets)
+    if network is not None and network.build.masks:
+        inputs, samples = with_masks(network.build.masks, inputs, samples)
     optimizer = read_optimizer(top.get("optimizer"), layers is not None)
     optimizer = read_optimizer_state(top.get("optimizer"), optimizer, params)
     training = read_training(top.get("training"), len(samples))
@@ -142,7 +157,12 @@ def parse_problem(text: str, path: str = "<problem>") -> Problem:
         shapes=dict(names.shapes),
         notation=need_choice(top["notation"], "a notation", NOTATIONS) if "notation" in top else "scalar",
         symbolic=symbolic_mode.symbolic_spec(batch, targets, one_hot) if symbolic else None,
+        time_steps=time_steps,
+        grids=grids,
+        batch_stats=batch_stats,
     )
+    if batch_stats:
+        check_batch_coupled(root, problem)
     if "vary" in top:
         _vary(root, problem)
     return problem

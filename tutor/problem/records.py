@@ -39,6 +39,42 @@ class Layer:
 
 
 @dataclass(frozen=True)
+class Grid:
+    """A vector or grid of scalar names (an input, a kernel, a feature map), for the
+    solution to show as a grid; its components are ordinary names of the problem."""
+
+    name: str
+    shape: tuple[int, ...]
+    components: tuple[str, ...]   # row-major
+    role: str                     # input, target, kernel, net, units, mask
+
+    def rows(self) -> tuple[tuple[str, ...], ...]:
+        width = self.shape[-1]
+        return tuple(self.components[i:i + width] for i in range(0, len(self.components), width))
+
+
+@dataclass(frozen=True)
+class BatchStat:
+    """Batch normalization's statistics of one unit's input over the samples of a batch:
+    names the samples share. In the equations they read like constants; the engine
+    computes them over the batch (tutor/batch.py)."""
+
+    mean: str     # μ = (1/m) Σ_s x_s
+    var: str      # σ² = (1/m) Σ_s (x_s − μ)², biased, as PyTorch normalizes
+    source: str   # x, the per-sample name normalized
+    normalized: str  # x̂ = (x − μ)/√(σ² + eps), the node that reads μ and σ²
+
+
+@dataclass(frozen=True)
+class TimeStep:
+    """One step of an unrolled recurrence: the equations it holds, for the solution to group."""
+
+    variable: str               # t
+    t: int
+    names: tuple[str, ...]      # its equations, in order
+
+
+@dataclass(frozen=True)
 class Equation:
     name: str
     expr: sympy.Expr
@@ -174,6 +210,9 @@ class Problem:
     shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
     notation: str = "scalar"  # or matrix: the worked solution at layer level (the numbers are the same)
     symbolic: SymbolicSpec | None = None  # with arithmetic: symbolic
+    time_steps: tuple[TimeStep, ...] = ()  # an unrolled recurrence, step by step
+    grids: tuple[Grid, ...] = ()           # vectors and grids of a network's layers, by name
+    batch_stats: tuple[BatchStat, ...] = ()  # batch normalization: the batch is one computation
 
     @property
     def step_count(self) -> int:

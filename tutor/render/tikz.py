@@ -15,6 +15,7 @@ COLUMN = 4.8        # cm between columns, with edge labels
 BARE_COLUMN = 2.4   # cm between columns, without
 ROW = 2.1           # cm between rows
 TEXT_WIDTH = 16.0   # cm: wider pictures are scaled to \linewidth
+TEXT_HEIGHT = 21.0  # cm: taller pictures (after that) are scaled to this height, to stay on one page
 COLOURS = {"input": "blue!8", "unit": "white", "param": "orange!12", "constant": "black!6", "target": "black!6",
            "stage": "white", "loss": "red!10"}
 
@@ -49,7 +50,10 @@ def diagram_tikz(d: Diagram, digits: int = 4) -> str:
                      rf"\draw[->, black!65] (n{index[e.source]}) --{label} (n{index[e.target]});")
     lines.append(r"\end{tikzpicture}")
     picture = "\n".join(lines)
-    if (d.columns - 1) * gap + 3 > TEXT_WIDTH:
+    width, height = (d.columns - 1) * gap + 3, (d.rows - 1) * ROW + 2
+    if height * min(1.0, TEXT_WIDTH / width) > TEXT_HEIGHT:   # a tall picture (a grid's column): fit the page
+        picture = f"\\resizebox{{!}}{{{cm(TEXT_HEIGHT)}cm}}{{%\n" + picture + "%\n}"
+    elif width > TEXT_WIDTH:
         picture = "\\resizebox{\\linewidth}{!}{%\n" + picture + "%\n}"
     return "\\begin{center}\n" + picture + "\n\\end{center}\n"
 

@@ -28,6 +28,7 @@ def _zero(x) -> bool:
 
 
 DATA_COLUMNS = 8   # the sheet's data table shows at most this many names beside the sample number
+GRID_ROLES = {"input": "input", "net": "pre-activation", "units": "feature map", "kernel": "kernel"}
 
 
 def walk_solution(solution: Solution, *, title: bool = True, answers: bool = True, chart: bool = True,
@@ -273,8 +274,11 @@ class _Walk:
         if m.matrix is not None:   # notation: matrix: the maps at layer level, then the other equations
             self.out += model_blocks(m.matrix)
             equations = tuple((n, e) for n, e in equations if n not in m.matrix.covered)
-        self.out.append(Equations(tuple(EqRow(math(Sym(Name(name))), "=", (math(Formula(expr, self.model_style)),))
-                                        for name, expr in equations)))
+        groups = self.by_time_step(equations, lambda eq: eq[0])
+        for k, (t, group) in enumerate(groups):
+            self.time_step(t, k > 0 and groups[k - 1][0] is not None)
+            self.out.append(Equations(tuple(EqRow(math(Sym(Name(name))), "=", (math(Formula(expr, self.model_style)),))
+                                            for name, expr in group)))
         if m.constants:
             content: list = [Text("constants: ")]
             for i, (n, v) in enumerate(m.constants):
@@ -299,6 +303,9 @@ class _Walk:
         self.h(1, f"Step {p.step} (epoch {p.epoch}, {samples}; ",
                math(Sym(Name("lr")), Op("="), *self.value(p.lr.value, p.lr.shadow).items), ")", major=True)
         matrix = step_blocks(p.matrix, self.digits) if p.matrix is not None else None
+        if "forward" in show and p.batch_stats:
+            self.h(2, "Batch normalization: the batch's mean and (biased) variance, from every sample's values below")
+            self.equations(p.batch_stats)
         if "forward" in show:
             self.forward_pass(p.forward, matrix)
         if "loss" in show:
@@ -378,16 +385,23 @@ class _Walk:
 
     def forward(self, f: SampleForward, title: str) -> None:
         head: list = [Text(f"{title}, sample {f.index}")]
-        if f.given:
+        in_grids = {c for _, _, components, _ in self.s.layout.grids for c in components}
+        given = [(n, v) for n, v in f.given if n not in in_grids]   # a grid's values: shown as the grid
+        if given:
             head.append(Text(" ("))
-            for i, (n, v) in enumerate(f.given):
+            for i, (n, v) in enumerate(given):
                 head += ([Text(", ")] if i else []) + [math(Sym(Name(n)), Op("="), Num(v, self.digits))]
             head.append(Text(")"))
         self.out.append(Heading(2, tuple(head)))
-        rows = tuple(((math(Sym(c.lhs)),), (self.formula(c),),
-                      (self.numbers(c),) if c.values is not None else (),
-                      (self.value(c.value, c.shadow),)) for c in f.rows)
-        self.out.append(Table(("node", "formula", "numbers", "value"), rows))
+        groups = self.by_time_step(f.rows, lambda c: c.lhs.name)
+        for k, (t, group) in enumerate(groups):
+            self.time_step(t, k > 0 and groups[k - 1][0] is not None)
+            rows = tuple(((math(Sym(c.lhs)),), (self.formula(c),),
+                          (self.numbers(c),) if c.values is not None else (),
+                          (self.value(c.value, c.shadow),)) for c in group)
+            self.out.append(Table(("node", "formula", "numbers", "value"), rows))
+        known = dict(f.given) | {c.lhs.name: c.value for c in f.rows}
+        self.grids([g for g in self.s.layout.grids if g[3] != "kernel"], known, "", marked=f.pooled_maxima)
         self.remarks(f.remarks)
 
     def remarks(self, remarks) -> None:
@@ -414,6 +428,45 @@ class _Walk:
             else:
                 raise TypeError(f"no words for the remark {r.kind!r}")
             self.out.append(Paragraph((Text("Note: "),) + content))
+
+    # ------------------------------------------------ grouping: time steps and grids
+
+    def by_time_step(self, items, name_of) -> list[tuple[int | None, list]]:
+        """Consecutive items of one time step together (all items in one group without steps)."""
+        step_of = self.s.layout.step_of()
+        groups: list[tuple[int | None, list]] = []
+        for item in items:
+            t = step_of.get(name_of(item))
+            if groups and groups[-1][0] == t:
+                groups[-1][1].append(item)
+            else:
+                groups.append((t, [item]))
+        return groups
+
+    def time_step(self, t: int | None, after_a_step: bool = False, remark: str = "") -> None:
+        """The label of a group: its time step, or (after the steps) what follows them."""
+        if t is not None:
+            self.out.append(Paragraph((Text(f"time step t = {t}{remark}"),), strong=True))
+        elif after_a_step:
+            self.out.append(Paragraph((Text("after the time steps"),), strong=True))
+
+    def grids(self, grids, values: dict[str, Any], what: str, note: str = "",
+              marked: frozenset[str] = frozenset()) -> None:
+        """Each grid whose components have values, as a grid: one row of the table per row;
+        a max pool's maxima marked *."""
+        for name, shape, components, role in grids:
+            if not all(c in values for c in components):
+                continue
+            rows, columns = shape
+            said = note or GRID_ROLES.get(role, role)
+            self.out.append(Paragraph((Text(what), math(Sym(Name(name))), Text(f" ({rows}×{columns}, {said})"))))
+            self.out.append(Table(("row", *(str(j) for j in range(1, columns + 1))), tuple(
+                ((Text(str(i + 1)),), *((self.num(values[c]),) + ((Text("*"),) if c in marked else ())
+                                        for c in components[i * columns:(i + 1) * columns]))
+                for i in range(rows))))
+            if marked & set(components):
+                self.out.append(Paragraph((Text("* the maximum of its pooling window: the pooled value's "
+                                                "gradient goes there (in equal parts at a tie)"),)))
 
     def _walk_Loss(self, loss: Loss) -> None:
         self.h(2, "Loss")
@@ -444,13 +497,20 @@ class _Walk:
                         math(Notation("∂E/∂w = δ_j·∂net_j/∂w",
                                       r"\partial E / \partial w = \delta_{j} \cdot \partial \mathit{net}_{j} / \partial w")),
                         Text(". Each δ is computed once and reused."))))
-                self.equations(s.deltas)
+                groups = self.by_time_step(s.deltas, lambda c: c.lhs.node)
+                for k, (t, group) in enumerate(groups):
+                    self.time_step(t, k > 0 and groups[k - 1][0] is not None, " (backward through time)")
+                    self.equations(group)
             if s.gradients:   # none left when notation: matrix shows every parameter's gradient
                 self.h(2, "Gradients (chain rule)" if b.form == "paths" else "Gradients from the δ's")
                 self.equations([c for _, c in s.gradients])
         if b.batch:
             self.h(2, "Gradients of the batch loss")
             self.equations([c for _, c in b.batch])
+        kernels = [g for g in self.s.layout.grids if g[3] == "kernel"]
+        if kernels and b.samples:  # a shared kernel's gradient sums its terms over every position
+            gradients = {p: c.value for p, c in (b.batch or b.samples[0].gradients)}
+            self.grids(kernels, gradients, "∂E/∂", "the kernel's gradient: each entry sums its terms over every position")
 
     def _walk_Update(self, u: Update) -> None:
         tail = u.remark
