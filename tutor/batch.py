@@ -54,7 +54,8 @@ class BatchEvaluator:
         return self._by_size[m]
 
     def run_batch(self, params: dict[str, Any], samples: list[tuple[int, dict[str, Any]]], reduction: str,
-                  step: int | None = None, on_complete=None, observe=None):
+                  step: int | None = None, on_complete=None, observe=None, details: bool = True):
+        # ``details`` is ignored: splitting the batch back into samples needs every partial.
         graph, m = self.graph, len(samples)
         evaluator = self.coupled(m)
         constants = set(graph.problem.constants)

@@ -61,6 +61,9 @@ def read_batchnorm(node: Node, feature: Feature, build: Build) -> Feature:
 def check_batch_coupled(root: Node, problem: Problem) -> None:
     """What does not apply when the batch is one computation."""
     top = root.value
+    if problem.arithmetic == "symbolic":
+        raise top["arithmetic"].error("arithmetic: symbolic derives one sample's gradients; with batch "
+                                      "normalization the batch is one computation, so it needs numbers")
     if problem.training.update == "sequential":
         raise top["training"].error("batch normalization makes the batch one computation; "
                                     "training.update: sequential (per-node updates) does not apply")
