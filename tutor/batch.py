@@ -54,7 +54,9 @@ class BatchEvaluator:
         return self._by_size[m]
 
     def run_batch(self, params: dict[str, Any], samples: list[tuple[int, dict[str, Any]]], reduction: str,
-                  step: int | None = None, on_complete=None, observe=None):
+                  step: int | None = None, on_complete=None, observe=None, details: bool = True):
+        # ``details`` as Evaluator.run_batch takes it (train's fast path passes it); a coupled batch
+        # always keeps them: each sample's share of the trace is cut from the whole one.
         graph, m = self.graph, len(samples)
         evaluator = self.coupled(m)
         constants = set(graph.problem.constants)
