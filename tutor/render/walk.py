@@ -16,7 +16,7 @@ import sympy
 from ..document import (Blanks, Block, Boxed, Bullets, Chart, Definitions, EndPart, EqRow, Equations, Figure,
                         Formula, Heading, Inline, Math, Notation, Num, Op, Pairs, Paragraph, Part, Statement, Style,
                         Sym, Table, Text, Words, math)
-from ..records import (LOG_ROWS, Answer, Backward, Calc, Diverged, Evaluation, Final, GradientCheckPart, Header, LogRow,
+from ..records import (LOG_ROWS, Answer, Backward, Calc, Delta, Diverged, Evaluation, Final, GradientCheckPart, Header, LogRow,
                        Loss, Model, Name, SampleForward, Solution, StepLog, StepPart, Update, Upstream)
 from .matrix_blocks import (model_blocks, parameter_blocks, step_blocks, uncovered_backward,
                             uncovered_forward)
@@ -497,7 +497,7 @@ class _Walk:
                         math(Notation("∂E/∂w = δ_j·∂net_j/∂w",
                                       r"\partial E / \partial w = \delta_{j} \cdot \partial \mathit{net}_{j} / \partial w")),
                         Text(". Each δ is computed once and reused."))))
-                groups = self.by_time_step(s.deltas, lambda c: c.lhs.node)
+                groups = self.by_time_step(s.deltas, lambda c: c.lhs.node if isinstance(c.lhs, Delta) else c.lhs.wrt)
                 for k, (t, group) in enumerate(groups):
                     self.time_step(t, k > 0 and groups[k - 1][0] is not None, " (backward through time)")
                     self.equations(group)
