@@ -20,7 +20,7 @@ from ..errors import TutorError
 from ..files import scratch_directory
 from ..plot import Plot
 from ..records import Solution
-from .notation import latex_math, unicode_math
+from .notation import latex_item, unicode_item
 from .usertext import REPLACEMENT, arabic_runs, leading_text, one_line, printable, rtl_language
 from .walk import walk_solution
 
@@ -68,6 +68,7 @@ class DocumentBackend:
         self.digits = digits
         self.base_level = level
         self.out: list[str] = []
+        self.formulas: dict[tuple, str] = {}   # each formula without numbers, spelled once
 
     # ------------------------------------------------ primitives (each format)
 
@@ -119,9 +120,26 @@ class DocumentBackend:
                 raise TypeError(f"{type(self).__name__} cannot spell a {type(block).__name__}")
             method(block)
 
-    @staticmethod
-    def cells(content: doc.Inline, slash: bool = False) -> list[str | M]:
-        return [c.text if isinstance(c, doc.Text) else M(latex_math(c, slash)) for c in content]
+    def cells(self, content: doc.Inline, slash: bool = False) -> list[str | M]:
+        return [c.text if isinstance(c, doc.Text) else M(self.tex(c, slash)) for c in content]
+
+    def tex(self, span: doc.Math, slash: bool = False) -> str:
+        """A span in LaTeX; each formula without numbers spelled once per printer."""
+        return "".join(self._spelled(i, slash, True) for i in span.items)
+
+    def width(self, span: doc.Math) -> int:
+        """How many characters the span's Unicode spelling has (the layout rule)."""
+        return sum(len(self._spelled(i, False, False)) for i in span.items)
+
+    def _spelled(self, item, slash: bool, latex: bool) -> str:
+        if not isinstance(item, doc.Formula) or item.values is not None:
+            return latex_item(item, slash) if latex else unicode_item(item)
+        st = item.style
+        key = (latex, item.expr, id(st.rank), st.context, st.digits, st.lead, st.names, st.labels)
+        text = self.formulas.get(key)
+        if text is None:
+            text = self.formulas[key] = latex_item(item, slash) if latex else unicode_item(item)
+        return text
 
     def _spell_Heading(self, h: doc.Heading) -> None:
         content = self.cells(h.content)
@@ -174,25 +192,24 @@ class DocumentBackend:
     def _spell_Equations(self, e: doc.Equations) -> None:
         self.equations([self.row(r) for r in e.rows])
 
-    @staticmethod
-    def row(r: doc.EqRow) -> EqRow:
+    def row(self, r: doc.EqRow) -> EqRow:
         """A line of working in LaTeX, on one line if its Unicode form is short (the layout rule)."""
-        width = len(unicode_math(r.lhs)) + 3 + sum(len(unicode_math(p)) + 3 for p in r.parts) - 3
+        width = self.width(r.lhs) + 3 + sum(self.width(p) + 3 for p in r.parts) - 3
         note = ""
         if r.note:
-            pieces = [rf"\text{{{latex_text(c.text)}}}" if isinstance(c, doc.Text) else latex_math(c) for c in r.note]
+            pieces = [rf"\text{{{latex_text(c.text)}}}" if isinstance(c, doc.Text) else self.tex(c) for c in r.note]
             note = r"\text{(}" + "".join(pieces) + r"\text{)}"
             if all(isinstance(c, doc.Text) for c in r.note):
                 note = rf"\text{{({latex_text(''.join(c.text for c in r.note))})}}"
-        lhs, parts = latex_math(r.lhs), tuple(latex_math(p) for p in r.parts)
+        lhs, parts = self.tex(r.lhs), tuple(self.tex(p) for p in r.parts)
         one = width <= ONE_LINE or math_width(f"{lhs} = {' = '.join(parts)} {note}") <= ONE_LINE_TEX
         return EqRow(lhs, r"\leftarrow" if r.rel == "←" else "=", parts, note, one)
 
     def _spell_Boxed(self, b: doc.Boxed) -> None:
-        self.boxed([(latex_math(m, slash=True), where) for m, where in b.items])
+        self.boxed([(self.tex(m, slash=True), where) for m, where in b.items])
 
     def _spell_Blanks(self, b: doc.Blanks) -> None:
-        self.blank_lines([(latex_math(m), where) for m, where in b.items])
+        self.blank_lines([(self.tex(m), where) for m, where in b.items])
 
     def _spell_Figure(self, f: doc.Figure) -> None:
         if f.figures.diagram is not None:
@@ -225,9 +242,14 @@ TABLE_LINE = 240   # a table row wider than this (estimated letters) is set row 
 def too_wide(headers: list[str], rows: list[list[Inline]], limit: float = TABLE_LINE) -> bool:
     """Whether a table is far too wide for a page (a formula over hundreds of inputs in
     a cell): each format then sets it row by row, a cell's formula over lines."""
+    return table_width(headers, rows) > limit
+
+
+def table_width(headers: list[str], rows: list[list[Inline]]) -> float:
+    """About how many letters wide a table's widest cells of each column make it."""
     def width(content: Inline) -> float:
         return sum(len(c) if isinstance(c, str) else math_width(c.tex) for c in content)
-    return sum(max([len(header)] + [width(row[j]) for row in rows]) for j, header in enumerate(headers)) > limit
+    return sum(max([len(header)] + [width(row[j]) for row in rows]) for j, header in enumerate(headers))
 
 
 def _join(items: list, sep: str = ", ") -> list:
@@ -549,7 +571,8 @@ class LatexPrinter(DocumentBackend):
         header repeated) if long or tall; row by row if far too wide (`wide_table`)."""
         over_pages = long or len(rows) > TALL
         # A table over pages cannot be scaled down to the line: wider than the line, it is set row by row.
-        if too_wide(headers, rows) or (over_pages and too_wide(headers, rows, LONG_TABLE_LINE)):
+        width = table_width(headers, rows)
+        if width > TABLE_LINE or (over_pages and width > LONG_TABLE_LINE):
             self.wide_table(headers, rows)
             return
         spec = "l" * len(headers)
