@@ -263,7 +263,9 @@ def bench_key_every_problem(repeat: int) -> list[str]:
         for fmt in ("md", "tex"):
             out = ["-o", str(Path(tmp) / f"key.{fmt}"), "--force"]
             if baseline:
-                commands[f"{fmt} before"] = ["env", f"PYTHONPATH={baseline}", PY, "-m", "tutor", "key", *problems, *out]
+                # -P: the baseline's tutor, not the one in the current directory
+                commands[f"{fmt} before"] = ["env", f"PYTHONPATH={baseline}", PY, "-P", "-m", "tutor", "key",
+                                             *problems, *out]
             commands[fmt] = [TUTOR, "key", *problems, *out]
         result = side_by_side(commands, repeat)
     lines = [f"13. tutor key over every shipped problem ({len(problems)}), as .md and .tex"]

@@ -104,3 +104,16 @@ def test_the_browser_check_sees_a_wide_page(tmp_path: Path):
     html = "<!DOCTYPE html><html><body><div style=\"width:3000px\">x</div></body></html>"
     scroll, client, _ = page_fit(html, tmp_path)
     assert scroll > client
+
+
+def test_a_one_step_2_2_2_problem_fits_on_two_pages(tmp_path: Path):
+    from tutor.render.latex import compile_pdf
+
+    if shutil.which("pdflatex") is None or shutil.which("pdfinfo") is None:
+        pytest.skip("pdflatex or pdfinfo (poppler-utils) is not installed")
+    pdf = tmp_path / "relu.pdf"
+    pdf.write_bytes(compile_pdf(export_run(run_of(ROOT / "problems" / "relu-2-2-2-one-step.yaml"), "tex")
+                                .decode("utf-8")))
+    info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+    assert 1 <= pages <= 2

@@ -82,7 +82,7 @@ def test_every_value_of_the_terminal_is_in_the_exports():
     md = export_of(RELU, "md")
     for a in solution.answers:
         assert latex_label(a.quantity) in md
-    assert r"\boxed{\frac{\partial E}{\partial w_{21}} = -1.5}" in md
+    assert r"\boxed{\partial E / \partial w_{21} = -1.5}" in md   # a fraction in a box is tiny: ∂E/∂w
     assert r"\boxed{w_{21} = 0.65}" in md
     assert r"\boxed{E = 2.5}" in md
 
@@ -388,7 +388,7 @@ def test_identifiers_export_to_every_format():
     for fmt in ("md", "tex", "html"):
         assert key_bytes([run], fmt) and key_bytes([run], fmt, sheet=True)
     md = export_of(IDENTIFIERS, "md")
-    assert r"\boxed{\frac{\partial E}{\partial \mathit{w\_\_1}} = " in md
+    assert r"\boxed{\partial E / \partial \mathit{w\_\_1} = " in md
     assert r"\mathit{h\_1x} &= \operatorname{relu}\left(\mathit{w1a} \cdot \mathit{w\_21}" in md
 
 

@@ -180,7 +180,7 @@ class Update:
         if self.frozen:
             return "frozen: not updated"
         if self.gradient.is_zero() if isinstance(self.gradient, Exact) else self.gradient == 0:
-            return "unchanged: its gradient is 0" + (", because of the factor below" if self.still else "")
+            return "unchanged: its gradient is 0" + (", because a factor of its chain rule is 0" if self.still else "")
         if self.rows and not any(dict(c.names).get("theta") == self.param for c in self.rows):
             return "θ below"
         return ""

@@ -20,11 +20,12 @@ from ..errors import TutorError
 from ..files import scratch_directory
 from ..plot import Plot
 from ..records import Solution
-from .notation import latex_math, unicode_math
+from .notation import latex_item, unicode_item
 from .usertext import REPLACEMENT, arabic_runs, leading_text, one_line, printable, rtl_language
 from .walk import walk_solution
 
-ONE_LINE = 72   # an equation longer than this (in Unicode characters) gets one line per part
+ONE_LINE = 72   # an equation longer than this (in Unicode characters) gets one line per part,
+ONE_LINE_TEX = 76   # unless its LaTeX (∂E/∂o1 as a fraction is narrow) is about this many letters wide at most
 
 
 # ---------------------------------------------------------------- inline content
@@ -67,6 +68,7 @@ class DocumentBackend:
         self.digits = digits
         self.base_level = level
         self.out: list[str] = []
+        self.formulas: dict[tuple, str] = {}   # each formula without numbers, spelled once
 
     # ------------------------------------------------ primitives (each format)
 
@@ -118,9 +120,26 @@ class DocumentBackend:
                 raise TypeError(f"{type(self).__name__} cannot spell a {type(block).__name__}")
             method(block)
 
-    @staticmethod
-    def cells(content: doc.Inline) -> list[str | M]:
-        return [c.text if isinstance(c, doc.Text) else M(latex_math(c)) for c in content]
+    def cells(self, content: doc.Inline, slash: bool = False) -> list[str | M]:
+        return [c.text if isinstance(c, doc.Text) else M(self.tex(c, slash)) for c in content]
+
+    def tex(self, span: doc.Math, slash: bool = False) -> str:
+        """A span in LaTeX; each formula without numbers spelled once per printer."""
+        return "".join(self._spelled(i, slash, True) for i in span.items)
+
+    def width(self, span: doc.Math) -> int:
+        """How many characters the span's Unicode spelling has (the layout rule)."""
+        return sum(len(self._spelled(i, False, False)) for i in span.items)
+
+    def _spelled(self, item, slash: bool, latex: bool) -> str:
+        if not isinstance(item, doc.Formula) or item.values is not None:
+            return latex_item(item, slash) if latex else unicode_item(item)
+        st = item.style
+        key = (latex, item.expr, id(st.rank), st.context, st.digits, st.lead, st.names, st.labels)
+        text = self.formulas.get(key)
+        if text is None:
+            text = self.formulas[key] = latex_item(item, slash) if latex else unicode_item(item)
+        return text
 
     def _spell_Heading(self, h: doc.Heading) -> None:
         content = self.cells(h.content)
@@ -155,7 +174,7 @@ class DocumentBackend:
         self.bullets(items)
 
     def _spell_Table(self, t: doc.Table) -> None:
-        self.table(list(t.headers), [[self.cells(c) for c in row] for row in t.rows], t.long)
+        self.table(list(t.headers), [[self.cells(c, slash=True) for c in row] for row in t.rows], t.long)
 
     def _spell_Pairs(self, pairs: doc.Pairs) -> None:
         per = 4
@@ -173,24 +192,24 @@ class DocumentBackend:
     def _spell_Equations(self, e: doc.Equations) -> None:
         self.equations([self.row(r) for r in e.rows])
 
-    @staticmethod
-    def row(r: doc.EqRow) -> EqRow:
+    def row(self, r: doc.EqRow) -> EqRow:
         """A line of working in LaTeX, on one line if its Unicode form is short (the layout rule)."""
-        width = len(unicode_math(r.lhs)) + 3 + sum(len(unicode_math(p)) + 3 for p in r.parts) - 3
+        width = self.width(r.lhs) + 3 + sum(self.width(p) + 3 for p in r.parts) - 3
         note = ""
         if r.note:
-            pieces = [rf"\text{{{latex_text(c.text)}}}" if isinstance(c, doc.Text) else latex_math(c) for c in r.note]
+            pieces = [rf"\text{{{latex_text(c.text)}}}" if isinstance(c, doc.Text) else self.tex(c) for c in r.note]
             note = r"\text{(}" + "".join(pieces) + r"\text{)}"
             if all(isinstance(c, doc.Text) for c in r.note):
                 note = rf"\text{{({latex_text(''.join(c.text for c in r.note))})}}"
-        return EqRow(latex_math(r.lhs), r"\leftarrow" if r.rel == "←" else "=",
-                     tuple(latex_math(p) for p in r.parts), note, width <= ONE_LINE)
+        lhs, parts = self.tex(r.lhs), tuple(self.tex(p) for p in r.parts)
+        one = width <= ONE_LINE or math_width(f"{lhs} = {' = '.join(parts)} {note}") <= ONE_LINE_TEX
+        return EqRow(lhs, r"\leftarrow" if r.rel == "←" else "=", parts, note, one)
 
     def _spell_Boxed(self, b: doc.Boxed) -> None:
-        self.boxed([(latex_math(m), where) for m, where in b.items])
+        self.boxed([(self.tex(m, slash=True), where) for m, where in b.items])
 
     def _spell_Blanks(self, b: doc.Blanks) -> None:
-        self.blank_lines([(latex_math(m), where) for m, where in b.items])
+        self.blank_lines([(self.tex(m), where) for m, where in b.items])
 
     def _spell_Figure(self, f: doc.Figure) -> None:
         if f.figures.diagram is not None:
@@ -223,9 +242,14 @@ TABLE_LINE = 240   # a table row wider than this (estimated letters) is set row 
 def too_wide(headers: list[str], rows: list[list[Inline]], limit: float = TABLE_LINE) -> bool:
     """Whether a table is far too wide for a page (a formula over hundreds of inputs in
     a cell): each format then sets it row by row, a cell's formula over lines."""
+    return table_width(headers, rows) > limit
+
+
+def table_width(headers: list[str], rows: list[list[Inline]]) -> float:
+    """About how many letters wide a table's widest cells of each column make it."""
     def width(content: Inline) -> float:
         return sum(len(c) if isinstance(c, str) else math_width(c.tex) for c in content)
-    return sum(max([len(header)] + [width(row[j]) for row in rows]) for j, header in enumerate(headers)) > limit
+    return sum(max([len(header)] + [width(row[j]) for row in rows]) for j, header in enumerate(headers))
 
 
 def _join(items: list, sep: str = ", ") -> list:
@@ -245,12 +269,12 @@ def _join(items: list, sep: str = ", ") -> list:
 # statement (naïve, Persian, Greek ο) makes it a LuaLaTeX document, with fonts for
 # any script and Persian set right to left.
 # T1 Latin Modern: vector fonts, and _ < > | as glyphs that copy and search as text.
-PDFLATEX_HEAD = r"""\documentclass[11pt,a4paper]{article}
+PDFLATEX_HEAD = r"""\documentclass[10pt,a4paper]{article}
 \usepackage[T1]{fontenc}
 \usepackage{lmodern}
 """
 LUALATEX_HEAD = r"""% !TEX program = lualatex
-\documentclass[11pt,a4paper]{article}
+\documentclass[10pt,a4paper]{article}
 % Latin Modern; DejaVu for the characters it lacks (Greek, Cyrillic, symbols). Arabic
 % script is set right to left as Persian, in DejaVu Sans shaped by HarfBuzz (Amiri,
 % though handsomer, leaves gaps inside words that pdftotext and copying read as spaces).
@@ -261,15 +285,22 @@ LUALATEX_HEAD = r"""% !TEX program = lualatex
 \babelfont{rm}[RawFeature={fallback=tutorfallback}]{Latin Modern Roman}
 \babelfont[persian]{rm}[Renderer=HarfBuzz,RawFeature={fallback=tutorfallback}]{DejaVu Sans}
 """
-PREAMBLE = r"""\usepackage[margin=2.2cm]{geometry}
+PREAMBLE = r"""\usepackage[margin=2cm]{geometry}
 \usepackage{amsmath,amssymb}
 \usepackage{booktabs}
 \usepackage{longtable}
 \usepackage{graphicx}
 \usepackage{tikz}
 \setlength{\parindent}{0pt}
-\setlength{\parskip}{0.5\baselineskip}
-\renewcommand{\arraystretch}{1.3}
+\setlength{\parskip}{0.3\baselineskip}
+\sloppy   % a long title or name wraps with wider spaces rather than running into the margin
+% Headings closer to their text than article's: a one-step solution fits on two pages.
+\makeatletter
+\renewcommand\section{\@startsection{section}{1}{\z@}{-2.2ex \@plus -1ex \@minus -.2ex}{1.2ex \@plus .2ex}{\normalfont\Large\bfseries}}
+\renewcommand\subsection{\@startsection{subsection}{2}{\z@}{-2ex \@plus -1ex \@minus -.2ex}{0.8ex \@plus .2ex}{\normalfont\large\bfseries}}
+\renewcommand\subsubsection{\@startsection{subsubsection}{3}{\z@}{-1.8ex \@plus -1ex \@minus -.2ex}{0.6ex \@plus .2ex}{\normalfont\normalsize\bfseries}}
+\makeatother
+\renewcommand{\arraystretch}{1.15}
 \allowdisplaybreaks
 \newsavebox{\tutorbox}
 % A table or equation wider than the line is scaled down to fit it.
@@ -476,6 +507,7 @@ def aligned(rows: list[EqRow]) -> str:
 
 
 TALL = 40          # a table with more rows than this runs over pages
+LONG_TABLE_LINE = 95   # such a table wider than this (estimated letters) is set row by row
 
 
 class LatexPrinter(DocumentBackend):
@@ -537,13 +569,16 @@ class LatexPrinter(DocumentBackend):
     def table(self, headers: list[str], rows: list[list[Inline]], long: bool = False) -> None:
         """A table: scaled down to the line if a little too wide; over pages (its
         header repeated) if long or tall; row by row if far too wide (`wide_table`)."""
-        if too_wide(headers, rows):
+        over_pages = long or len(rows) > TALL
+        # A table over pages cannot be scaled down to the line: wider than the line, it is set row by row.
+        width = table_width(headers, rows)
+        if width > TABLE_LINE or (over_pages and width > LONG_TABLE_LINE):
             self.wide_table(headers, rows)
             return
         spec = "l" * len(headers)
         head = " & ".join(latex_text(h) for h in headers) + r" \\"
         body = [" & ".join(self.inline(c) for c in row) + r" \\" for row in rows]
-        if long or len(rows) > TALL:
+        if over_pages:
             lines = [f"\\begin{{longtable}}{{{spec}}}", "\\toprule", head, "\\midrule", "\\endhead",
                      "\\bottomrule", "\\endfoot"]
             self.out.append("\n".join(lines + body) + "\n\\end{longtable}\n")
@@ -563,7 +598,7 @@ class LatexPrinter(DocumentBackend):
                 if not cell:
                     continue
                 tex = "".join(c.tex if isinstance(c, M) else rf"\text{{{latex_text(c)}}}" for c in cell)
-                head, *rest = break_math(tex)
+                head, *rest = break_math(tex, LINE - len(header) - 2)   # after "header: "
                 gap = "[0.6em]" if first and lines else ""
                 lines.append(f"{gap}\n&\\text{{{latex_text(header)}: }} {head}")
                 lines += [f"\n&\\quad {{}}{line}" for line in rest]
@@ -575,8 +610,10 @@ class LatexPrinter(DocumentBackend):
             self.out.append("\\begin{align*}\n" + aligned(rows) + "\n\\end{align*}\n")
 
     def boxed(self, items: list[tuple[str, str]]) -> None:
-        body = " \\\\\n".join(rf"\boxed{{{item}}} &\quad \text{{({latex_text(where)})}}" for item, where in items)
-        self.out.append("\\begin{align*}\n" + body + "\n\\end{align*}\n")
+        """The answers flow as a paragraph, each boxed with where it belongs (a line each would
+        take a page of a short solution)."""
+        body = "\\quad\n".join(rf"\mbox{{$\boxed{{{item}}}$ ({latex_text(where)})}}" for item, where in items)
+        self.out.append("{\\setlength{\\fboxsep}{2pt}\\raggedright\n" + body + "\\par}\n")
 
     def blank_lines(self, items: list[tuple[str, str]]) -> None:
         body = "".join(f"  \\item ${item} = $ \\rule{{5cm}}{{0.4pt}} \\quad ({latex_text(where)})\n"

@@ -533,8 +533,9 @@ def unicode_label(label) -> str:
 
 
 @functools.lru_cache(maxsize=8192)
-def latex_label(label) -> str:
-    """\\frac{\\partial E^{(2)}}{\\partial w_{21}}, \\delta_{h_{1}}, E^{(2)}, \\tilde{w}_{21}; W^{(2)}, a^{(1)\\top}."""
+def latex_label(label, slash: bool = False) -> str:
+    """\\frac{\\partial E^{(2)}}{\\partial w_{21}}, \\delta_{h_{1}}, E^{(2)}, \\tilde{w}_{21};
+    with ``slash`` a partial as \\partial E / \\partial w_{21} (in a table's cell, a fraction is tiny)."""
     from ..records import Delta, Name, Partial, Tensor
     if isinstance(label, Tensor):
         marks = ([f"({label.layer})"] if label.layer is not None else []) + ([r"\top"] if label.transpose else [])
@@ -551,6 +552,8 @@ def latex_label(label) -> str:
         return text + (f"^{{({label.sample})}}" if label.sample is not None else "")
     if isinstance(label, Partial):
         top = latex_label(Name(label.of, label.sample))
+        if slash:
+            return rf"\partial {top} / \partial {latex_identifier(label.wrt)}"
         return rf"\frac{{\partial {top}}}{{\partial {latex_identifier(label.wrt)}}}"
     if isinstance(label, Delta):
         return rf"\delta_{{{latex_identifier(label.node)}}}"
@@ -609,13 +612,13 @@ def unicode_math(span) -> str:
 _LATEX_WORDS = str.maketrans({c: "\\" + c for c in "{}$&#%_"})
 
 
-def latex_item(item) -> str:
+def latex_item(item, slash: bool = False) -> str:
     from ..document import Formula, Matrix, Notation, Num, Op, Sym, Words
     if isinstance(item, Matrix):
-        return (r"\begin{bmatrix}" + r" \\ ".join(" & ".join(latex_item(n) for n in row) for row in item.rows)
+        return (r"\begin{bmatrix}" + r" \\ ".join(" & ".join(latex_item(n, slash) for n in row) for row in item.rows)
                 + r"\end{bmatrix}")
     if isinstance(item, Sym):
-        return latex_label(item.label)
+        return latex_label(item.label, slash)
     if isinstance(item, Num):
         return (latex_value if item.result else latex_number)(item.value, item.digits)
     if isinstance(item, Formula):
@@ -629,6 +632,7 @@ def latex_item(item) -> str:
     raise TypeError(f"no LaTeX spelling for {type(item).__name__}")
 
 
-def latex_math(span) -> str:
-    """A `document.Math` span in LaTeX (maths mode): w_{21} \\leftarrow w_{21} - \\mathit{lr} \\cdot g."""
-    return "".join(latex_item(i) for i in span.items)
+def latex_math(span, slash: bool = False) -> str:
+    """A `document.Math` span in LaTeX (maths mode): w_{21} \\leftarrow w_{21} - \\mathit{lr} \\cdot g;
+    ``slash``: its labels' partials written ∂E/∂w (in a table's cell)."""
+    return "".join(latex_item(i, slash) for i in span.items)

@@ -36,7 +36,7 @@ LONG = 12   # more steps in full than this: a long solution, laid out in plain t
 
 def render_terminal(solution: Solution, *, width: int = 80, color: bool = False) -> str:
     """The worked solution as text ``width`` columns wide (ANSI colours if ``color``)."""
-    blocks = walk_solution(solution, answers=False)
+    blocks = walk_solution(solution, answers=False, update_table=False)
     return TerminalPrinter(width=width, color=color, digits=solution.shown_digits).doprint(blocks, solution)
 
 

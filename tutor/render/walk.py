@@ -32,10 +32,13 @@ GRID_ROLES = {"input": "input", "net": "pre-activation", "units": "feature map",
 
 
 def walk_solution(solution: Solution, *, title: bool = True, answers: bool = True, chart: bool = True,
-                  figure: bool = True) -> list[Block]:
-    """The blocks of ``solution``'s worked solution: with its title, its figures, and
-    (for documents) the loss curve and its answers boxed."""
-    return _Walk(solution).solution(title=title, answers=answers, chart=chart, figure=figure)
+                  figure: bool = True, update_table: bool = True) -> list[Block]:
+    """The blocks of ``solution``'s worked solution: with its title, its figures, the loss
+    curve, its answers boxed (documents), and each step's updates as one table (documents;
+    the terminal writes each parameter's working under it)."""
+    walk = _Walk(solution)
+    walk.update_table = update_table
+    return walk.solution(title=title, answers=answers, chart=chart, figure=figure)
 
 
 def walk_sheet(solution: Solution) -> list[Block]:
@@ -94,6 +97,7 @@ class _Walk:
         self.out: list[Block] = []
         self.rule_stated = False   # the δ rule is stated where it is first used
         self.styles: dict[tuple, Style] = {}
+        self.update_table = False
 
     # ------------------------------------------------ entry
 
@@ -327,8 +331,11 @@ class _Walk:
             updates = tuple(u for u in updates if u.param not in in_maps)
         if updates:
             self.h(2, "Update")
-            for u in updates:
-                self._walk(u)
+            if self.update_table:
+                self.updates_table(updates)
+            else:
+                for u in updates:
+                    self._walk(u)
 
     def forward_pass(self, forward, matrix) -> None:
         """Each sample's forward table; with notation: matrix (``matrix``: the step's blocks), the
@@ -512,12 +519,36 @@ class _Walk:
             gradients = {p: c.value for p, c in (b.batch or b.samples[0].gradients)}
             self.grids(kernels, gradients, "∂E/∂", "the kernel's gradient: each entry sums its terms over every position")
 
+    def updates_table(self, updates) -> None:
+        """A step's updates as one table (documents): each parameter's working, row by row."""
+        rows = []
+        for u in updates:
+            head = (math(Sym(Name(u.param))),) + self.change(u) + ((Text(f" ({u.remark})"),) if u.remark else ())
+            calcs = (*u.still, *u.rows)
+            if not calcs:
+                rows.append((head, (), (math(Num(u.old, self.digits), Op("→"),
+                                            *self.value(u.new, u.shadow_new).items),)))
+            for k, c in enumerate(calcs):
+                lhs, rel = self.lhs(c)
+                parts = self.parts(c)
+                working: list = [*lhs.items, Op(rel)]
+                for i, part in enumerate(parts[:-1]):
+                    working += ([Op("=")] if i else []) + list(part.items)
+                note = self.note(c)
+                rows.append((head if k == 0 else (), (Math(tuple(working)),),
+                             (parts[-1],) + ((Text(" ("), *note, Text(")")) if note else ())))
+        self.out.append(Table(("parameter", "working", "value"), tuple(rows)))
+
+    def change(self, u: Update) -> tuple:
+        """Δθ, where the values shown do not show the change."""
+        if u.change is not None and same_at(u.old, u.new, self.digits) and not _zero(u.change):
+            return (Text(" ("), math(Notation("Δ", r"\Delta "), Sym(Name(u.param)), Op("="),
+                                     Num(u.change, self.digits)), Text(": too small to show in the values)"))
+        return ()
+
     def _walk_Update(self, u: Update) -> None:
         tail = u.remark
-        change: tuple = ()
-        if u.change is not None and same_at(u.old, u.new, self.digits) and not _zero(u.change):
-            change = (Text(" ("), math(Notation("Δ", r"\Delta "), Sym(Name(u.param)), Op("="),
-                                       Num(u.change, self.digits)), Text(": too small to show in the values)"))
+        change = self.change(u)
         self.out.append(Paragraph((math(Sym(Name(u.param))), Text(": "),
                                    math(Num(u.old, self.digits), Op("→"), *self.value(u.new, u.shadow_new).items))
                                   + change + ((Text(f" ({tail})"),) if tail else ()), strong=True))
