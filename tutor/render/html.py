@@ -22,7 +22,7 @@ from .usertext import is_rtl, leading_text, one_line, printable, rtl_language
 
 # A table row wider than this (estimated letters) is set row by row: wider, it would not fit a
 # window 1000 px wide (the page's 60rem column), and MathML does not wrap inside a cell.
-HTML_TABLE_LINE = 110
+HTML_TABLE_LINE = 100
 
 STYLE = """
 body { font-family: "DejaVu Serif", Georgia, "Times New Roman", serif; max-width: 60rem; margin: 2rem auto;
