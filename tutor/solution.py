@@ -129,6 +129,15 @@ def _refuse_missing_steps(path: str, asked: list[int], n: int, diverged: bool) -
                      + (f", numbered 1 to {n}" if n > 1 else ""))
 
 
+
+def _shared_groups(shared: dict[str, tuple[str, ...]]) -> list[str]:
+    """"Wxh, Whh each in a1, a2, a3": parameters used in the same places said once (a
+    kernel's nine weights share all positions of its map)."""
+    groups: dict[tuple[str, ...], list[str]] = {}
+    for q, users in shared.items():
+        groups.setdefault(users, []).append(q)
+    return [f"{', '.join(qs)}{' each' if len(qs) > 1 else ''} in {', '.join(users)}" for users, qs in groups.items()]
+
 class _Builder:
     def __init__(self, run: Run):
         self.run = run
@@ -246,7 +255,7 @@ class _Builder:
         shared = self._shared()
         if shared:
             notes_out.append("shared (one parameter, used in several places; gradients add up): "
-                             + ", ".join(f"{q} in {', '.join(users)}" for q, users in shared.items()))
+                             + "; ".join(_shared_groups(shared)))
         used = {type(f) for eq in g.equations for f in eq.expr.atoms(sympy.Function)}
         names = {getattr(c, "__name__", "") for c in used}
         if "relu" in names:
