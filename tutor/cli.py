@@ -18,7 +18,6 @@ import typer
 from .errors import TutorError
 from .start import report_divergence as _report_divergence
 from .start import run_guarded, solve_json
-from .start import utf8_stdout as _utf8_stdout
 from .start import warn as _warn
 from .visible import visible, visible_keeping_colours
 

@@ -61,7 +61,7 @@ def read_network(node: Node, names: NameTable) -> Network:
     feature = _input_feature(node.value["inputs"], inputs, names, build)
     layer_nodes = need_list(node.value["layers"], "a list of layers")
     kinds = [_kind(n) for n in layer_nodes]
-    layers, equations = [], []
+    layers = []
     for layer_node, kind in zip(layer_nodes, kinds):
         if kind == "dense":
             layer = _layer(layer_node, flat(feature), names, build.params, build.param_nodes)

@@ -8,6 +8,8 @@ math printer of `notation`.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sympy
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.str import StrPrinter
@@ -15,6 +17,9 @@ from sympy.printing.str import StrPrinter
 from ..formula import BatchSum, Product, Sum
 from ..ops import OP_OF_CLASS
 from ..problem.symbolic_input import PER_SAMPLE_SUFFIX
+
+if TYPE_CHECKING:
+    from ..symbolic import SymbolicSolution
 
 
 class _FormatAtoms(StrPrinter):
@@ -219,7 +224,7 @@ def latex_text(f, settings: dict | None = None) -> str:
     return LatexSpelling(settings).formula(f)
 
 
-def spelling_settings(solution: "SymbolicSolution") -> dict:
+def spelling_settings(solution: SymbolicSolution) -> dict:
     """The order in which the solution writes terms within a sum (the problem's own
     order, a weight before its source), for `pretty_text` and `latex_text`."""
     return {"rank": {name: k for k, name in enumerate(solution.graph.symbols)},

@@ -447,10 +447,10 @@ def beside(boxes: list[list[str]]) -> list[str]:
     """Blocks of lines side by side, each centred on the tallest."""
     height = max(len(b) for b in boxes)
     out = [""] * height
-    for box in boxes:
-        width = max(len(line) for line in box)
-        top = (height - len(box)) // 2
+    for lines in boxes:
+        width = max(len(line) for line in lines)
+        top = (height - len(lines)) // 2
         for i in range(height):
-            line = box[i - top] if 0 <= i - top < len(box) else ""
+            line = lines[i - top] if 0 <= i - top < len(lines) else ""
             out[i] += line.ljust(width)
     return [line.rstrip() for line in out]

@@ -13,7 +13,7 @@ from typing import Any
 
 import sympy
 
-from ..document import (Blanks, Block, Boxed, Bullets, Chart, Definitions, EndPart, EqRow, Equations, Figure,
+from ..document import (Blanks, Block, Boxed, Chart, Definitions, EndPart, EqRow, Equations, Figure,
                         Formula, Heading, Inline, Math, Notation, Num, Op, Pairs, Paragraph, Part, Statement, Style,
                         Sym, Table, Text, Words, math)
 from ..records import (LOG_ROWS, Answer, Backward, Calc, Delta, Diverged, Evaluation, Final, GradientCheckPart, Header, LogRow,
