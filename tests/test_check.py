@@ -559,3 +559,52 @@ def test_long_plain_table_folds_a_wide_quantity_column():
 def _plain_table_of(rows):
     from tutor.render.check_report import _plain_table
     return _plain_table(rows, 80, False)
+
+
+QUICK_YAML = """answers:
+  - {step: 1, sample: 1, values: {"net_h1": 0.3775, h1: 1e-3}}
+  - {step: 2, loss: .inf, note: 'quoted', other: "x\\u00e9"}
+  - step: final
+    parameters: {w1: -2, w2: 0x1F, w3: 1_000, w4: ~, w5: true, w6: 2024-01-01}
+  - [1, [2, 3]]
+"""
+
+
+def _same_tree(a, b):
+    assert (type(a.value), a.line, a.col, a.style, a.text, a.key_pos) == \
+        (type(b.value), b.line, b.col, b.style, b.text, b.key_pos)
+    if isinstance(a.value, dict):
+        assert list(a.value) == list(b.value)
+        for k in a.value:
+            _same_tree(a.value[k], b.value[k])
+    elif isinstance(a.value, list):
+        assert len(a.value) == len(b.value)
+        for x, y in zip(a.value, b.value):
+            _same_tree(x, y)
+    else:
+        assert a.value == b.value
+
+
+def test_quick_yaml_reading_gives_the_located_loaders_tree(monkeypatch):
+    """A long answers file is read by composing with ruamel's safe loader (no
+    comment bookkeeping); the tree, numbers and every position are the located loader's."""
+    from tutor import source
+    quick = source._load_plain_yaml(QUICK_YAML, "a.yaml")
+    assert quick is not None
+    monkeypatch.setattr(source, "_load_plain_yaml", lambda text, path: None)
+    _same_tree(quick, source.load_yaml(QUICK_YAML, "a.yaml"))
+
+
+@pytest.mark.parametrize("text", ["a: 1\na: 2\n", "true: 1\n", "x: &a 1\ny: *a\n", "x: !!str 5\n",
+                                  "x: |\n  text\n", "x: 1\n---\ny: 2\n", 'x: "\\ud800"\n', "x: [1, 2\n"])
+def test_quick_yaml_reading_leaves_the_rest_to_the_located_loader(text):
+    from tutor import source
+    assert source._load_plain_yaml(text, "a.yaml") is None
+
+
+def test_long_answers_file_error_located_exactly():
+    p = problem("quadratic-momentum")
+    lines = ["answers:"] + [f"  - {{step: 1, loss: {i}}}" for i in range(3000)] + ["  - {step: 1, loss: [}"]
+    with pytest.raises(ProblemError) as err:
+        parse_answers("\n".join(lines) + "\n", p, "a.yaml")
+    assert (err.value.line, err.value.col) == (3002, 22)
