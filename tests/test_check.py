@@ -529,3 +529,82 @@ def test_a_plain_decimal_answer_is_read_as_need_number_reads_it(text: str):
             return type(exc), str(exc)
 
     assert outcome(answer_number) == outcome(need_number)
+
+
+def test_plain_table_lays_out_as_rich_table():
+    """The answers table is written as plain text (rich's Table costs ~0.3 ms a row);
+    where it fits, its layout is rich's, character for character."""
+    import io
+
+    from rich.console import Console
+
+    from tutor.render.check_report import _plain_table, _rich_table
+    rows = [("step 1 · ∂E/∂w1", "0.5", "—", "wrong"), ("final · w1", "12.25", "0.125", "consistent"),
+            ("step 2 · loss", "0", "0", "correct")]
+    buffer = io.StringIO()
+    Console(file=buffer, width=80, color_system=None, no_color=True).print(_rich_table(rows))
+    rich_lines = [line.rstrip() for line in buffer.getvalue().splitlines()]
+    assert [line.rstrip() for line in _plain_table(rows, 80, False).splitlines()] == rich_lines
+    coloured = _plain_table(rows, 80, True)
+    assert "\x1b[1;31mwrong\x1b[0m" in coloured and "\x1b[" not in _plain_table(rows, 80, False)
+
+
+def test_long_plain_table_folds_a_wide_quantity_column():
+    rows = [("step 1 · " + "x" * 90, "0.5", "0.5", "correct")] * 300
+    table = _plain_table_of(rows)
+    assert max(len(line) for line in table.splitlines()) <= 80
+    assert table.count("x") == 90 * 300 + len("expected".split("x")) - 1
+
+
+def _plain_table_of(rows):
+    from tutor.render.check_report import _plain_table
+    return _plain_table(rows, 80, False)
+
+
+QUICK_YAML = """answers:
+  - {step: 1, sample: 1, values: {"net_h1": 0.3775, h1: 1e-3}}
+  - {step: 2, loss: .inf, note: 'quoted', other: "x\\u00e9"}
+  - step: final
+    parameters: {w1: -2, w2: 0x1F, w3: 1_000, w4: ~, w5: true, w6: 2024-01-01}
+  - [1, [2, 3]]
+"""
+
+
+def _same_tree(a, b):
+    assert (type(a.value), a.line, a.col, a.style, a.text, a.key_pos) == \
+        (type(b.value), b.line, b.col, b.style, b.text, b.key_pos)
+    if isinstance(a.value, dict):
+        assert list(a.value) == list(b.value)
+        for k in a.value:
+            _same_tree(a.value[k], b.value[k])
+    elif isinstance(a.value, list):
+        assert len(a.value) == len(b.value)
+        for x, y in zip(a.value, b.value):
+            _same_tree(x, y)
+    else:
+        assert a.value == b.value
+
+
+def test_quick_yaml_reading_gives_the_located_loaders_tree(monkeypatch):
+    """A long answers file is read by composing with ruamel's safe loader (no
+    comment bookkeeping); the tree, numbers and every position are the located loader's."""
+    from tutor import source
+    quick = source._load_plain_yaml(QUICK_YAML, "a.yaml")
+    assert quick is not None
+    monkeypatch.setattr(source, "_load_plain_yaml", lambda text, path: None)
+    _same_tree(quick, source.load_yaml(QUICK_YAML, "a.yaml"))
+
+
+@pytest.mark.parametrize("text", ["a: 1\na: 2\n", "true: 1\n", "x: &a 1\ny: *a\n", "x: !!str 5\n",
+                                  "x: |\n  text\n", "x: 1\n---\ny: 2\n", 'x: "\\ud800"\n', "x: [1, 2\n"])
+def test_quick_yaml_reading_leaves_the_rest_to_the_located_loader(text):
+    from tutor import source
+    assert source._load_plain_yaml(text, "a.yaml") is None
+
+
+def test_long_answers_file_error_located_exactly():
+    p = problem("quadratic-momentum")
+    lines = ["answers:"] + [f"  - {{step: 1, loss: {i}}}" for i in range(3000)] + ["  - {step: 1, loss: [}"]
+    with pytest.raises(ProblemError) as err:
+        parse_answers("\n".join(lines) + "\n", p, "a.yaml")
+    assert (err.value.line, err.value.col) == (3002, 22)

@@ -21,7 +21,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.constructor import RoundTripConstructor
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import ScalarNode
+from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
 from ruamel.yaml.resolver import VersionedResolver
 from ruamel.yaml.tag import Tag
@@ -244,6 +244,9 @@ def load_yaml(text: str, path: str) -> Node:
     if len(text) > MAX_TEXT_BYTES:
         raise ProblemError(path, 1, 1, f"file is too large ({len(text):,} characters; at most {MAX_TEXT_BYTES:,})")
     text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    fast = _load_plain_yaml(text, path)
+    if fast is not None:
+        return fast
     yaml = YAML(typ="rt", pure=True)
     yaml.Constructor = _Constructor
     yaml.Resolver = _CoreResolver
@@ -266,6 +269,72 @@ def load_yaml(text: str, path: str) -> Node:
         return _convert(tree, 1, 1, path, budget, Source(text))
     except RecursionError:
         raise ProblemError(path, 1, 1, "invalid YAML: nested too deeply") from None
+
+
+# Syntax the quick reading below leaves to the located loader: tags, anchors and
+# aliases, block scalars, directives, complex keys and merge keys.
+_NOT_PLAIN = re.compile(r"[!&*|>%?]|<<")
+
+
+def _load_plain_yaml(text: str, path: str) -> Node | None:
+    """The same tree as the located loader, read about twice as fast, for a document
+    of plain mappings, lists and scalars only; None for anything else or any fault,
+    which the located loader then reads again (and locates the error exactly).
+
+    ruamel's round-trip reading keeps every comment and builds its own objects:
+    most of a long answers file's 4 s. Composing with the safe loader gives the same
+    nodes, with the same positions, without that."""
+    if _NOT_PLAIN.search(text):
+        return None
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Resolver = _CoreResolver
+    try:
+        root = yaml.compose(text)
+        if root is None:
+            return None
+        return _plain_node(root, 1, 1, path, Source(text))
+    except (_NotPlain, YAMLError, ProblemError, RecursionError):
+        return None
+
+
+class _NotPlain(Exception):
+    """A node the quick reading leaves to the located loader."""
+
+
+def _plain_node(node: Any, line: int, col: int, path: str, source: Source) -> Node:
+    if isinstance(node, MappingNode):
+        children: dict[str, Node] = {}
+        key_pos: dict[str, tuple[int, int]] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode) or (key_node.style is None and (
+                    _CORE["null"].match(key_node.value) or _CORE["bool"].match(key_node.value))):
+                raise _NotPlain
+            key = key_node.value
+            if key in children:
+                raise _NotPlain
+            kl, kc = key_node.start_mark.line + 1, key_node.start_mark.column + 1
+            _check_characters(key, path, kl, kc)
+            key_pos[key] = (kl, kc)
+            children[key] = _plain_node(value_node, value_node.start_mark.line + 1,
+                                        value_node.start_mark.column + 1, path, source)
+        return Node(children, line, col, path, key_pos=key_pos, source=source)
+    if isinstance(node, SequenceNode):
+        return Node([_plain_node(item, item.start_mark.line + 1, item.start_mark.column + 1, path, source)
+                     for item in node.value], line, col, path, source=source)
+    if not isinstance(node, ScalarNode) or node.style not in (None, "'", '"'):
+        raise _NotPlain
+    value = node.value
+    _check_characters(value, path, line, col)
+    if node.style is not None:
+        return Node(value, line, col, path, style=node.style, source=source)
+    if _CORE["null"].match(value):
+        return Node(None, line, col, path, source=source)
+    if _CORE["bool"].match(value):
+        return Node(value.lower() == "true", line, col, path, source=source)
+    number = _plain_number(value, path, line, col)
+    if number is not None:
+        return Node(number, line, col, path, text=value, source=source)
+    return Node(value, line, col, path, source=source)
 
 
 def _yaml_error(exc: MarkedYAMLError, text: str, path: str) -> ProblemError:
