@@ -84,3 +84,18 @@ def test_sympy_tensors_still_work_after_the_stand_in():
             "print(A(i) + A(i))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.stdout.strip() == "2*A(i)", proc.stderr
+
+
+def test_the_library_is_imported_without_collections_and_frozen():
+    """The console script imports the library with the garbage collector paused, then
+    freezes what the import made and collects again from there."""
+    code = ("import gc\n"
+            "from tutor.start import import_uncollected\n"
+            "before = gc.get_stats()\n"
+            "import_uncollected('.api')\n"
+            "after = gc.get_stats()\n"
+            "assert 'sympy' in __import__('sys').modules\n"
+            "print(gc.isenabled(), gc.get_freeze_count() > 10_000,\n"
+            "      [a['collections'] - b['collections'] for a, b in zip(after, before)])\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.strip() == "True True [0, 0, 0]", proc.stderr
