@@ -100,12 +100,18 @@ def _h(key, symbols, *default):
 
 
 LR_REQUIRED = _h("lr", lr)
-ADAM_RULES = (
-    Assign(m, beta1 * m + (1 - beta1) * g, state=True),
-    Assign(v, beta2 * v + (1 - beta2) * g**2, state=True),
-    Assign(m_hat, m / (1 - beta1**t)),
-    Assign(v_hat, v / (1 - beta2**t)),
-)
+
+
+def adam_rules() -> tuple[Assign, ...]:
+    """The moments and their bias corrections: Adam's and AdamW's first four rules."""
+    return (
+        Assign(m, beta1 * m + (1 - beta1) * g, state=True),
+        Assign(v, beta2 * v + (1 - beta2) * g**2, state=True),
+        Assign(m_hat, m / (1 - beta1**t)),
+        Assign(v_hat, v / (1 - beta2**t)),
+    )
+
+
 ADAM_HYPERS = (_h("lr", lr, "0.001"), _h("betas", (beta1, beta2), "0.9", "0.999"), _h("eps", eps, "1e-8"))
 
 OPTIMIZERS: dict[str, OptimizerDef] = {o.name: o for o in [
@@ -135,14 +141,14 @@ OPTIMIZERS: dict[str, OptimizerDef] = {o.name: o for o in [
                   Assign(theta, theta - lr * d)),
     }, "plain", form_key=""),
     OptimizerDef("adam", ADAM_HYPERS, lambda: {
-        "outside": ADAM_RULES + (Assign(theta, theta - lr * m_hat / (sqrt(v_hat) + eps)),),
-        "inside": ADAM_RULES + (Assign(theta, theta - lr * m_hat / sqrt(v_hat + eps)),),
+        "outside": adam_rules() + (Assign(theta, theta - lr * m_hat / (sqrt(v_hat) + eps)),),
+        "inside": adam_rules() + (Assign(theta, theta - lr * m_hat / sqrt(v_hat + eps)),),
     }, "outside", form_key="eps_placement"),
     OptimizerDef("adamw", ADAM_HYPERS + (_h("weight_decay", wd, "0.01"),), lambda: {
         place: (Assign(theta, theta * (1 - lr * wd)),) + rules
         for place, rules in (
-            ("outside", ADAM_RULES + (Assign(theta, theta - lr * m_hat / (sqrt(v_hat) + eps)),)),
-            ("inside", ADAM_RULES + (Assign(theta, theta - lr * m_hat / sqrt(v_hat + eps)),)),
+            ("outside", adam_rules() + (Assign(theta, theta - lr * m_hat / (sqrt(v_hat) + eps)),)),
+            ("inside", adam_rules() + (Assign(theta, theta - lr * m_hat / sqrt(v_hat + eps)),)),
         )
     }, "outside", form_key="eps_placement", decoupled_decay=True),
     OptimizerDef("adabelief", (_h("lr", lr, "0.001"), _h("betas", (beta1, beta2), "0.9", "0.999"),
