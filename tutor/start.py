@@ -92,8 +92,8 @@ def _solve_json_fast(args: list[str]) -> int | None:
 def import_uncollected(module: str) -> types.ModuleType:
     """Import a module of tutor (and the libraries it imports) with the cyclic garbage
     collector paused. Importing SymPy and tutor makes some 55,000 objects that live as
-    long as the process, and almost no garbage; the 150-odd collections the import
-    would trigger walk them again and again, a seventh of `import sympy`'s time.
+    long as the process, and almost no garbage; the 160-odd collections the import
+    would trigger walk them again and again, an eighth of `import sympy`'s time.
     Afterwards they are frozen (left out of every later collection, which then looks
     only at what the command makes) and collection resumes. For the console script
     only: a program that imports tutor keeps its own collector as it is."""
