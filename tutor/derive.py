@@ -112,4 +112,9 @@ def local_partial(expr: sympy.Expr, x: sympy.Symbol) -> sympy.Expr:
         if len(with_x) == 1:
             rest = [f for f in expr.args if f is not with_x[0]]
             return sympy.Mul(*rest) * local_partial(with_x[0], x)
+    if isinstance(expr, sympy.Pow) and x not in expr.exp.free_symbols:
+        # SymPy's own rule for u^n, u^n·(u'·n/u), without the n'·log(u) term that it
+        # builds and then multiplies by n' = 0: building log(u) asks SymPy to decide
+        # u's sign, most of the time a small problem's derivation takes.
+        return expr * (sympy.diff(expr.base, x) * expr.exp / expr.base)
     return sympy.diff(expr, x)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Callable
 
 import sympy
@@ -50,13 +51,23 @@ class Hyper:
 class OptimizerDef:
     name: str
     hypers: tuple[Hyper, ...]
-    forms: dict[str, tuple[Assign, ...]]
+    rules: Callable[[], dict[str, tuple[Assign, ...]]] | dict[str, tuple[Assign, ...]]  # see `forms`
     default_form: str
     form_key: str = "form"
     lookahead_form: str | None = None  # the form whose g is taken at θ + μv (nesterov's "lookahead")
     decoupled_decay: bool = False  # adamw: weight decay is a rule, not added to g
     initial_state: dict[str, str] = field(default_factory=dict)  # state var -> hyper symbol giving its start
     names_default_form: bool = True  # False: the solution names the form only when it is not the default
+
+    @cached_property
+    def forms(self) -> dict[str, tuple[Assign, ...]]:
+        """The update rules by form name. The table below gives each optimizer's as a
+        function, called here on first use: a command needs one optimizer's SymPy
+        expressions, and building every optimizer's at import was a fortieth of a cold
+        `tutor solve`."""
+        forms = self.rules() if callable(self.rules) else self.rules
+        assert self.default_form in forms, f"{self.name}: the default form {self.default_form!r} has no rules"
+        return forms
 
     def shown_form(self, form: str) -> str | None:
         """The form as the solution names it beside the optimizer, or None."""
@@ -89,52 +100,59 @@ def _h(key, symbols, *default):
 
 
 LR_REQUIRED = _h("lr", lr)
-ADAM_RULES = (
-    Assign(m, beta1 * m + (1 - beta1) * g, state=True),
-    Assign(v, beta2 * v + (1 - beta2) * g**2, state=True),
-    Assign(m_hat, m / (1 - beta1**t)),
-    Assign(v_hat, v / (1 - beta2**t)),
-)
+
+
+def adam_rules() -> tuple[Assign, ...]:
+    """The moments and their bias corrections: Adam's and AdamW's first four rules."""
+    return (
+        Assign(m, beta1 * m + (1 - beta1) * g, state=True),
+        Assign(v, beta2 * v + (1 - beta2) * g**2, state=True),
+        Assign(m_hat, m / (1 - beta1**t)),
+        Assign(v_hat, v / (1 - beta2**t)),
+    )
+
+
 ADAM_HYPERS = (_h("lr", lr, "0.001"), _h("betas", (beta1, beta2), "0.9", "0.999"), _h("eps", eps, "1e-8"))
 
 OPTIMIZERS: dict[str, OptimizerDef] = {o.name: o for o in [
-    OptimizerDef("sgd", (LR_REQUIRED,), {"plain": (Assign(theta, theta - lr * g),)}, "plain", form_key=""),
-    OptimizerDef("momentum", (LR_REQUIRED, _h("momentum", mu, "0.9")), {
+    OptimizerDef("sgd", (LR_REQUIRED,), lambda: {"plain": (Assign(theta, theta - lr * g),)}, "plain", form_key=""),
+    OptimizerDef("momentum", (LR_REQUIRED, _h("momentum", mu, "0.9")), lambda: {
         "classic": (Assign(v, mu * v + g, state=True), Assign(theta, theta - lr * v)),
         "ema": (Assign(v, mu * v + (1 - mu) * g, state=True), Assign(theta, theta - lr * v)),
         "sutskever": (Assign(v, mu * v - lr * g, state=True), Assign(theta, theta + v)),
     }, "classic"),
-    OptimizerDef("nesterov", (LR_REQUIRED, _h("momentum", mu, "0.9")), {
+    OptimizerDef("nesterov", (LR_REQUIRED, _h("momentum", mu, "0.9")), lambda: {
         "pytorch": (Assign(v, mu * v + g, state=True), Assign(theta, theta - lr * (g + mu * v))),
         "lookahead": (Assign(v, mu * v - lr * g, state=True), Assign(theta, theta + v)),
     }, "pytorch", lookahead_form="lookahead"),
-    OptimizerDef("adagrad", (_h("lr", lr, "0.01"), _h("eps", eps, "1e-10"), _h("initial_accumulator", r0, "0")), {
+    OptimizerDef("adagrad", (_h("lr", lr, "0.01"), _h("eps", eps, "1e-10"),
+                             _h("initial_accumulator", r0, "0")), lambda: {
         place: (Assign(r, r + g**2, state=True), Assign(theta, theta - lr * g / denominator))
         for place, denominator in (("outside", sqrt(r) + eps), ("inside", sqrt(r + eps)))
     }, "outside", form_key="eps_placement", initial_state={"r": "r0"}, names_default_form=False),
-    OptimizerDef("rmsprop", (_h("lr", lr, "0.01"), _h("alpha", alpha, "0.99"), _h("eps", eps, "1e-8")), {
+    OptimizerDef("rmsprop", (_h("lr", lr, "0.01"), _h("alpha", alpha, "0.99"), _h("eps", eps, "1e-8")), lambda: {
         place: (Assign(r, alpha * r + (1 - alpha) * g**2, state=True), Assign(theta, theta - lr * g / denominator))
         for place, denominator in (("outside", sqrt(r) + eps), ("inside", sqrt(r + eps)))
     }, "outside", form_key="eps_placement", names_default_form=False),
-    OptimizerDef("adadelta", (_h("lr", lr, "1.0"), _h("rho", rho, "0.9"), _h("eps", eps, "1e-6")), {
+    OptimizerDef("adadelta", (_h("lr", lr, "1.0"), _h("rho", rho, "0.9"), _h("eps", eps, "1e-6")), lambda: {
         "plain": (Assign(r, rho * r + (1 - rho) * g**2, state=True),
                   Assign(d, sqrt(u + eps) / sqrt(r + eps) * g),
                   Assign(u, rho * u + (1 - rho) * d**2, state=True),
                   Assign(theta, theta - lr * d)),
     }, "plain", form_key=""),
-    OptimizerDef("adam", ADAM_HYPERS, {
-        "outside": ADAM_RULES + (Assign(theta, theta - lr * m_hat / (sqrt(v_hat) + eps)),),
-        "inside": ADAM_RULES + (Assign(theta, theta - lr * m_hat / sqrt(v_hat + eps)),),
+    OptimizerDef("adam", ADAM_HYPERS, lambda: {
+        "outside": adam_rules() + (Assign(theta, theta - lr * m_hat / (sqrt(v_hat) + eps)),),
+        "inside": adam_rules() + (Assign(theta, theta - lr * m_hat / sqrt(v_hat + eps)),),
     }, "outside", form_key="eps_placement"),
-    OptimizerDef("adamw", ADAM_HYPERS + (_h("weight_decay", wd, "0.01"),), {
+    OptimizerDef("adamw", ADAM_HYPERS + (_h("weight_decay", wd, "0.01"),), lambda: {
         place: (Assign(theta, theta * (1 - lr * wd)),) + rules
         for place, rules in (
-            ("outside", ADAM_RULES + (Assign(theta, theta - lr * m_hat / (sqrt(v_hat) + eps)),)),
-            ("inside", ADAM_RULES + (Assign(theta, theta - lr * m_hat / sqrt(v_hat + eps)),)),
+            ("outside", adam_rules() + (Assign(theta, theta - lr * m_hat / (sqrt(v_hat) + eps)),)),
+            ("inside", adam_rules() + (Assign(theta, theta - lr * m_hat / sqrt(v_hat + eps)),)),
         )
     }, "outside", form_key="eps_placement", decoupled_decay=True),
     OptimizerDef("adabelief", (_h("lr", lr, "0.001"), _h("betas", (beta1, beta2), "0.9", "0.999"),
-                               _h("eps", eps, "1e-16")), {
+                               _h("eps", eps, "1e-16")), lambda: {
         place: (
             Assign(m, beta1 * m + (1 - beta1) * g, state=True),
             Assign(s, beta2 * s + (1 - beta2) * (g - m)**2 + eps, state=True),
@@ -150,9 +168,6 @@ OPTIMIZERS: dict[str, OptimizerDef] = {o.name: o for o in [
 COMMON_KEYS = ("name", "weight_decay", "centralize", "schedule")
 STATE_KEY = "state"  # an optimizer's given initial state; accepted by those that keep one
 L2_DECAY = Assign(g, g + wd * theta)  # weight_decay for all but adamw: L2 added to g
-
-for _opt in OPTIMIZERS.values():  # every form's assignments are by construction in these
-    assert _opt.default_form in _opt.forms
 
 
 # ---------------------------------------------------------------- schedules
