@@ -1,10 +1,11 @@
-"""Adding an activation, a loss or an optimizer touches one file: its table.
+"""Adding an activation, a loss, an optimizer or an output format touches one file.
 
 Each test registers a new entry in one table only (tutor/ops.py OPS, tutor/ops.py
 LOSSES, tutor/optim.py OPTIMIZERS with a new symbol's line in SPELLINGS), solves a
 tiny problem that uses it and renders it in every format (terminal, Markdown,
 LaTeX, HTML, JSON, and an answer key), and finds the entry's own display facts
-there: its Unicode spelling in the terminal, its LaTeX spelling in the .tex.
+there: its Unicode spelling in the terminal, its LaTeX spelling in the .tex. A
+new output format is one new backend module (tutor/render/formats.py finds it).
 
 OPS is indexed by name, by user-callable name and by SymPy class (USER_FUNCTIONS,
 OP_OF_CLASS); ops.py fills all three from its one list, so the test fills them
@@ -154,3 +155,52 @@ def test_a_symbol_without_a_spelling_is_found_and_printed_as_its_name(monkeypatc
     monkeypatch.delitem(optim.SPELLINGS, "rho")
     assert optim.unspelled_symbols() == {"adadelta": ["rho"]}
     assert optim.spelling("rho") == optim.Spelling("rho", "rho")
+
+
+# ---------------------------------------------------------------- an output format
+
+PLAIN_TEXT_BACKEND = '''
+"""Plain text: the worked solution as the terminal shows it, without colour, as a file."""
+from tutor.render.formats import OutputFormat
+from tutor.render.terminal import render_terminal
+
+FORMATS = (OutputFormat("txt", 6, solution=render_terminal, suffixes=("text",)),)
+'''
+
+
+@pytest.fixture
+def new_format(monkeypatch, tmp_path):
+    """A backend module dropped beside the others (here: a directory added to the package's path)."""
+    import sys
+
+    import tutor.render
+    from tutor.render.formats import output_formats
+
+    folder = tmp_path / "backend"
+    folder.mkdir()
+    (folder / "plaintext.py").write_text(PLAIN_TEXT_BACKEND, encoding="utf-8")
+    monkeypatch.setattr(tutor.render, "__path__", [*tutor.render.__path__, str(folder)])
+    output_formats.cache_clear()
+    yield
+    sys.modules.pop("tutor.render.plaintext", None)
+    output_formats.cache_clear()
+
+
+def test_a_new_output_format_needs_only_its_module(new_format, tmp_path):
+    from typer.testing import CliRunner
+
+    from tutor.cli import app
+    from tutor.key import export_formats, format_of, key_formats
+
+    assert export_formats()[-1] == "txt" and "txt" not in key_formats()   # it declares no key
+    assert format_of("notes.text", None) == "txt"
+    problem = tmp_path / "tiny.yaml"
+    problem.write_text("title: A new format\ninputs: [x]\nparams: {w: 0.5}\nmodel:\n  o: w*x\noutputs: [o]\n"
+                       "targets: [t]\ndata: {x: 2, t: 3}\nloss: half_sse\noptimizer: {name: sgd, lr: 0.1}\n"
+                       "training: {epochs: 1}\n", encoding="utf-8")
+    runner = CliRunner()
+    out, key = tmp_path / "tiny.txt", tmp_path / "key.txt"
+    assert runner.invoke(app, ["export", str(problem), "-o", str(out)]).exit_code == 0
+    assert out.read_text(encoding="utf-8") == terminal_text(solve_problem(problem))
+    refused = runner.invoke(app, ["key", str(problem), "-o", str(key)])
+    assert refused.exit_code == 2 and "expected one of md, tex, pdf, html" in refused.stderr and not key.exists()
