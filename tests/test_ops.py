@@ -165,3 +165,13 @@ def test_function_names_default_to_the_op_name():
     assert (OPS["sigmoid"].unicode_name, OPS["sigmoid"].latex_name) == ("σ", r"\sigma")
     assert (OPS["relu'"].unicode_name, OPS["relu'"].latex_name) == ("relu'", r"\operatorname{relu}")
     assert OPS["leaky_relu'"].latex_name == r"\mathrm{leaky\_relu}"
+
+
+def test_the_checker_reads_each_entry_s_own_facts():
+    assert [name for name, op in OPS.items() if op.unit] == [
+        "sigmoid", "relu", "tanh", "softplus", "leaky_relu", "elu", "silu", "gelu"]
+    assert [name for name, loss in LOSSES.items() if loss.probabilities] == ["bce", "cce"]
+    assert {name for name, loss in LOSSES.items() if loss.nonnegative} == {"mse", "sse", "half_sse", "mae", "bce",
+                                                                           "cce"}
+    assert {tag for loss in LOSSES.values() for tag in loss.slips} == {"half_dropped", "half_added",
+                                                                       "mean_over_outputs"}
