@@ -204,3 +204,20 @@ def test_a_new_output_format_needs_only_its_module(new_format, tmp_path):
     assert out.read_text(encoding="utf-8") == terminal_text(solve_problem(problem))
     refused = runner.invoke(app, ["key", str(problem), "-o", str(key)])
     assert refused.exit_code == 2 and "expected one of md, tex, pdf, html" in refused.stderr and not key.exists()
+
+
+def test_two_modules_declaring_one_format_are_refused(new_format, tmp_path, monkeypatch):
+    import tutor.render
+    from tutor.render.formats import output_formats
+
+    folder = tmp_path / "again"
+    folder.mkdir()
+    (folder / "plaintext2.py").write_text(PLAIN_TEXT_BACKEND, encoding="utf-8")
+    monkeypatch.setattr(tutor.render, "__path__", [*tutor.render.__path__, str(folder)])
+    output_formats.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match="'txt' is declared by both plaintext and plaintext2"):
+            output_formats()
+    finally:
+        import sys
+        sys.modules.pop("tutor.render.plaintext2", None)

@@ -47,8 +47,11 @@ class OutputFormat:
 @functools.lru_cache(maxsize=1)
 def output_formats() -> dict[str, OutputFormat]:
     """Every format the backend modules declare, in their rank order."""
-    found: list[OutputFormat] = []
+    found: dict[str, tuple[OutputFormat, str]] = {}
     package = importlib.import_module(__package__)
     for module in pkgutil.iter_modules(package.__path__):
-        found += getattr(importlib.import_module(f"{__package__}.{module.name}"), "FORMATS", ())
-    return {f.name: f for f in sorted(found, key=lambda f: f.rank)}
+        for f in getattr(importlib.import_module(f"{__package__}.{module.name}"), "FORMATS", ()):
+            if f.name in found:   # two modules would write one suffix: a bug, said once and plainly
+                raise RuntimeError(f"the format {f.name!r} is declared by both {found[f.name][1]} and {module.name}")
+            found[f.name] = (f, module.name)
+    return {f.name: f for f, _ in sorted(found.values(), key=lambda pair: pair[0].rank)}
