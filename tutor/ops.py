@@ -322,6 +322,7 @@ class Op:
     latex: str = ""                # in LaTeX, without a derivative's prime (\sigma, \exp)
     convention: str = ""           # the conventions note when a problem uses it (relu'(0) = 0)
     convention_many: str = ""      # added to it when a use takes more than `arity` arguments
+    arguments: str = ""            # its arguments' names in messages, if more than one (x, slope)
     unit: bool = False             # a unit's nonlinearity: the checker's slips look for its derivative left
                                    # out, its net used for its unit (slips.py `activations`)
 
@@ -361,9 +362,11 @@ OPS: dict[str, Op] = {op.name: op for op in [
     Op("abs", Abs, abs, 1, Abs),
     Op("softplus", softplus, _softplus, 1, lambda x: log(1 + exp(x)), unit=True),
     Op("leaky_relu", leaky_relu, lambda x, s: x if x > 0 else s * x, 2,
-       lambda x, s: sympy.Piecewise((x, x > 0), (s * x, True)), convention="leaky_relu'(0) = slope", unit=True),
+       lambda x, s: sympy.Piecewise((x, x > 0), (s * x, True)), convention="leaky_relu'(0) = slope", unit=True,
+       arguments="x, slope"),
     Op("elu", elu, lambda x, a: x if x > 0 else a * math.expm1(x), 2,
-       lambda x, a: sympy.Piecewise((x, x > 0), (a * (exp(x) - 1), True)), convention="elu'(0) = alpha", unit=True),
+       lambda x, a: sympy.Piecewise((x, x > 0), (a * (exp(x) - 1), True)), convention="elu'(0) = alpha", unit=True,
+       arguments="x, alpha"),
     Op("silu", silu, lambda x: x * _sigmoid(x), 1, lambda x: x / (1 + exp(-x)), unit=True),
     Op("gelu", gelu, lambda x: 0.5 * x * (1.0 + math.erf(x / math.sqrt(2.0))), 1,
        lambda x: x * (1 + erf(x / sqrt(2))) / 2, unit=True),
@@ -371,8 +374,10 @@ OPS: dict[str, Op] = {op.name: op for op in [
     Op("bipolar_sigmoid", bipolar_sigmoid, lambda x: math.tanh(x / 2), 1, lambda x: 2 / (1 + exp(-x)) - 1),
     Op("sin", sympy.sin, math.sin, 1, sympy.sin),
     Op("cos", sympy.cos, math.cos, 1, sympy.cos),
-    Op("max", max_, _max, 2, sympy.Max, variadic=True, latex=r"\max", convention=TIE, convention_many=TIE_MANY),
-    Op("min", min_, _min, 2, sympy.Min, variadic=True, latex=r"\min", convention=TIE, convention_many=TIE_MANY),
+    Op("max", max_, _max, 2, sympy.Max, variadic=True, latex=r"\max", convention=TIE, convention_many=TIE_MANY,
+       arguments="a, b, …"),
+    Op("min", min_, _min, 2, sympy.Min, variadic=True, latex=r"\min", convention=TIE, convention_many=TIE_MANY,
+       arguments="a, b, …"),
     # Helpers that only derivatives (or layers) produce.
     Op("softmax", softmax, _softmax, -1, user=False),
     Op("relu'", relu_prime, lambda x: _step(x, 0.0), 1, user=False),
