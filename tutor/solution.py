@@ -20,7 +20,7 @@ from .derive import Derivation, local_partial
 from .errors import TutorError
 from .figures import figures_of
 from .matrixview import matrix_model, step_view
-from .ops import LOSSES, elu_prime, leaky_relu_prime, relu_prime
+from .ops import LOSSES, OP_OF_CLASS, OPS, Op, elu_prime, leaky_relu_prime, relu_prime
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES
 from .records import (Answer, Backward, Calc, Data, Delta, Diverged, Evaluation, Final,  # noqa: F401
                       GradientCheckPart, Header, Label, Layout, LogRow, Loss, Model, Name, Partial, Remark,
@@ -256,19 +256,7 @@ class _Builder:
         if shared:
             notes_out.append("shared (one parameter, used in several places; gradients add up): "
                              + "; ".join(_shared_groups(shared)))
-        used = {type(f) for eq in g.equations for f in eq.expr.atoms(sympy.Function)}
-        names = {getattr(c, "__name__", "") for c in used}
-        if "relu" in names:
-            notes_out.append("relu'(0) = 0")
-        if "leaky_relu" in names:
-            notes_out.append("leaky_relu'(0) = slope")
-        if "elu" in names:
-            notes_out.append("elu'(0) = alpha")
-        if "max_" in names or "min_" in names:
-            many = any(len(f.args) > 2 for eq in g.equations for f in eq.expr.atoms(sympy.Function)
-                       if type(f).__name__ in ("max_", "min_"))
-            notes_out.append("max/min at a tie: each argument gets ½ (H(0) = ½)" + (
-                "; of k tied arguments, each gets 1/k" if many else ""))
+        notes_out += _convention_notes(g.equations)
         arith = {"float": "floating point (IEEE double); numbers shown rounded",
                  "exact": "exact (fractions stay fractions; other values shown as decimals)"}
         unit = "significant figures" if p.arithmetic == "significant" else "decimals"
@@ -863,6 +851,20 @@ def _objective_note(objective) -> str:
         return f"the objective: {objective.node}, the value minimised (no targets, no loss)"
     given = ", ".join(f"∂E/∂{n} = {parameter_text(g.value)}" for n, g in objective.upstream.items())
     return f"the upstream gradients are given ({given}): E = Σ (given gradient)·(node)"
+
+
+def _convention_notes(equations) -> list[str]:
+    """The conventions of the ops the equations use (relu'(0) = 0), each op's own note
+    (tutor/ops.py), in the order of the table, each note once."""
+    used: set[Op] = set()
+    most: dict[str, int] = {}   # a note -> the most arguments of a use of its ops (max and min share one)
+    for eq in equations:
+        for f in eq.expr.atoms(sympy.Function):
+            op = OP_OF_CLASS.get(type(f))
+            if op is not None and op.convention:
+                used.add(op)
+                most[op.convention] = max(most.get(op.convention, 0), len(f.args))
+    return list(dict.fromkeys(op.convention_note(most[op.convention]) for op in OPS.values() if op in used))
 
 
 # A parameter named like an optimizer quantity is shown as θ in its update.

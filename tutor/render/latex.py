@@ -20,6 +20,7 @@ from ..errors import TutorError
 from ..files import scratch_directory
 from ..plot import Plot
 from ..records import Solution
+from .formats import OutputFormat
 from .notation import latex_item, unicode_item
 from .usertext import REPLACEMENT, arabic_runs, leading_text, one_line, printable, rtl_language
 from .walk import walk_solution
@@ -723,3 +724,27 @@ def tex_failure(engine: str, tex: str, log: str, sources: Sequence[tuple[int, st
     where = f"{source[0]}: " if source else ""
     return ExportError(f"{where}error: {engine} could not make the PDF: {message} "
                        f"(line {number} of the LaTeX: {text})")
+
+
+# ---------------------------------------------------------------- the formats: tex, and pdf typeset from it
+
+def _key(blocks, digits: int, title: str) -> tuple[str, list]:
+    printer = LatexPrinter(digits=digits, level=1)
+    printer.spell(blocks(-1))
+    text = printer.document(title)
+    return text, printer.source_lines
+
+
+def _derivation(solution, show_all: bool) -> str:
+    from .symbolic_doc import derivation_blocks
+
+    title = solution.problem.title
+    printer = LatexPrinter()
+    printer.out.append(f"\\begin{{center}}{{\\LARGE\\bfseries {printer.inline([one_line(title)])}}}\\end{{center}}\n")
+    printer.spell(derivation_blocks(solution, show_all=show_all, title=False))
+    return printer.document(title)
+
+
+FORMATS = (OutputFormat("tex", 2, solution=render_latex, derivation=_derivation, key=_key),
+           OutputFormat("pdf", 3, solution=render_latex, derivation=_derivation, key=_key, finish=compile_pdf,
+                        binary=True))
