@@ -154,12 +154,24 @@ class Upstream:
 
 
 @dataclass(frozen=True)
+class FromLoss:
+    """∂E/∂o1 derived from the loss's own formula in one line, by the chain rule:
+    ∂/∂o1 [(t1 − o1)²/2] = 2·(t1 − o1)·(−1)/2 = o1 − t1."""
+
+    lhs: Partial
+    term: sympy.Expr                       # the loss's terms that hold o1
+    worked: sympy.Expr | None              # the chain rule's factors as written (None: it reads as the result)
+    result: sympy.Expr                     # the local derivative the working uses
+
+
+@dataclass(frozen=True)
 class Backward:
     form: str                              # paths | delta
     chains: tuple[tuple[str, sympy.Expr], ...]   # parameter -> chain rule in symbols (paths form)
     samples: tuple[SampleBackward, ...]
     batch: tuple[tuple[str, Calc], ...]    # parameter -> reduction over the batch
     at_lookahead: bool = False
+    from_loss: tuple[FromLoss, ...] = ()   # the loss's partials derived from its formula (the first backward only)
 
 
 @dataclass(frozen=True)

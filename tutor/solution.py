@@ -16,13 +16,13 @@ from typing import Any
 
 import sympy
 
-from .derive import Derivation, local_partial
+from .derive import Derivation, local_partial, terms_by_symbol, worked_partial
 from .errors import TutorError
 from .figures import figures_of
 from .matrixview import matrix_model, step_view
 from .ops import LOSSES, elu_prime, leaky_relu_prime, relu_prime
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES
-from .records import (Answer, Backward, Calc, Data, Delta, Diverged, Evaluation, Final,  # noqa: F401
+from .records import (Answer, Backward, Calc, Data, Delta, Diverged, Evaluation, Final, FromLoss,  # noqa: F401
                       GradientCheckPart, Header, Label, Layout, LogRow, Loss, Model, Name, Partial, Remark,
                       SampleBackward, SampleForward, Solution, StepLog, StepPart, StepSummary, Update, Upstream,
                       abridge, epoch_rows, sample_of, solution_answers)
@@ -35,6 +35,7 @@ from .train import Run, Step, Updater, train
 # has 2^n), so paths are counted first (linear in the edges) and listed only when few.
 MAX_PATHS = 4
 SHORT_RUN = 4   # a training of at most this many steps shows every step in full
+MAX_DERIVED_OPS = 12   # a loss term longer than this (a multi-class hinge) is not derived in a line
 SATURATED = 0.01   # a sigmoid this close to 0 or 1 is saturated: its derivative is nearly 0
 
 
@@ -158,6 +159,7 @@ class _Builder:
         self.aliased = {v: k for k, v in self.alias.items()}   # net_o1 -> o1
         self.trainable = [p for p in g.params if p not in self.problem.frozen]
         self.path_counts = self._count_paths()
+        self.loss_derived = False   # the loss's partials are derived from its formula once, where first used
         self.labels: dict[str, Label] = {}   # symbol name -> the label it stands for in a chain rule
         # The δ of a unit is ∂E/∂net of its net input, as textbooks write it: net_h1 -> h1 where
         # h1 = f(net_h1) is net_h1's only use; a linear unit (o1 = net_o1) is its own net.
@@ -596,7 +598,32 @@ class _Builder:
                 names = [Partial(g.loss_name, q, sample_of(t.index, batch_size)) for t in traces]
                 expr, vals = self._reduce(names, [t.gradients[q] for t in traces])
                 batch.append((q, self._chained(Partial(g.loss_name, q), expr, vals, st.raw_gradients[q])))
-        return Backward(form, tuple(chains.items()), tuple(samples), tuple(batch))
+        from_loss = () if self.loss_derived else self._from_loss(used_edges)
+        self.loss_derived = self.loss_derived or bool(from_loss)
+        return Backward(form, tuple(chains.items()), tuple(samples), tuple(batch), from_loss=from_loss)
+
+    def _from_loss(self, edges) -> tuple[FromLoss, ...]:
+        """The loss's partials among ``edges``, each derived from the loss's own terms by the
+        chain rule: ∂/∂o1 [(t1 − o1)²/2] = 2·(t1 − o1)·(−1)/2 = o1 − t1."""
+        g = self.graph
+        loss = next(eq for eq in g.equations if eq.name == g.loss_name)
+        terms = terms_by_symbol(loss.expr)
+        out = []
+        for top, bottom in edges:
+            edge = self._edge(top, bottom)
+            x = g.symbol(bottom)
+            if edge[0] != g.loss_name or x not in terms:
+                continue
+            held = terms[x]
+            if all(t in held or t.is_number for t in loss.expr.args) and isinstance(loss.expr, sympy.Add):
+                held = list(loss.expr.args)   # the whole formula, when the rest is a constant (√(…) − 1)
+            term = sympy.Add(*held, evaluate=False) if len(held) > 1 else held[0]
+            if term == x or sympy.count_ops(term) > MAX_DERIVED_OPS:   # nothing to derive, or too long to read
+                continue
+            result = self.derivation.partials[edge]
+            worked = worked_partial(term, x)
+            out.append(FromLoss(Partial(g.loss_name, bottom), term, None if worked == result else worked, result))
+        return tuple(out)
 
     def _batch_edges(self, m: int):
         """Batch normalization's edges through the batch statistics, with their formulas:

@@ -290,6 +290,9 @@ class MathPrinter(Printer):
     def _print_Abs(self, expr) -> str:
         return f"|{self._print(expr.args[0])}|"
 
+    def _print_UnevaluatedExpr(self, expr) -> str:   # a chain rule's factor kept in place: ·(−1)
+        return self._print(expr.args[0])
+
     def _print_Function(self, expr) -> str:
         op = OP_OF_CLASS.get(type(expr))
         if op is None:

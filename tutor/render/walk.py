@@ -20,7 +20,7 @@ from ..records import (LOG_ROWS, Answer, Backward, Calc, Delta, Diverged, Evalua
                        Loss, Model, Name, SampleForward, Solution, StepLog, StepPart, Update, Upstream)
 from .matrix_blocks import (model_blocks, parameter_blocks, step_blocks, uncovered_backward,
                             uncovered_forward)
-from .notation import OPTIMIZER_HYPERS, OPTIMIZER_RANK, latex_loss_formula
+from .notation import OPTIMIZER_HYPERS, OPTIMIZER_RANK, latex_identifier, latex_loss_formula
 from .numbers import error_text, same_at, to_float
 
 def _zero(x) -> bool:
@@ -481,6 +481,8 @@ class _Walk:
 
     def _walk_Backward(self, b: Backward) -> None:
         where = " at the look-ahead point" if b.at_lookahead else ""
+        if b.from_loss:
+            self.from_loss(b.from_loss)
         for s in b.samples:
             sample = f", sample {s.index}" if len(b.samples) > 1 else ""
             self.h(2, f"Backward pass{where}{sample}: local derivatives")
@@ -518,6 +520,21 @@ class _Walk:
         if kernels and b.samples:  # a shared kernel's gradient sums its terms over every position
             gradients = {p: c.value for p, c in (b.batch or b.samples[0].gradients)}
             self.grids(kernels, gradients, "∂E/∂", "the kernel's gradient: each entry sums its terms over every position")
+
+    def from_loss(self, partials) -> None:
+        """The loss's partials derived from its formula, one line each (where first used)."""
+        self.h(2, "The loss's derivatives, from its formula (chain rule)")
+        style = self.model_style
+        rows = []
+        for d in partials:
+            wrt = d.lhs.wrt   # ∂/∂o1 of the terms: an operator, not a label of the solution
+            operator = Notation(f"∂/∂{wrt} [", rf"\frac{{\partial}}{{\partial {latex_identifier(wrt)}}} \left[")
+            parts = [math(operator, Formula(d.term, style), Notation("]", r"\right]"))]
+            if d.worked is not None:
+                parts.append(math(Formula(d.worked, style)))
+            parts.append(math(Formula(d.result, self.model_style)))
+            rows.append(EqRow(math(Sym(d.lhs)), "=", tuple(parts)))
+        self.out.append(Equations(tuple(rows)))
 
     def updates_table(self, updates) -> None:
         """A step's updates as one table (documents): each parameter's working, row by row."""
