@@ -162,6 +162,7 @@ class FromLoss:
     term: sympy.Expr                       # the loss's terms that hold o1
     worked: sympy.Expr | None              # the chain rule's factors as written (None: it reads as the result)
     result: sympy.Expr                     # the local derivative the working uses
+    likewise: tuple[tuple[Partial, sympy.Expr], ...] = ()  # the other outputs whose term reads the same: ∂E/∂o2 = o2 − t2
 
 
 @dataclass(frozen=True)
@@ -172,6 +173,7 @@ class Backward:
     batch: tuple[tuple[str, Calc], ...]    # parameter -> reduction over the batch
     at_lookahead: bool = False
     from_loss: tuple[FromLoss, ...] = ()   # the loss's partials derived from its formula (the first backward only)
+    delta_too: tuple[SampleBackward, ...] = ()   # paths form: the same gradients the δ way (deltas, gradients)
 
 
 @dataclass(frozen=True)
