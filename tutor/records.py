@@ -84,6 +84,8 @@ class Calc:
     lhs_expr: sympy.Expr | None = None  # an assignment's target, printed like the formula
     names: tuple[tuple[str, str], ...] = ()  # display names besides the context's (θ shown as w21)
     labels: tuple[tuple[str, Label], ...] = ()  # the chain rule's symbols: symbol name -> the label it stands for
+    digits: int | None = None        # the substituted numbers' digits, when more than the solution's are
+                                     # needed for the line to recompute (its numbers nearly cancel)
 
 
 @dataclass(frozen=True)

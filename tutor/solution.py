@@ -12,6 +12,7 @@ the same sample's trace.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import sympy
@@ -27,7 +28,9 @@ from .records import (Answer, Backward, Calc, Data, Delta, Diverged, Evaluation,
                       SampleBackward, SampleForward, Solution, StepLog, StepPart, StepSummary, Update, Upstream,
                       abridge, epoch_rows, sample_of, solution_answers)
 from .render.notation import unicode_label
-from .render.numbers import parameter_text
+from .arith import FloatDomain, compile_expr
+from .render.numbers import format_number, format_value, parameter_text
+from .evaluate import ARITHMETIC_ERRORS
 from .train import Run, Step, Updater, train
 
 # More chain-rule paths than this for some parameter: the δ form reads better. It also
@@ -51,6 +54,7 @@ def build_solution(run: Run, *, show_all: bool = False, steps: list[int] | None 
     if run.problem.arithmetic == "round":
         twin = train(dataclasses.replace(run.problem, arithmetic="float", round_decimals=None))
         solution = attach_shadows(solution, _records(twin, show_all, steps, digits))
+    solution = recomputable(solution)
     problem = run.problem
     variant = problem.meta.get("variant")
     data = Data(tuple((*problem.inputs, *problem.targets)),
@@ -1000,3 +1004,122 @@ def attach_shadows(solution: Solution, full: Solution) -> Solution:
     return walk(solution, full)
 
 
+
+
+# ---------------------------------------------------------------- numbers that recompute
+
+# A line is "cancelling" when its result is at least this many times more sensitive, relatively,
+# than its numbers are (its condition number Σ|x·∂f/∂x|/|f| over the numbers that are not
+# integers): (0.9991 − 1)² is 2200 times, a product of n factors n times. Its numbers shown at
+# the solution's digits may then recompute to another result than the one shown.
+# (tests/test_recompute.py holds such lines to their shown precision from 10 on: a margin.)
+CANCELLING = 5
+MORE_DIGITS = 8   # at most this many digits more than the solution's for such a line
+_FLOAT = FloatDomain()
+_NOT_RECORDS = ("show", "figures", "answers", "data", "header", "model", "layout", "matrix", "summary")
+
+
+def recomputable(solution: Solution) -> Solution:
+    """Every substituted line whose numbers nearly cancel, with the digits that make it
+    recompute: its numbers, as shown, give its result as shown (E = (0.99908895 − 1)² = 8.3e−7,
+    not (0.9991 − 1)² = 8.3e−7). The one place where a line's digits are chosen."""
+    digits = solution.shown_digits
+    compiled: dict = {}
+
+    def walk(a):
+        if isinstance(a, Calc):
+            more = _digits_to_recompute(a, digits, compiled)
+            return a if more is None else dataclasses.replace(a, digits=more)
+        if dataclasses.is_dataclass(a) and not isinstance(a, type):
+            changed = {f.name: walk(getattr(a, f.name)) for f in dataclasses.fields(a) if f.name not in _NOT_RECORDS}
+            changed = {k: v for k, v in changed.items() if v is not getattr(a, k)}
+            return dataclasses.replace(a, **changed) if changed else a
+        if isinstance(a, tuple):
+            out = tuple(walk(x) for x in a)
+            return a if all(x is y for x, y in zip(out, a)) else out
+        return a
+    return walk(solution)
+
+
+def _digits_to_recompute(calc: Calc, digits: int, compiled: dict) -> int | None:
+    """The digits ``calc``'s numbers need for the line to recompute to its shown result, when
+    its numbers nearly cancel and the solution's digits are not enough; else None."""
+    expr, values = calc.expr, calc.values
+    if values is None or expr is None or not isinstance(calc.value, float):
+        return None   # nothing substituted, or exact arithmetic: its numbers are shown as they are
+    known = compiled.get(expr)
+    if known is None:
+        known = compiled[expr] = _compiled(expr)
+    symbols, f = known
+    if f is None or not all(isinstance(values.get(x.name), float) for x in symbols):
+        return None
+    at = [values[x.name] for x in symbols]
+    shown, half = _shown(format_value(calc.value, digits), digits)
+    rounded = [i for i, x in enumerate(at) if not x.is_integer()]   # an integer is shown in full
+    if shown is None or _condition(f, at, rounded) < CANCELLING:
+        return None
+    for more in range(digits, digits + MORE_DIGITS + 1):
+        numbers = [_shown(format_number(x, more), more)[0] for x in at]
+        try:
+            if None not in numbers and abs(f(numbers) - shown) <= half + 1e-12 * abs(shown):
+                return None if more == digits else more
+        except ARITHMETIC_ERRORS:
+            return None
+    return digits + MORE_DIGITS
+
+
+def _compiled(expr: sympy.Expr):
+    """A line's symbols in order and its formula as a float function of them (None: a formula
+    whose numbers are not substituted, or one the compiler does not take)."""
+    if expr.is_number or isinstance(expr, sympy.Symbol):
+        return (), None
+    symbols = sorted(expr.free_symbols, key=lambda x: x.name)
+    try:
+        return symbols, compile_expr(expr, {x: i for i, x in enumerate(symbols)}, _FLOAT)
+    except (TypeError, KeyError):
+        return symbols, None
+
+
+def _condition(f, at: list[float], rounded: list[int]) -> float:
+    """Σ|x·∂f/∂x|/|f| over the ``rounded`` numbers at ``at`` (central differences): how much a
+    relative change of the numbers moves the result, relatively; ∞ at a result of 0 that they
+    move. The numbers that are not integers count as rounded, as a reader of the line takes
+    them (β₂ = 0.999 may be exact, 0.9991 is not; both read alike)."""
+    try:
+        value = f(at)
+        total = 0.0
+        for i in rounded:
+            x = at[i]
+            if x == 0:
+                continue
+            h = 1e-7 * abs(x)
+            up, down = list(at), list(at)
+            up[i], down[i] = x + h, x - h
+            total += abs(x * (f(up) - f(down)) / (2 * h))
+    except ARITHMETIC_ERRORS:
+        return 0.0
+    if value == 0:
+        return math.inf if total else 0.0
+    return total / abs(value)
+
+
+def _shown(text: str, digits: int) -> tuple[float | None, float]:
+    """The number a text shows (a decimal, 8.3e−7, 1/3) and half a unit of its last digit,
+    trailing zeros counted as the numbers module trims them: at 4 digits "2" is 2.0000 and
+    "8.3e−7" is 8.300e−7."""
+    text = text.split("≈")[-1].strip().replace("−", "-")
+    if "/" in text:
+        p, q = text.split("/", 1)
+        try:
+            return int(p) / int(q), 0.0
+        except ValueError:
+            return None, 0.0
+    mantissa, _, exponent = text.partition("e")
+    try:
+        value = float(text)
+    except ValueError:
+        return None, 0.0   # ∞, NaN
+    decimals = len(mantissa.partition(".")[2])
+    if exponent:
+        return value, 0.5 * 10.0 ** (int(exponent) - max(decimals, digits - 1))
+    return value, 0.5 * 10.0 ** -max(decimals, digits)

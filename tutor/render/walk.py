@@ -157,7 +157,7 @@ class _Walk:
 
     def style(self, calc: Calc) -> Style:
         """The style of a line's formula; one object per kind of line (a printer may cache by it)."""
-        key = (calc.context, calc.lhs_expr, calc.names, calc.labels)
+        key = (calc.context, calc.lhs_expr, calc.names, calc.labels, calc.digits)
         style = self.styles.get(key)
         if style is None:
             style = self.styles[key] = self._style(calc)
@@ -171,7 +171,8 @@ class _Walk:
             base = Style("optimizer", self.digits, OPTIMIZER_RANK, OPTIMIZER_HYPERS)
         else:
             base = Style("chain", self.digits)
-        return Style(base.context, base.digits, base.rank, base.params, lead, calc.names, calc.labels)
+        digits = max(base.digits, calc.digits or 0)   # more for a line whose numbers nearly cancel
+        return Style(base.context, digits, base.rank, base.params, lead, calc.names, calc.labels)
 
     def formula(self, calc: Calc) -> Math:
         return math(Formula(calc.expr, self.style(calc)))
