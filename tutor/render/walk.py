@@ -482,10 +482,10 @@ class _Walk:
 
     def _walk_Backward(self, b: Backward) -> None:
         where = " at the look-ahead point" if b.at_lookahead else ""
-        for k, s in enumerate(b.samples):
+        for number, s in enumerate(b.samples):
             sample = f", sample {s.index}" if len(b.samples) > 1 else ""
             self.h(2, f"Backward pass{where}{sample}: local derivatives")
-            if b.from_loss and k == 0:
+            if b.from_loss and number == 0:
                 self.from_loss(b.from_loss)
             rows = []
             for c in s.locals:
@@ -508,7 +508,7 @@ class _Walk:
             if b.delta_too:   # the path form's gradients again, each δ computed once and reused
                 self.h(2, f"The same gradients, the δ way{sample}")
                 self.delta_rule()
-                too = b.delta_too[k]   # a table: one line each, so that a one-step problem still fits two pages
+                too = b.delta_too[number]   # a table: one line each, so that a one-step problem still fits two pages
                 self.out.append(Table(("quantity", "from the δ's", "numbers", "value"), tuple(
                     ((math(Sym(c.lhs)),), (self.formula(c),) if c.expr is not None else (),
                      (self.numbers(c),) if c.expr is not None and self.shows_numbers(c) else (),
