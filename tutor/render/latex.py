@@ -136,7 +136,7 @@ class DocumentBackend:
         if not isinstance(item, doc.Formula) or item.values is not None:
             return latex_item(item, slash) if latex else unicode_item(item)
         st = item.style
-        key = (latex, item.expr, id(st.rank), st.context, st.digits, st.lead, st.names, st.labels)
+        key = (latex, slash, item.expr, id(st.rank), st.context, st.digits, st.lead, st.names, st.labels)
         text = self.formulas.get(key)
         if text is None:
             text = self.formulas[key] = latex_item(item, slash) if latex else unicode_item(item)

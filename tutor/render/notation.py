@@ -284,6 +284,9 @@ class MathPrinter(Printer):
     def _print_Abs(self, expr) -> str:
         return f"|{self._print(expr.args[0])}|"
 
+    def _print_UnevaluatedExpr(self, expr) -> str:   # a chain rule's factor kept in place: ·(−1)
+        return self._print(expr.args[0])
+
     def _print_Function(self, expr) -> str:
         op = OP_OF_CLASS.get(type(expr))
         if op is None:
@@ -388,6 +391,8 @@ class LatexMathPrinter(MathPrinter):
     printmethod = "_tutor_latex"
     minus = "-"
     open_paren, close_paren = r"\left(", r"\right)"
+    # slash: a chain rule's partials written ∂E/∂o1 (in a table's cell, a fraction is tiny)
+    _default_settings = {**MathPrinter._default_settings, "slash": False}
 
     def _print_Symbol(self, expr: sympy.Symbol) -> str:
         if self._values is not None:
@@ -395,7 +400,7 @@ class LatexMathPrinter(MathPrinter):
                 raise KeyError(f"no value for {expr.name} in a substitution")
             return latex_number(self._values[expr.name], self._settings["digits"])
         if expr.name in self._settings["labels"]:
-            return latex_label(self._settings["labels"][expr.name])
+            return latex_label(self._settings["labels"][expr.name], self._settings["slash"])
         names = self._settings["names"]
         return names[expr.name] if expr.name in names else latex_identifier(expr.name)
 
@@ -586,7 +591,10 @@ def latex_item(item, slash: bool = False) -> str:
     if isinstance(item, Num):
         return (latex_value if item.result else latex_number)(item.value, item.digits)
     if isinstance(item, Formula):
-        return LatexMathPrinter(_settings(item.style, item.values, True)).doprint(item.expr)
+        settings = _settings(item.style, item.values, True)
+        if slash and item.style.labels:
+            settings["slash"] = True
+        return LatexMathPrinter(settings).doprint(item.expr)
     if isinstance(item, Op):
         return _LATEX_OPS[item.op]
     if isinstance(item, Words):
