@@ -162,7 +162,8 @@ class FromLoss:
 
     lhs: Partial
     term: sympy.Expr                       # the loss's terms that hold o1
-    worked: sympy.Expr | None              # the chain rule's factors as written (None: it reads as the result)
+    forms: tuple[sympy.Expr, ...]          # ∂/∂o1 of them: the chain rule's factors as written, then
+                                           # the local derivative the working uses if that reads simpler
     result: sympy.Expr                     # the local derivative the working uses
     likewise: tuple[tuple[Partial, sympy.Expr], ...] = ()  # the other outputs whose term reads the same: ∂E/∂o2 = o2 − t2
 

@@ -674,8 +674,7 @@ class _Builder:
             if first is not None:   # (t2 − o2)²/2 reads as (t1 − o1)²/2: derived once, "likewise" for o2
                 out[out.index(first)] = dataclasses.replace(first, likewise=first.likewise + ((lhs, result),))
                 continue
-            worked = worked_partial(term, x)
-            out.append(FromLoss(lhs, term, None if worked == result else worked, result))
+            out.append(FromLoss(lhs, term, _derivation_forms(worked_partial(term, x), result), result))
         return tuple(out)
 
     def _renamed(self, term: sympy.Expr, output: str, other: str) -> sympy.Expr:
@@ -954,6 +953,17 @@ def _reuses_a_hidden_delta(way: SampleBackward) -> bool:
         for _, label in c.labels:
             uses[label] = uses.get(label, 0) + 1
     return any(uses.get(label, 0) >= 2 for label in hidden)
+
+
+def _derivation_forms(worked: sympy.Expr, result: sympy.Expr) -> tuple[sympy.Expr, ...]:
+    """The forms a derivation line shows after ∂/∂o [term]: the chain rule's factors as
+    written, then the result only where it reads simpler (2·(t1 − o1)·(−1)/2 = o1 − t1,
+    but 2·(y − t), not 2·(y − t) = 2·y − 2·t, which only multiplies out)."""
+    if worked == result:
+        return (result,)
+    if sympy.count_ops(result) < sympy.count_ops(worked):
+        return (worked, result)
+    return (worked,)
 
 
 def _is_zero(x) -> bool:

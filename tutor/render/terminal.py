@@ -31,6 +31,9 @@ from .walk import walk_solution
 # Tables without box-drawing: a row of dashes under the header, nothing else.
 PLAIN_HEAD = box.Box("    \n    \n -  \n    \n    \n    \n    \n    \n", ascii=True)
 INDENT = 2
+# A space that a paragraph's wrapping must not break (inside a formula), while rich wraps it:
+# a private-use letter, a space again in the output.
+UNBROKEN = "\ue000"
 LONG = 12   # more steps in full than this: a long solution, laid out in plain text throughout
 
 
@@ -292,7 +295,19 @@ class TerminalPrinter:
     def _spell_Paragraph(self, p: Paragraph) -> None:
         if p.strong or not self.after_heading:
             self.blank()
-        self.emit(RichText(self.inline(p.content), style="bold" if p.strong and self.color else ""), INDENT)
+        room = self.width - INDENT
+        text = "".join(visible(c.text) if isinstance(c, Text) else self.unbroken(c, room) for c in p.content)
+        if UNBROKEN in text:   # wrapped here, where the formulas' own spaces cannot break
+            text = "\n".join(line.plain.rstrip().replace(UNBROKEN, " ")
+                             for line in RichText(text).wrap(self.console, room))
+        self.emit(RichText(text, style="bold" if p.strong and self.color else ""), INDENT)
+
+    def unbroken(self, m: Math, room: int) -> str:
+        """A formula in a sentence, breakable only before its = signs: ∂E/∂o1 = ∂/∂o1 [(t1 − o1)²/2]
+        ⏎ = o1 − t1, not (t1 −⏎o1). A piece wider than the line keeps its spaces breakable."""
+        pieces = self.span(m).split(" = ")
+        kept = [piece.replace(" ", UNBROKEN) if cell_len(piece) + 2 <= room else piece for piece in pieces]
+        return (" =" + UNBROKEN).join(kept)
 
     def _spell_Definitions(self, d: Definitions) -> None:
         rows = [[term if i == 0 else "", self.inline(line)] for term, lines in d.rows for i, line in enumerate(lines)]

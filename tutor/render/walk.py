@@ -538,19 +538,18 @@ class _Walk:
 
     def from_loss(self, partials) -> None:
         """The loss's partials derived from its formula by the chain rule, in a sentence (where
-        first used): ∂E/∂o1 = ∂/∂o1 [(t1 − o1)²/2] = 2·(t1 − o1)·(−1)/2 = o1 − t1; likewise ∂E/∂o2."""
+        first used): ∂E/∂o1 = ∂/∂o1 [(t1 − o1)²/2] = 2·(t1 − o1)·(−1)/2 = o1 − t1, likewise ∂E/∂o2."""
         style = self.model_style
         content: list = [Text("From the loss's formula, by the chain rule: ")]
         for i, d in enumerate(partials):
             wrt = d.lhs.wrt   # ∂/∂o1 of the terms: an operator, not a label of the solution
             operator = Notation(f"∂/∂{wrt} [", rf"\frac{{\partial}}{{\partial {latex_identifier(wrt)}}} \left[")
             items: list = [Sym(d.lhs), Op("="), operator, Formula(d.term, style), Notation("]", r"\right]")]
-            if d.worked is not None:
-                items += [Op("="), Formula(d.worked, style)]
-            items += [Op("="), Formula(d.result, style)]
+            for form in d.forms:
+                items += [Op("="), Formula(form, style)]
             content += [Text("; " if i else ""), math(*items)]
-            for lhs, result in d.likewise:
-                content += [Text(", likewise "), math(Sym(lhs), Op("="), Formula(result, style))]
+            for k, (lhs, result) in enumerate(d.likewise):
+                content += [Text(", " if k else ", likewise "), math(Sym(lhs), Op("="), Formula(result, style))]
         self.out.append(Paragraph(tuple(c for c in content if c != Text("")) + (Text("."),)))
 
     def updates_table(self, updates) -> None:
