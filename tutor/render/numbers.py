@@ -120,6 +120,13 @@ def same_at(a: Any, b: Any, digits: int) -> bool:
     return _float_text(to_float(a), digits) == _float_text(to_float(b), digits)
 
 
+def number_shape(text: str) -> tuple[bool, bool, bool]:
+    """What of a number's text (`format_number`'s) decides how a formula holds it: whether it
+    has a sign, is a fraction, or has a power of ten (the three are parenthesized as factors,
+    and in LaTeX a fraction and a power are set differently)."""
+    return text.startswith(MINUS), "/" in text, "e" in text
+
+
 def is_negative(x: Any) -> bool:
     return to_float(x) < 0
 
