@@ -21,7 +21,7 @@ from ..errors import TutorError
 from ..files import scratch_directory
 from ..plot import Plot
 from ..records import Solution
-from .notation import latex_item, unicode_item
+from .notation import latex_item, shown_items, unicode_item
 from .numbers import latex_number_text
 from .templates import Formulas
 from .usertext import REPLACEMENT, arabic_runs, leading_text, one_line, printable, rtl_language
@@ -130,11 +130,11 @@ class DocumentBackend:
 
     def tex(self, span: doc.Math, slash: bool = False) -> str:
         """A span in LaTeX; each formula laid out once per printer."""
-        return "".join(self._spelled(i, slash, True) for i in span.items)
+        return "".join(self._spelled(i, slash, True) for i in shown_items(span.items))
 
     def width(self, span: doc.Math) -> int:
         """How many characters the span's Unicode spelling has (the layout rule)."""
-        return sum(len(self._spelled(i, False, False)) for i in span.items)
+        return sum(len(self._spelled(i, False, False)) for i in shown_items(span.items))
 
     def _spelled(self, item, slash: bool, latex: bool) -> str:
         if not isinstance(item, doc.Formula):

@@ -102,15 +102,23 @@ def format_number(x: Any, digits: int = 4) -> str:
     return _float_text(to_float(x), digits)
 
 
+def shown_approximately(x: Any) -> bool:
+    """Whether a result is shown only as a decimal that is not its value: an exact value whose
+    fraction is too long to write (or that is irrational). After a name or a formula it reads
+    "≈ 0.02661", the ≈ in the place of the = ("(64273/76800 − 1)² ≈ 0.02661", not "= ≈ 0.02661")."""
+    return isinstance(x, Exact) and exact_fraction(x) is None
+
+
 def format_value(x: Any, digits: int = 4) -> str:
-    """A result: like `format_number`, and an exact fraction also as a decimal (1/3 ≈ 0.3333)."""
+    """A result: like `format_number`, and an exact fraction also as a decimal (1/3 ≈ 0.3333);
+    a value `shown_approximately` as ≈ and its decimal (≈ 0.02661)."""
     fraction = exact_fraction(x)
     if fraction is not None and "/" in fraction:
         return f"{fraction} ≈ {_float_text(to_float(x), digits)}"
     if fraction is not None:
         return fraction
     text = _float_text(to_float(x), digits)
-    if isinstance(x, Exact):
+    if shown_approximately(x):
         return "≈ " + text
     return text
 

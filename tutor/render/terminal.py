@@ -20,7 +20,7 @@ from ..document import (Chart, Definitions, EqRow, Equations, Figure, Formula, H
                         Paragraph, Statement, Table as TableBlock, Text)
 from ..records import Solution
 from ..visible import visible, visible_keeping_colours
-from .notation import unicode_item
+from .notation import shown_items, unicode_item
 from .templates import Formulas
 from .textdiagram import figure_text
 from .textplot import text_plot
@@ -191,7 +191,7 @@ class TerminalPrinter:
         self.out.append("")
 
     def span(self, m: Math) -> str:
-        text = "".join(self.item(i) for i in m.items)
+        text = "".join(self.item(i) for i in shown_items(m.items))
         return condense(text) if any(isinstance(i, Formula) for i in m.items) else text
 
     def item(self, item) -> str:
