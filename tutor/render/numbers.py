@@ -7,6 +7,9 @@
   decimal (1/3 ≈ 0.3333), an inexact exact-arithmetic value marked ≈.
 * `latex_number` / `latex_value`: the same numbers spelled in LaTeX.
 * `parameter_text`, `error_text`: a hyper-parameter as given, a relative error.
+* `axis_tick`: a label on a plot's axis, with the decimals its ticks' spacing needs.
+* `significant_text`, `full_text`: a number to some significant figures (a check report),
+  a float in full (a comparison's final losses, as the JSON has them).
 
 The printers never format a number themselves.
 """
@@ -176,11 +179,46 @@ def latex_number(x: Any, digits: int = 4) -> str:
     return latex_number_text(format_number(x, digits))
 
 
+def axis_tick(v: float, step: float) -> str:
+    """A label on an axis whose ticks are ``step`` apart: as many decimals as the step needs,
+    so that ticks are distinct and short (0, 0.05, 0.1, 0.15; 0, 500, 1000), an exponent when
+    the step is tiny or the values huge (2e−6, 1.5e9), the minus sign −."""
+    if v != v or math.isinf(v) or not step > 0 or math.isinf(step):
+        return _float_text(v, 4)
+    step_power = math.floor(math.log10(step) + 1e-9)   # (log10 of 0.001 may be −2.9999…)
+    if abs(v) < step * 1e-6:   # zero, as a tick computed near it (3e−17) is
+        return "0"
+    if step_power < -4 or abs(v) >= 1e6:
+        figures = max(0, math.floor(math.log10(abs(v)) + 1e-9) - step_power)
+        mantissa, exponent = f"{v:.{figures}e}".split("e")
+        return _trimmed(mantissa) + "e" + str(int(exponent)).replace("-", MINUS)
+    text = _trimmed(f"{v:.{max(0, -step_power)}f}")
+    return "0" if text == "-0" else text.replace("-", MINUS)
+
+
+def _trimmed(text: str) -> str:
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def significant_text(x: Any, figures: int) -> str:
+    """``figures`` significant figures, as short as they read (12.35, 1.2e−05), the minus sign −:
+    a student's answer and the expected one in a check report, a value quoted in a diagnosis."""
+    return f"{to_float(x):.{figures}g}".replace("-", MINUS)
+
+
+def full_text(x: Any) -> str:
+    """A float at full precision: the shortest decimal that reads back as the same double
+    (0.1, 0.30000000000000004, 6.2e-09), character for character as the JSON solution holds
+    it, so that it can be compared and read back (hence the ASCII minus)."""
+    return repr(to_float(x))
+
+
 def parameter_text(x: Any) -> str:
     """A number the problem gives (a schedule's key, an upstream gradient) as short as it reads: 0.5, 1e−3."""
     return f"{to_float(x):g}".replace("-", MINUS)
 
 
 def error_text(x: float) -> str:
-    """A relative error: one significant figure and its exponent (3.2e−11)."""
+    """A relative error: two significant figures and its exponent, written as in a program
+    (3.2e-11: it stands as text in a table's cell, not as a number in a formula)."""
     return f"{x:.1e}"
