@@ -18,7 +18,7 @@ import typer
 
 from .errors import TutorError
 from .start import report_divergence as _report_divergence
-from .start import run_guarded, solve_json
+from .start import defer_sympy_tensors, run_guarded, solve_json
 from .start import warn as _warn
 from .visible import visible, visible_keeping_colours
 
@@ -214,16 +214,17 @@ def key(
     chosen_steps = _parse_steps(steps)
 
     def action() -> int:
+        # A key is built once, then the process exits: the cycle collector frees next to nothing
+        # here (peak memory 95.0 -> 95.7 MiB over every shipped problem) but walks the library's
+        # objects and the growing solutions again and again (benchmarks/RESULTS.md, row 13).
+        gc.disable()
+        defer_sympy_tensors()   # (no problem makes a tensor: start.py says why this pays)
         from .key import KEY_FORMATS, format_of, key_bytes
         from .api import read_problem
         from .limits import JSON, Rendering, apply_limits_together
         from .train import train
         from .solution import build_solution
 
-        # A key is built once, then the process exits: the cycle collector frees next to nothing
-        # here (peak memory 95.0 -> 95.7 MiB over every shipped problem) but walks the growing
-        # solutions again and again (about a tenth of the time; benchmarks/RESULTS.md, row 13).
-        gc.disable()
         fmt = format_of(output, format, KEY_FORMATS)
         rendering = JSON if answers_only or sheet else Rendering("export", _shown(show_all, chosen_steps))
         problems = apply_limits_together([read_problem(f) for f in files], max_steps, yes, rendering)
