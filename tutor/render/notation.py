@@ -588,11 +588,13 @@ def _settings(style, values, latex: bool) -> dict[str, Any]:
 def shown_items(items: tuple) -> tuple:
     """A span's items as they read: a result `shown_approximately` after = takes the ≈ in the
     place of the = ("E ≈ 0.4424", not "E = ≈ 0.4424")."""
+    if len(items) < 2:   # (most spans: one name or number)
+        return items
     from ..document import Num, Op
     out = items
     for i in range(1, len(items)):
         item, before = items[i], items[i - 1]
-        if (isinstance(item, Num) and item.result and isinstance(before, Op) and before.op == "="
+        if (type(item) is Num and item.result and type(before) is Op and before.op == "="
                 and shown_approximately(item.value)):
             out = out[:i - 1] + (Op("≈"), Num(item.value, item.digits, result=False)) + out[i + 1:]
     return out
