@@ -279,8 +279,8 @@ def bench_key_every_problem(repeat: int) -> list[str]:
     for fmt in ("md", "tex"):
         base = result.get(f"{fmt} before")
         if base:
-            lines.append(row(f"tutor key problems/*.yaml -o key.{fmt} (baseline)", *base))
-        lines.append(row(f"tutor key problems/*.yaml -o key.{fmt}", *result[fmt], base[0] if base else None,
+            lines.append(row(f"tutor key -o key.{fmt}, baseline", *base))
+        lines.append(row(f"tutor key -o key.{fmt}", *result[fmt], base[0] if base else None,
                          "≤ 0.95×" if base else ""))
     return lines
 

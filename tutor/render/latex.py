@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
+import operator
 import os
 import re
 import shutil
@@ -405,6 +407,8 @@ def math_width(tex: str) -> float:
     operator with its spaces about two, a script 0.9 of its width, a fraction as
     wide as its wider half; braces and sizes take no room. An estimate for layout."""
     tokens = _TOKEN.findall(tex)
+    if "_" not in tex and "^" not in tex and r"\frac" not in tex:   # (a number, a plain cell) the same sum
+        return functools.reduce(operator.add, map(_LETTERS.get, tokens, itertools.repeat(1)), 0.0)
     return _width_of(tokens, 0, len(tokens))
 
 
