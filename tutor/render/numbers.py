@@ -5,13 +5,16 @@
   ``digits`` significant figures), trailing zeros trimmed, the minus sign −.
 * `format_value`: a result: like `format_number`, and an exact fraction also as a
   decimal (1/3 ≈ 0.3333), an inexact exact-arithmetic value marked ≈.
+* `shown_approximately`: whether a result is shown only as a decimal (its line then
+  reads ≈ where it would read =: `notation.shown_items`).
 * `latex_number` / `latex_value`: the same numbers spelled in LaTeX.
+* `number_shape`: what of a number's text decides how a formula holds it (`templates`).
 * `parameter_text`, `error_text`: a hyper-parameter as given, a relative error.
 * `axis_tick`: a label on a plot's axis, with the decimals its ticks' spacing needs.
 * `significant_text`, `full_text`: a number to some significant figures (a check report),
   a float in full (a comparison's final losses, as the JSON has them).
 
-The printers never format a number themselves.
+The printers never format a number themselves (tests/test_numbers_formatting.py scans them).
 """
 
 from __future__ import annotations
