@@ -567,6 +567,14 @@ QUICK_YAML = """answers:
   - step: final
     parameters: {w1: -2, w2: 0x1F, w3: 1_000, w4: ~, w5: true, w6: 2024-01-01}
   - [1, [2, 3]]
+  - note: |
+      literal, kept
+       as written
+    more: >-
+      folded
+      text
+
+    plain: w*x? 50% of it, say Note!
 """
 
 
@@ -596,7 +604,8 @@ def test_quick_yaml_reading_gives_the_located_loaders_tree(monkeypatch):
 
 
 @pytest.mark.parametrize("text", ["a: 1\na: 2\n", "true: 1\n", "x: &a 1\ny: *a\n", "x: !!str 5\n",
-                                  "x: |\n  text\n", "x: 1\n---\ny: 2\n", 'x: "\\ud800"\n', "x: [1, 2\n"])
+                                  "x: 1\n---\ny: 2\n", 'x: "\\ud800"\n', "x: [1, 2\n", '{"x":*a}\n',
+                                  "%YAML 1.1\n---\nx: 1\n", "? [a]\n: 1\n"])
 def test_quick_yaml_reading_leaves_the_rest_to_the_located_loader(text):
     from tutor import source
     assert source._load_plain_yaml(text, "a.yaml") is None

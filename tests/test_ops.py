@@ -144,3 +144,34 @@ def test_nary_max_and_min_split_a_tie_in_equal_parts(name):
     share = OPS[f"{name}_share"].numeric
     assert [share(i, float(extreme), float(extreme), float(other), float(extreme)) for i in (1, 2, 3, 4)] == [
         1 / 3, 1 / 3, 0.0, 1 / 3]
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_every_loss_spells_its_formula_in_unicode_and_latex(name):
+    from tutor.render.notation import latex_loss_formula
+
+    loss = LOSSES[name]
+    assert loss.formula.startswith("E = ") and loss.latex
+    assert latex_loss_formula(loss.formula) == "E = " + loss.latex
+
+
+def test_conventions_notes_come_from_the_ops_a_problem_uses():
+    assert [op.name for op in OPS.values() if op.convention] == ["relu", "leaky_relu", "elu", "max", "min"]
+    assert OPS["max"].convention_note(2) == "max/min at a tie: each argument gets ½ (H(0) = ½)"
+    assert OPS["min"].convention_note(3).endswith("; of k tied arguments, each gets 1/k")
+
+
+def test_function_names_default_to_the_op_name():
+    assert (OPS["sigmoid"].unicode_name, OPS["sigmoid"].latex_name) == ("σ", r"\sigma")
+    assert (OPS["relu'"].unicode_name, OPS["relu'"].latex_name) == ("relu'", r"\operatorname{relu}")
+    assert OPS["leaky_relu'"].latex_name == r"\mathrm{leaky\_relu}"
+
+
+def test_the_checker_reads_each_entry_s_own_facts():
+    assert [name for name, op in OPS.items() if op.unit] == [
+        "sigmoid", "relu", "tanh", "softplus", "leaky_relu", "elu", "silu", "gelu"]
+    assert [name for name, loss in LOSSES.items() if loss.probabilities] == ["bce", "cce"]
+    assert {name for name, loss in LOSSES.items() if loss.nonnegative} == {"mse", "sse", "half_sse", "mae", "bce",
+                                                                           "cce"}
+    assert {tag for loss in LOSSES.values() for tag in loss.slips} == {"half_dropped", "half_added",
+                                                                       "mean_over_outputs"}

@@ -4,6 +4,7 @@ command line goes to the app."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -84,3 +85,39 @@ def test_sympy_tensors_still_work_after_the_stand_in():
             "print(A(i) + A(i))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.stdout.strip() == "2*A(i)", proc.stderr
+
+
+def test_the_library_is_imported_without_collections_and_frozen():
+    """The console script imports the library with the garbage collector paused, then
+    freezes what the import made and collects again from there."""
+    code = ("import gc\n"
+            "from tutor.start import import_uncollected\n"
+            "before = gc.get_stats()\n"
+            "import_uncollected('.api')\n"
+            "after = gc.get_stats()\n"
+            "assert 'sympy' in __import__('sys').modules\n"
+            "print(gc.isenabled(), gc.get_freeze_count() > 10_000,\n"
+            "      [a['collections'] - b['collections'] for a, b in zip(after, before)])\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.stdout.strip() == "True True [0, 0, 0]", proc.stderr
+
+
+NEVER_ON_THE_FAST_PATH = ["typer", "click", "rich", "tutor.cli", "tutor.solution", "tutor.render.terminal",
+                          "sympy.combinatorics", "difflib"]
+
+
+def test_the_fast_path_imports_and_builds_only_what_it_needs():
+    """A fresh `solve --format json` imports no CLI library, printer or suggestion
+    machinery, and builds the update rules of its own optimizer only."""
+    code = ("import json, os, sys\n"
+            "from tutor.start import _solve_json_fast\n"
+            "out, sys.stdout = sys.stdout, open(os.devnull, 'w')\n"
+            f"code = _solve_json_fast(['solve', {PROBLEM!r}, '--format', 'json'])\n"
+            "from tutor.optim import OPTIMIZERS\n"
+            "built = [name for name, o in OPTIMIZERS.items() if 'forms' in vars(o)]\n"
+            "out.write(json.dumps([code, built, sorted(sys.modules)]))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    exit_code, built, modules = json.loads(proc.stdout or "null") or (None, None, [])
+    assert (exit_code, built) == (0, ["sgd"]), proc.stderr
+    imported = [m for m in NEVER_ON_THE_FAST_PATH if any(k == m or k.startswith(m + ".") for k in modules)]
+    assert imported == []

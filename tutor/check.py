@@ -28,7 +28,7 @@ from .answers import Answers, Key, load_answers, partial_name
 from .arith import make_domain
 from .derive import Derivation, derive
 from .graph import build_graph
-from .ops import OPS
+from .ops import LOSSES, OPS
 from .render.numbers import significant_text
 from .problem import Number, Problem, load_problem, parse_tolerance
 from .slips import CATALOGUE, Variant, activations
@@ -39,11 +39,6 @@ from .train import Run, train
 World = dict[Key, float]
 COHERENT, ONE_NUMBER, CONTRADICTED = 0, 1, 2   # how well a slip fits all the student's answers (best first)
 VERDICTS = ("correct", "consistent", "wrong")
-SQUARES = "a squared error loss ({}) cannot be negative: it is a sum of squares"
-NONNEGATIVE_LOSSES = {"mse": SQUARES, "sse": SQUARES, "half_sse": SQUARES,
-                      "mae": "an absolute error loss ({}) cannot be negative: it is a sum of absolute values",
-                      "bce": "a cross-entropy loss ({}) cannot be negative: each −log p ≥ 0, since p ≤ 1",
-                      "cce": "a cross-entropy loss ({}) cannot be negative: each −log p ≥ 0, since p ≤ 1"}
 
 
 # ---------------------------------------------------------------- records
@@ -340,8 +335,9 @@ def _explains(judge: Judge, r: AnswerResult, world: World, ecf: World) -> bool:
 def implausible(problem: Problem, derivation: Derivation, r: AnswerResult, ecf: World) -> list[Diagnosis]:
     """Numbers that cannot be right whatever the arithmetic: the plausibility rules."""
     out = []
-    if r.kind == "loss" and r.given < 0 and problem.loss.name in NONNEGATIVE_LOSSES:
-        out.append(Diagnosis("negative_loss", NONNEGATIVE_LOSSES[problem.loss.name].format(problem.loss.name)))
+    why = LOSSES[problem.loss.name].nonnegative if problem.loss.name else ""
+    if r.kind == "loss" and r.given < 0 and why:
+        out.append(Diagnosis("negative_loss", why.format(problem.loss.name)))
     if r.kind == "values" and _is_sigmoid(derivation, r.name) and not 0 < r.given < 1:
         out.append(Diagnosis("sigmoid_range", f"{r.name} is a sigmoid output: it lies strictly between 0 and 1"))
     if r.kind == "parameters" and r.name in problem.frozen:

@@ -168,25 +168,25 @@ def export(
 
     def action() -> int:
         from . import api
-        from .key import export_bytes, format_of
+        from .key import export_bytes, format_of, output_format
 
         from .limits import JSON, Rendering
 
         fmt = format_of(output, format)
-        rendering = JSON if fmt == "json" else Rendering("export", _shown(show_all, chosen_steps))
+        spec = output_format(fmt)
+        rendering = JSON if spec.run is not None else Rendering("export", _shown(show_all, chosen_steps))
         run = api.solve_or_derive(file, max_steps=max_steps, yes=yes, rendering=rendering)
         _warn(run.problem)
         if run.problem.arithmetic == "symbolic":
             from .render.symbolic_doc import export_symbolic
 
             data = export_symbolic(run, fmt, show_all=show_all)
-        elif fmt == "json":
-            from .render.json import render_json
-            data = render_json(run).encode("utf-8")
+        elif spec.run is not None:   # written from the run itself (JSON)
+            data = spec.finish(spec.run(run), [(1, str(file))])
         else:
             from .solution import build_solution
             data = export_bytes(build_solution(run, show_all=show_all, steps=chosen_steps, digits=digits), fmt)
-        _emit(data if fmt == "pdf" else data.decode("utf-8"), output, force, (file,))
+        _emit(data if spec.binary else data.decode("utf-8"), output, force, (file,))
         return _report_divergence([(file, run.diverged)] if run.diverged else [])
 
     _guarded(action)
@@ -219,13 +219,13 @@ def key(
         # objects and the growing solutions again and again (benchmarks/RESULTS.md, row 13).
         gc.disable()
         defer_sympy_tensors()   # (no problem makes a tensor: start.py says why this pays)
-        from .key import KEY_FORMATS, format_of, key_bytes
+        from .key import format_of, key_bytes, key_formats, output_format
         from .api import read_problem
         from .limits import JSON, Rendering, apply_limits_together
         from .train import train
         from .solution import build_solution
 
-        fmt = format_of(output, format, KEY_FORMATS)
+        fmt = format_of(output, format, key_formats())
         rendering = JSON if answers_only or sheet else Rendering("export", _shown(show_all, chosen_steps))
         problems = apply_limits_together([read_problem(f) for f in files], max_steps, yes, rendering)
         for problem in problems:
@@ -233,7 +233,7 @@ def key(
         runs = [train(p) for p in problems]
         solutions = [build_solution(r, show_all=show_all, steps=chosen_steps, digits=digits) for r in runs]
         data = key_bytes(solutions, fmt, answers_only=answers_only, sheet=sheet)
-        _emit(data if fmt == "pdf" else data.decode("utf-8"), output, force, tuple(files))
+        _emit(data if output_format(fmt).binary else data.decode("utf-8"), output, force, tuple(files))
         return _report_divergence([(f, r.diverged) for f, r in zip(files, runs) if r.diverged is not None])
 
     _guarded(action)

@@ -112,4 +112,59 @@ def local_partial(expr: sympy.Expr, x: sympy.Symbol) -> sympy.Expr:
         if len(with_x) == 1:
             rest = [f for f in expr.args if f is not with_x[0]]
             return sympy.Mul(*rest) * local_partial(with_x[0], x)
+    if isinstance(expr, sympy.Pow) and x not in expr.exp.free_symbols:
+        # SymPy's own rule for u^n, u^n·(u'·n/u), without the n'·log(u) term that it
+        # builds and then multiplies by n' = 0: building log(u) asks SymPy to decide
+        # u's sign, most of the time a small problem's derivation takes.
+        return expr * (sympy.diff(expr.base, x) * expr.exp / expr.base)
     return sympy.diff(expr, x)
+
+
+def worked_partial(expr: sympy.Expr, x: sympy.Symbol) -> sympy.Expr:
+    """∂expr/∂x as a student writes it by the chain rule, before simplifying: each rule's
+    factor kept where it arises, (t1 − o1)²/2 -> 2·(t1 − o1)·(−1)/2 (the power rule's 2,
+    the inner derivative −1 and the ½ that cancels the 2). For showing where a partial
+    comes from; `local_partial` is the one the numbers use."""
+    if expr == x:
+        return sympy.Integer(1)
+    if x not in expr.free_symbols:
+        return sympy.Integer(0)
+    if isinstance(expr, sympy.Add):
+        parts = [worked_partial(term, x) for term in expr.args if x in term.free_symbols]
+        return parts[0] if len(parts) == 1 else sympy.Add(*parts, evaluate=False)
+    if isinstance(expr, sympy.Mul):
+        with_x = [f for f in expr.args if x in f.free_symbols]
+        if len(with_x) > 1:   # the product rule: one term per factor that holds x
+            return sympy.Add(*(_worked_product([g for g in expr.args if g is not f] + [worked_partial(f, x)])
+                               for f in with_x), evaluate=False)
+        rest = [f for f in expr.args if f is not with_x[0]]
+        return _worked_product(rest + [worked_partial(with_x[0], x)])
+    if isinstance(expr, sympy.Pow) and x not in expr.exp.free_symbols:   # the power rule
+        n, base = expr.exp, expr.base
+        outer = base if n - 1 == 1 else sympy.Pow(base, n - 1, evaluate=False)
+        return _worked_product([n, outer, worked_partial(base, x)])
+    if isinstance(expr, sympy.Function) and len(expr.args) == 1:   # f(u)' = f'(u)·u'
+        u = sympy.Dummy("u")
+        outer = local_partial(expr.func(u), u).xreplace({u: expr.args[0]})
+        return _worked_product([outer, worked_partial(expr.args[0], x)])
+    return local_partial(expr, x)
+
+
+def _worked_product(factors: list[sympy.Expr]) -> sympy.Expr:
+    """A product of the chain rule's factors as written: 1's dropped, an inner derivative
+    of −1 kept in its place as (−1) (not pulled in front as a sign)."""
+    out: list[sympy.Expr] = []
+    for k, f in enumerate(factors):
+        if f == 1:
+            continue
+        if f.is_zero:
+            return sympy.Integer(0)
+        if isinstance(f, sympy.Mul):
+            out.extend(f.args)
+        elif f.is_Number and f < 0 and k == len(factors) - 1:
+            out.append(sympy.UnevaluatedExpr(f))
+        else:
+            out.append(f)
+    if not out:
+        return sympy.Integer(1)
+    return out[0] if len(out) == 1 else sympy.Mul(*out, evaluate=False)

@@ -45,9 +45,9 @@ MAX_LENGTH = 4000
 MAX_DEPTH = 60
 MAX_CONSTANT_POWER_DIGITS = 400  # |base|**exponent may have at most this many digits
 OPERATORS = "+ - * / **"
-# Argument names of the functions taking more than one, for messages (default: x).
-ARGUMENT_NAMES = {"leaky_relu": "x, slope", "elu": "x, alpha", "max": "a, b, …", "min": "a, b, …",
-                  "sum": "v", "mean": "v", "dot": "a, b", "softmax": "v"}
+# Argument names of the functions over vectors, for messages (an op's own are in its entry
+# in tutor/ops.py; default: x).
+ARGUMENT_NAMES = {"sum": "v", "mean": "v", "dot": "a, b", "softmax": "v"}
 SHAPED_ONLY = ("@", ".T")  # operators of equations over vectors and matrices
 
 _DIGIT = "0-9\u06f0-\u06f9\u0660-\u0669"  # ASCII, Persian (Extended Arabic-Indic), Arabic-Indic
@@ -394,6 +394,8 @@ ARRAY_FUNCTIONS = dict.fromkeys(("sum", "mean", "dot", "softmax"))  # only in eq
 
 def _signature(name: str) -> str:
     op = USER_FUNCTIONS.get(name)
+    if op is not None and op.arguments:
+        return f"{name}({op.arguments})"
     return f"{name}({ARGUMENT_NAMES.get(name, 'x' if op is None or op.arity == 1 else '…')})"
 
 

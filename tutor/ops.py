@@ -317,30 +317,67 @@ class Op:
     definition: Callable | None = None  # in SymPy built-ins, for proofs in tests
     user: bool = True              # callable from an equation (else: appears in derivatives only)
     variadic: bool = False         # takes `arity` or more arguments
+    # How the solution shows it; the defaults derive from the name (see `unicode_name`, `latex_name`).
+    unicode: str = ""              # in Unicode (σ for sigmoid)
+    latex: str = ""                # in LaTeX, without a derivative's prime (\sigma, \exp)
+    convention: str = ""           # the conventions note when a problem uses it (relu'(0) = 0)
+    convention_many: str = ""      # added to it when a use takes more than `arity` arguments
+    arguments: str = ""            # its arguments' names in messages, if more than one (x, slope)
+    unit: bool = False             # a unit's nonlinearity: the checker's slips look for its derivative left
+                                   # out, its net used for its unit (slips.py `activations`)
 
+    @property
+    def unicode_name(self) -> str:
+        return self.unicode or self.name
+
+    @property
+    def latex_name(self) -> str:
+        """The LaTeX of the name without a derivative's prime: \\operatorname{relu},
+        \\mathrm{leaky\\_relu} (an underscore reads badly in \\operatorname)."""
+        if self.latex:
+            return self.latex
+        name = self.name.rstrip("'")
+        if "_" in name:
+            return r"\mathrm{" + name.replace("_", r"\_") + "}"
+        return rf"\operatorname{{{name}}}"
+
+    def convention_note(self, most_arguments: int) -> str:
+        """The conventions note of a problem whose uses of this op take at most ``most_arguments``."""
+        if self.convention and self.convention_many and most_arguments > self.arity:
+            return self.convention + self.convention_many
+        return self.convention
+
+
+TIE = "max/min at a tie: each argument gets ½ (H(0) = ½)"   # max and min share their note
+TIE_MANY = "; of k tied arguments, each gets 1/k"
 
 OPS: dict[str, Op] = {op.name: op for op in [
-    Op("sigmoid", sigmoid, _sigmoid, 1, lambda x: 1 / (1 + exp(-x))),
-    Op("relu", relu, lambda x: x if x > 0 else 0.0, 1, lambda x: sympy.Max(x, 0)),
-    Op("tanh", tanh, math.tanh, 1, lambda x: (exp(x) - exp(-x)) / (exp(x) + exp(-x))),
-    Op("exp", exp, math.exp, 1, exp),
-    Op("log", log, math.log, 1, log),
+    Op("sigmoid", sigmoid, _sigmoid, 1, lambda x: 1 / (1 + exp(-x)), unicode="σ", latex=r"\sigma", unit=True),
+    Op("relu", relu, lambda x: x if x > 0 else 0.0, 1, lambda x: sympy.Max(x, 0), convention="relu'(0) = 0",
+       unit=True),
+    Op("tanh", tanh, math.tanh, 1, lambda x: (exp(x) - exp(-x)) / (exp(x) + exp(-x)), latex=r"\tanh", unit=True),
+    Op("exp", exp, math.exp, 1, exp, latex=r"\exp"),
+    Op("log", log, math.log, 1, log, latex=r"\log"),
     Op("sqrt", sqrt, math.sqrt, 1, lambda x: x ** HALF),
     Op("abs", Abs, abs, 1, Abs),
-    Op("softplus", softplus, _softplus, 1, lambda x: log(1 + exp(x))),
+    Op("softplus", softplus, _softplus, 1, lambda x: log(1 + exp(x)), unit=True),
     Op("leaky_relu", leaky_relu, lambda x, s: x if x > 0 else s * x, 2,
-       lambda x, s: sympy.Piecewise((x, x > 0), (s * x, True))),
+       lambda x, s: sympy.Piecewise((x, x > 0), (s * x, True)), convention="leaky_relu'(0) = slope", unit=True,
+       arguments="x, slope"),
     Op("elu", elu, lambda x, a: x if x > 0 else a * math.expm1(x), 2,
-       lambda x, a: sympy.Piecewise((x, x > 0), (a * (exp(x) - 1), True))),
-    Op("silu", silu, lambda x: x * _sigmoid(x), 1, lambda x: x / (1 + exp(-x))),
+       lambda x, a: sympy.Piecewise((x, x > 0), (a * (exp(x) - 1), True)), convention="elu'(0) = alpha", unit=True,
+       arguments="x, alpha"),
+    Op("silu", silu, lambda x: x * _sigmoid(x), 1, lambda x: x / (1 + exp(-x)), unit=True),
     Op("gelu", gelu, lambda x: 0.5 * x * (1.0 + math.erf(x / math.sqrt(2.0))), 1,
-       lambda x: x * (1 + erf(x / sqrt(2))) / 2),
+       lambda x: x * (1 + erf(x / sqrt(2))) / 2, unit=True),
     # 2σ(x) − 1 = tanh(x/2), which keeps full precision near 0.
     Op("bipolar_sigmoid", bipolar_sigmoid, lambda x: math.tanh(x / 2), 1, lambda x: 2 / (1 + exp(-x)) - 1),
     Op("sin", sympy.sin, math.sin, 1, sympy.sin),
     Op("cos", sympy.cos, math.cos, 1, sympy.cos),
-    Op("max", max_, _max, 2, sympy.Max, variadic=True),
-    Op("min", min_, _min, 2, sympy.Min, variadic=True),
+    Op("max", max_, _max, 2, sympy.Max, variadic=True, latex=r"\max", convention=TIE, convention_many=TIE_MANY,
+       arguments="a, b, …"),
+    Op("min", min_, _min, 2, sympy.Min, variadic=True, latex=r"\min", convention=TIE, convention_many=TIE_MANY,
+       arguments="a, b, …"),
     # Helpers that only derivatives (or layers) produce.
     Op("softmax", softmax, _softmax, -1, user=False),
     Op("relu'", relu_prime, lambda x: _step(x, 0.0), 1, user=False),
@@ -349,7 +386,7 @@ OPS: dict[str, Op] = {op.name: op for op in [
     Op("elu_alpha'", elu_alpha_prime, lambda x: 0.0 if x > 0 else math.expm1(x), 1, user=False),
     Op("max_share", max_share, _tie_share, -1, user=False),
     Op("min_share", min_share, lambda i, *xs: _tie_share(i, *(-x for x in xs)), -1, user=False),
-    Op("H", step_half, lambda x: _step(x, 0.5), 1, user=False),
+    Op("H", step_half, lambda x: _step(x, 0.5), 1, user=False, latex="H"),
     Op("sign", sign, lambda x: float((x > 0) - (x < 0)), 1, user=False),
     Op("erf", erf, math.erf, 1, user=False),
 ]}
@@ -377,29 +414,57 @@ LAYER_ACTIVATIONS = (
 @dataclass(frozen=True)
 class Loss:
     name: str
-    formula: str   # how the solution states it
+    formula: str   # how the solution states it, in Unicode ("E = …")
     build: Callable[[list[sympy.Symbol], list[sympy.Symbol]], sympy.Expr]  # (outputs, targets) -> E
+    latex: str = ""   # the formula's right side in LaTeX (documents); required of every loss (tests)
+    # What the checker knows of it: why it cannot be negative ("{}": its name), and the slips
+    # a student makes with it (slips.py): "half_dropped" (its ½ left out), "half_added" (a ½
+    # put in front), "mean_over_outputs" (its 1/K forgotten; without it: a 1/K added).
+    nonnegative: str = ""
+    slips: tuple[str, ...] = ()
+    probabilities: bool = False   # takes log of an output: outputs in (0, 1) and targets in [0, 1] expected
+
+    @property
+    def right_side(self) -> str:
+        """The formula without its "E = "."""
+        return self.formula.partition(" = ")[2]
 
 
 def _mean(terms: list) -> sympy.Expr:
     return Rational(1, len(terms)) * sympy.Add(*terms)
 
 
+SQUARES = "a squared error loss ({}) cannot be negative: it is a sum of squares"
+CROSS_ENTROPY = "a cross-entropy loss ({}) cannot be negative: each −log p ≥ 0, since p ≤ 1"
+
 LOSSES: dict[str, Loss] = {loss.name: loss for loss in [
     Loss("mse", "E = (1/K) Σₖ (oₖ − tₖ)²",
-         lambda o, t: _mean([(ok - tk) ** 2 for ok, tk in zip(o, t)])),
+         lambda o, t: _mean([(ok - tk) ** 2 for ok, tk in zip(o, t)]),
+         latex=r"\frac{1}{K} \sum_{k} \left(o_{k} - t_{k}\right)^{2}",
+         nonnegative=SQUARES, slips=("half_added", "mean_over_outputs")),
     Loss("sse", "E = Σₖ (oₖ − tₖ)²",
-         lambda o, t: sympy.Add(*[(ok - tk) ** 2 for ok, tk in zip(o, t)])),
+         lambda o, t: sympy.Add(*[(ok - tk) ** 2 for ok, tk in zip(o, t)]),
+         latex=r"\sum_{k} \left(o_{k} - t_{k}\right)^{2}", nonnegative=SQUARES, slips=("half_added",)),
     Loss("half_sse", "E = ½ Σₖ (tₖ − oₖ)²",
-         lambda o, t: HALF * sympy.Add(*[(tk - ok) ** 2 for ok, tk in zip(o, t)])),
+         lambda o, t: HALF * sympy.Add(*[(tk - ok) ** 2 for ok, tk in zip(o, t)]),
+         latex=r"\frac{1}{2} \sum_{k} \left(t_{k} - o_{k}\right)^{2}", nonnegative=SQUARES, slips=("half_dropped",)),
     Loss("mae", "E = (1/K) Σₖ |oₖ − tₖ|",
-         lambda o, t: _mean([Abs(ok - tk) for ok, tk in zip(o, t)])),
+         lambda o, t: _mean([Abs(ok - tk) for ok, tk in zip(o, t)]),
+         latex=r"\frac{1}{K} \sum_{k} \left\lvert o_{k} - t_{k}\right\rvert",
+         nonnegative="an absolute error loss ({}) cannot be negative: it is a sum of absolute values",
+         slips=("mean_over_outputs",)),
     Loss("bce", "E = −(1/K) Σₖ [tₖ log oₖ + (1 − tₖ) log(1 − oₖ)]",
-         lambda o, t: -_mean([tk * log(ok) + (1 - tk) * log(1 - ok) for ok, tk in zip(o, t)])),
+         lambda o, t: -_mean([tk * log(ok) + (1 - tk) * log(1 - ok) for ok, tk in zip(o, t)]),
+         latex=r"-\frac{1}{K} \sum_{k} \left[t_{k} \log o_{k} + \left(1 - t_{k}\right) "
+               r"\log\left(1 - o_{k}\right)\right]",
+         nonnegative=CROSS_ENTROPY, slips=("mean_over_outputs",), probabilities=True),
     Loss("cce", "E = −Σₖ tₖ log oₖ",
-         lambda o, t: -sympy.Add(*[tk * log(ok) for ok, tk in zip(o, t)])),
+         lambda o, t: -sympy.Add(*[tk * log(ok) for ok, tk in zip(o, t)]),
+         latex=r"-\sum_{k} t_{k} \log o_{k}", nonnegative=CROSS_ENTROPY, probabilities=True),
     Loss("hinge", "E = Σ_{k≠y} max(0, oₖ − o_y + 1) (y: the class of t); K = 1: max(0, 1 − t·o)",
-         lambda o, t: _hinge(o, t)),
+         lambda o, t: _hinge(o, t),
+         latex=r"\sum_{k \neq y} \max\left(0, o_{k} - o_{y} + 1\right)$ ($y$: the class of $t$); $K = 1$: "
+               r"$\max\left(0, 1 - t \cdot o\right)"),
 ]}
 
 

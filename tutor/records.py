@@ -84,6 +84,8 @@ class Calc:
     lhs_expr: sympy.Expr | None = None  # an assignment's target, printed like the formula
     names: tuple[tuple[str, str], ...] = ()  # display names besides the context's (θ shown as w21)
     labels: tuple[tuple[str, Label], ...] = ()  # the chain rule's symbols: symbol name -> the label it stands for
+    digits: int | None = None        # the substituted numbers' digits, when more than the solution's are
+                                     # needed for the line to recompute (its numbers nearly cancel)
 
 
 @dataclass(frozen=True)
@@ -154,12 +156,26 @@ class Upstream:
 
 
 @dataclass(frozen=True)
+class FromLoss:
+    """∂E/∂o1 derived from the loss's own formula in one line, by the chain rule:
+    ∂/∂o1 [(t1 − o1)²/2] = 2·(t1 − o1)·(−1)/2 = o1 − t1."""
+
+    lhs: Partial
+    term: sympy.Expr                       # the loss's terms that hold o1
+    worked: sympy.Expr | None              # the chain rule's factors as written (None: it reads as the result)
+    result: sympy.Expr                     # the local derivative the working uses
+    likewise: tuple[tuple[Partial, sympy.Expr], ...] = ()  # the other outputs whose term reads the same: ∂E/∂o2 = o2 − t2
+
+
+@dataclass(frozen=True)
 class Backward:
     form: str                              # paths | delta
     chains: tuple[tuple[str, sympy.Expr], ...]   # parameter -> chain rule in symbols (paths form)
     samples: tuple[SampleBackward, ...]
     batch: tuple[tuple[str, Calc], ...]    # parameter -> reduction over the batch
     at_lookahead: bool = False
+    from_loss: tuple[FromLoss, ...] = ()   # the loss's partials derived from its formula (the first backward only)
+    delta_too: tuple[SampleBackward, ...] = ()   # paths form: the same gradients the δ way (deltas, gradients)
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from typing import Callable, Iterator
 import sympy
 
 from .derive import Derivation, local_partial
-from .ops import OPS, leaky_relu_prime, relu_prime
-from .optim import m, m_hat, s, s_hat, v, v_hat
+from .ops import LOSSES, OP_OF_CLASS, leaky_relu_prime, relu_prime
+from .optim import BIAS_CORRECTED, OPTIMIZERS, m, m_hat, s, s_hat, v, v_hat
 from .problem import LossSpec, Number, Problem
 from .graph import build_graph
 from .render.notation import print_math
@@ -56,26 +56,29 @@ class Slip:
 
 # ---------------------------------------------------------------- helpers
 
-NONLINEAR = ("sigmoid", "relu", "tanh", "softplus", "leaky_relu", "elu", "silu", "gelu")
-
-
 def _sym(name: str) -> sympy.Symbol:
     return sympy.Symbol(name, real=True)
 
 
 def activations(derivation: Derivation) -> dict[str, str]:
-    """unit -> its pre-activation, for every equation ``unit = f(net)`` with f nonlinear."""
+    """unit -> its pre-activation, for every equation ``unit = f(net)`` with f a unit's
+    nonlinearity (an op with ``unit`` in tutor/ops.py)."""
     graph = derivation.graph
     nodes = set(graph.node_names)
     out = {}
     for eq in graph.equations:
         expr = eq.expr
         if isinstance(expr, sympy.Function) and expr.args and isinstance(expr.args[0], sympy.Symbol):
-            fn = next((name for name in NONLINEAR if type(expr) is OPS[name].sympy_fn), None)
+            op = OP_OF_CLASS.get(type(expr))
             arg = expr.args[0].name
-            if fn and arg in nodes and all(a.is_number for a in expr.args[1:]):
+            if op is not None and op.unit and arg in nodes and all(a.is_number for a in expr.args[1:]):
                 out[eq.name] = arg
     return out
+
+
+def _loss_slip(problem: Problem, tag: str) -> bool:
+    """Whether the problem's named loss is open to the slip ``tag`` (its entry in ops.LOSSES says)."""
+    return problem.loss.name is not None and tag in LOSSES[problem.loss.name].slips
 
 
 def _loss_edges(derivation: Derivation) -> list[Edge]:
@@ -105,7 +108,7 @@ def _batch_sizes(problem: Problem) -> set[int]:
 
 def _factor_2(problem: Problem, der: Derivation):
     yield Variant("a factor 2 too many in ∂E/∂o, so every gradient is doubled", partials=_scale_loss_partials(2))
-    if problem.loss.name == "half_sse":
+    if _loss_slip(problem, "half_dropped"):
         yield Variant("the ½ of E = ½ Σ (t − o)² was dropped, so the loss and every gradient are doubled",
                       problem=_scaled_loss(problem, 2))
 
@@ -113,7 +116,7 @@ def _factor_2(problem: Problem, der: Derivation):
 def _factor_half(problem: Problem, der: Derivation):
     yield Variant("the factor 2 of d(o − t)²/do = 2(o − t) was forgotten, so every gradient is halved",
                   partials=_scale_loss_partials(sympy.Rational(1, 2)))
-    if problem.loss.name in ("mse", "sse"):
+    if _loss_slip(problem, "half_added"):
         yield Variant("a ½ was put in front of the squared error, so the loss and every gradient are halved",
                       problem=_scaled_loss(problem, sympy.Rational(1, 2)))
 
@@ -134,7 +137,7 @@ def _outputs_k(problem: Problem, der: Derivation):
     k = len(problem.outputs)
     if k < 2 or problem.loss.name is None:
         return
-    if problem.loss.name in ("mse", "mae", "bce"):
+    if _loss_slip(problem, "mean_over_outputs"):
         yield Variant(f"the 1/K of the loss (the mean over the K = {k} outputs) was forgotten",
                       problem=_scaled_loss(problem, k))
     else:
@@ -331,7 +334,8 @@ def _momentum(problem: Problem, der: Derivation):
 
 
 def _bias_correction(problem: Problem, der: Derivation):
-    if problem.optimizer.name not in ("adam", "adamw", "adabelief") or not problem.step_count:
+    rules = OPTIMIZERS[problem.optimizer.name].forms[problem.optimizer.form]
+    if not any(r.target in BIAS_CORRECTED for r in rules) or not problem.step_count:
         return
 
     def drop(rules: tuple) -> tuple:

@@ -12,22 +12,25 @@ the same sample's trace.
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Any
 
 import sympy
 
-from .derive import Derivation, local_partial
+from .derive import Derivation, local_partial, terms_by_symbol, worked_partial
 from .errors import TutorError
 from .figures import figures_of
 from .matrixview import matrix_model, step_view
-from .ops import LOSSES, elu_prime, leaky_relu_prime, relu_prime
+from .ops import LOSSES, OP_OF_CLASS, OPS, Op, elu_prime, leaky_relu_prime, relu_prime
 from .optim import L2_DECAY, OPTIMIZERS, SCHEDULES
-from .records import (Answer, Backward, Calc, Data, Delta, Diverged, Evaluation, Final,  # noqa: F401
+from .records import (Answer, Backward, Calc, Data, Delta, Diverged, Evaluation, Final, FromLoss,  # noqa: F401
                       GradientCheckPart, Header, Label, Layout, LogRow, Loss, Model, Name, Partial, Remark,
                       SampleBackward, SampleForward, Solution, StepLog, StepPart, StepSummary, Update, Upstream,
                       abridge, epoch_rows, sample_of, solution_answers)
 from .render.notation import unicode_label
-from .render.numbers import parameter_text
+from .arith import FloatDomain, compile_expr
+from .render.numbers import format_number, format_value, parameter_text
+from .evaluate import ARITHMETIC_ERRORS
 from .train import Run, Step, Updater, train
 
 # More chain-rule paths than this for some parameter: the δ form reads better. It also
@@ -35,6 +38,8 @@ from .train import Run, Step, Updater, train
 # has 2^n), so paths are counted first (linear in the edges) and listed only when few.
 MAX_PATHS = 4
 SHORT_RUN = 4   # a training of at most this many steps shows every step in full
+MAX_DELTAS = 12   # the δ form is shown beside the path form when it has at most this many δ's
+MAX_DERIVED_OPS = 12   # a loss term longer than this (a multi-class hinge) is not derived in a line
 SATURATED = 0.01   # a sigmoid this close to 0 or 1 is saturated: its derivative is nearly 0
 
 
@@ -49,6 +54,7 @@ def build_solution(run: Run, *, show_all: bool = False, steps: list[int] | None 
     if run.problem.arithmetic == "round":
         twin = train(dataclasses.replace(run.problem, arithmetic="float", round_decimals=None))
         solution = attach_shadows(solution, _records(twin, show_all, steps, digits))
+    solution = recomputable(solution)
     problem = run.problem
     variant = problem.meta.get("variant")
     data = Data(tuple((*problem.inputs, *problem.targets)),
@@ -158,6 +164,8 @@ class _Builder:
         self.aliased = {v: k for k, v in self.alias.items()}   # net_o1 -> o1
         self.trainable = [p for p in g.params if p not in self.problem.frozen]
         self.path_counts = self._count_paths()
+        self.loss_derived = False   # the loss's partials are derived from its formula once, where first used
+        self.delta_shown = False    # the δ form beside the path form: once, in the first backward pass shown
         self.labels: dict[str, Label] = {}   # symbol name -> the label it stands for in a chain rule
         # The δ of a unit is ∂E/∂net of its net input, as textbooks write it: net_h1 -> h1 where
         # h1 = f(net_h1) is net_h1's only use; a linear unit (o1 = net_o1) is its own net.
@@ -256,19 +264,7 @@ class _Builder:
         if shared:
             notes_out.append("shared (one parameter, used in several places; gradients add up): "
                              + "; ".join(_shared_groups(shared)))
-        used = {type(f) for eq in g.equations for f in eq.expr.atoms(sympy.Function)}
-        names = {getattr(c, "__name__", "") for c in used}
-        if "relu" in names:
-            notes_out.append("relu'(0) = 0")
-        if "leaky_relu" in names:
-            notes_out.append("leaky_relu'(0) = slope")
-        if "elu" in names:
-            notes_out.append("elu'(0) = alpha")
-        if "max_" in names or "min_" in names:
-            many = any(len(f.args) > 2 for eq in g.equations for f in eq.expr.atoms(sympy.Function)
-                       if type(f).__name__ in ("max_", "min_"))
-            notes_out.append("max/min at a tie: each argument gets ½ (H(0) = ½)" + (
-                "; of k tied arguments, each gets 1/k" if many else ""))
+        notes_out += _convention_notes(g.equations)
         arith = {"float": "floating point (IEEE double); numbers shown rounded",
                  "exact": "exact (fractions stay fractions; other values shown as decimals)"}
         unit = "significant figures" if p.arithmetic == "significant" else "decimals"
@@ -483,7 +479,7 @@ class _Builder:
         batch_size = len(traces)
         chains: dict[str, sympy.Expr] = {}
         used_edges: list[tuple[str, str]] = []
-        delta_nodes: list[str] = []
+        delta_nodes = self._delta_nodes(grads)
         if form == "paths":
             for q in grads:
                 chains[q] = self._chain(paths[q])
@@ -492,38 +488,13 @@ class _Builder:
                         if e not in used_edges:
                             used_edges.append(e)
         else:
-            needed = set()
-            for q in grads:
-                stack = list(self.derivation.consumers.get(q, ()))
-                while stack:
-                    n = stack.pop()
-                    if n in needed or n == g.loss_name:
-                        continue
-                    needed.add(n)
-                    stack.extend(self.derivation.consumers.get(n, ()))
-            delta_nodes = [n for n in reversed(g.node_names) if n in needed and n not in self.aliased]
-            for n in delta_nodes:
-                for c in self._shown_consumers(n):
-                    if (c, n) not in used_edges:
-                        used_edges.append((c, n))
-            for q in grads:
-                for c in self._shown_consumers(q):
-                    if (c, q) not in used_edges:
-                        used_edges.append((c, q))
+            used_edges = self._delta_edges(delta_nodes, grads)
         # Order the local derivatives from the loss down, as the sweep meets them.
-        depth = {g.loss_name: 0}   # the longest way up to the loss: consumers come first
-        for n in reversed(g.node_names):
-            if n in self.aliased or n == g.loss_name:
-                continue
-            above = [depth[c] for c in self._shown_consumers(n) if c in depth]
-            depth[n] = 1 + max(above, default=0)
-        position = {n: i for i, n in enumerate(g.node_names)}
-        position.update((q, len(position) + i) for i, q in enumerate(g.params))
+        depth, position = self._depth(), self._position()
         used_edges.sort(key=lambda e: (depth.get(e[0], 0), position[e[0]], position[e[1]]))
         # The gradients in backprop order too: the output layer's parameters first.
         grads = sorted(grads, key=lambda q: (min((depth.get(c, 0) for c in self._shown_consumers(q)), default=0),
                                              position[q]))
-        delta_nodes.sort(key=lambda n: (depth[n], position[n]))
         samples = []
         sequential = self.problem.training.update == "sequential"
         for trace in traces:
@@ -544,51 +515,16 @@ class _Builder:
             for top, bottom, expr in self._batch_edges(batch_size):   # batch norm: through μ and σ²
                 value = local_values[unicode_label(Partial(top, bottom))] = trace.partials[(top, bottom)]
                 locals_.append(Calc(Partial(top, bottom), expr, None if expr.is_number else env, value))
-            deltas = []
-            if form == "delta":
-                for n in delta_nodes:
-                    stat = next((st for st in g.problem.batch_stats if st.source == n), None)
-                    if stat is not None:
-                        deltas.extend(self._batch_deltas(stat, trace, traces, batch_size))
-                    terms = []
-                    vals = {}
-                    for c in self._shown_consumers(n):
-                        f = self._sym(Partial(c, n))
-                        vals[f.name] = local_values[f.name]
-                        if c == g.loss_name:
-                            terms.append(f)
-                        else:
-                            d = self._sym(self._error_label(c))
-                            vals[d.name] = trace.deltas[c]
-                            terms.append(sympy.Mul(d, f, evaluate=False))
-                    if stat is not None:  # x_s also reaches the loss through the batch's μ and σ²
-                        for shared in (stat.mean, stat.var):
-                            f, d = self._sym(Partial(shared, n)), self._sym(Delta(shared))
-                            vals[f.name], vals[d.name] = local_values[f.name], trace.deltas[shared]
-                            terms.append(sympy.Mul(d, f, evaluate=False))
-                    expr = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
-                    lhs = self._error_label(n)
-                    if isinstance(expr, sympy.Symbol) and self.labels[expr.name] == lhs:
-                        continue   # ∂E/∂o1 itself: a local derivative, in the table above
-                    deltas.append(self._chained(lhs, expr, vals, trace.deltas[n]))
+            deltas = self._deltas(delta_nodes, trace, traces, local_values) if form == "delta" else []
             gradients = []
             sample = sample_of(trace.index, batch_size)
             for q in grads:
                 if form == "paths":
                     expr = chains[q]
                     vals = {s.name: local_values[s.name] for s in expr.free_symbols}
+                    gradients.append((q, self._gradient(q, sample, expr, vals, trace)))
                 else:
-                    terms, vals = [], {}
-                    for c in self._shown_consumers(q):
-                        f = self._sym(Partial(c, q))
-                        d = self._sym(self._error_label(c))
-                        vals[f.name], vals[d.name] = local_values[f.name], trace.deltas[c]
-                        terms.append(sympy.Mul(d, f, evaluate=False))
-                    expr = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
-                lhs = Partial(g.loss_name, q, sample)
-                if isinstance(expr, sympy.Symbol) and expr.name == unicode_label(Partial(g.loss_name, q)):
-                    expr, vals = None, None   # E uses q directly: no chain
-                gradients.append((q, self._chained(lhs, expr, vals, trace.gradients[q])))
+                    gradients.append((q, self._delta_gradient(q, sample, trace, local_values)))
             samples.append(SampleBackward(trace.index, tuple(locals_), tuple(deltas), tuple(gradients)))
         batch = []
         if batch_size > 1:
@@ -596,7 +532,160 @@ class _Builder:
                 names = [Partial(g.loss_name, q, sample_of(t.index, batch_size)) for t in traces]
                 expr, vals = self._reduce(names, [t.gradients[q] for t in traces])
                 batch.append((q, self._chained(Partial(g.loss_name, q), expr, vals, st.raw_gradients[q])))
-        return Backward(form, tuple(chains.items()), tuple(samples), tuple(batch))
+        from_loss = () if self.loss_derived else self._from_loss(used_edges)
+        self.loss_derived = self.loss_derived or bool(from_loss)
+        too = self._delta_way(delta_nodes, grads, traces) if form == "paths" and not self.delta_shown else ()
+        self.delta_shown = self.delta_shown or bool(too)
+        return Backward(form, tuple(chains.items()), tuple(samples), tuple(batch), from_loss=from_loss,
+                        delta_too=too)
+
+    def _delta_nodes(self, grads) -> list[str]:
+        """The nodes whose δ the gradients of ``grads`` need, from the output layer down."""
+        g = self.graph
+        needed = set()
+        for q in grads:
+            stack = list(self.derivation.consumers.get(q, ()))
+            while stack:
+                n = stack.pop()
+                if n in needed or n == g.loss_name:
+                    continue
+                needed.add(n)
+                stack.extend(self.derivation.consumers.get(n, ()))
+        depth, position = self._depth(), self._position()
+        nodes = [n for n in reversed(g.node_names) if n in needed and n not in self.aliased]
+        return sorted(nodes, key=lambda n: (depth[n], position[n]))
+
+    def _delta_edges(self, delta_nodes, grads) -> list[tuple[str, str]]:
+        """The local derivatives the δ form uses: from each node and parameter to its users."""
+        edges: list[tuple[str, str]] = []
+        for n in [*delta_nodes, *grads]:
+            for c in self._shown_consumers(n):
+                if (c, n) not in edges:
+                    edges.append((c, n))
+        return edges
+
+    def _depth(self) -> dict[str, int]:
+        """Each node's longest way up to the loss: consumers come first."""
+        g = self.graph
+        depth = {g.loss_name: 0}
+        for n in reversed(g.node_names):
+            if n in self.aliased or n == g.loss_name:
+                continue
+            above = [depth[c] for c in self._shown_consumers(n) if c in depth]
+            depth[n] = 1 + max(above, default=0)
+        return depth
+
+    def _position(self) -> dict[str, int]:
+        g = self.graph
+        position = {n: i for i, n in enumerate(g.node_names)}
+        position.update((q, len(position) + i) for i, q in enumerate(g.params))
+        return position
+
+    def _deltas(self, delta_nodes, trace, traces, local_values) -> list[Calc]:
+        """δ_j = Σ_k δ_k·∂net_k/∂j for each node, from the output layer down, each computed once."""
+        g = self.graph
+        batch_size = len(traces)
+        deltas = []
+        for n in delta_nodes:
+            stat = next((st for st in g.problem.batch_stats if st.source == n), None)
+            if stat is not None:
+                deltas.extend(self._batch_deltas(stat, trace, traces, batch_size))
+            terms = []
+            vals = {}
+            for c in self._shown_consumers(n):
+                f = self._sym(Partial(c, n))
+                vals[f.name] = local_values[f.name]
+                if c == g.loss_name:
+                    terms.append(f)
+                else:
+                    d = self._sym(self._error_label(c))
+                    vals[d.name] = trace.deltas[c]
+                    terms.append(sympy.Mul(d, f, evaluate=False))
+            if stat is not None:  # x_s also reaches the loss through the batch's μ and σ²
+                for shared in (stat.mean, stat.var):
+                    f, d = self._sym(Partial(shared, n)), self._sym(Delta(shared))
+                    vals[f.name], vals[d.name] = local_values[f.name], trace.deltas[shared]
+                    terms.append(sympy.Mul(d, f, evaluate=False))
+            expr = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
+            lhs = self._error_label(n)
+            if isinstance(expr, sympy.Symbol) and self.labels[expr.name] == lhs:
+                continue   # ∂E/∂o1 itself: a local derivative, in the table above
+            deltas.append(self._chained(lhs, expr, vals, trace.deltas[n]))
+        return deltas
+
+    def _delta_gradient(self, q: str, sample, trace, local_values) -> Calc:
+        """∂E/∂q = Σ δ_j·∂net_j/∂q over the units j that use q."""
+        terms, vals = [], {}
+        for c in self._shown_consumers(q):
+            f = self._sym(Partial(c, q))
+            d = self._sym(self._error_label(c))
+            vals[f.name], vals[d.name] = local_values[f.name], trace.deltas[c]
+            terms.append(sympy.Mul(d, f, evaluate=False))
+        expr = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
+        return self._gradient(q, sample, expr, vals, trace)
+
+    def _gradient(self, q: str, sample, expr, vals, trace) -> Calc:
+        lhs = Partial(self.graph.loss_name, q, sample)
+        if isinstance(expr, sympy.Symbol) and expr.name == unicode_label(Partial(self.graph.loss_name, q)):
+            expr, vals = None, None   # E uses q directly: no chain
+        return self._chained(lhs, expr, vals, trace.gradients[q])
+
+    def _delta_way(self, delta_nodes, grads, traces) -> tuple[SampleBackward, ...]:
+        """The same gradients in the δ form, after the path form, where that helps: once per
+        solution, in a short training (a long one is not made longer), when some gradient
+        reaches through a hidden unit (a δ is computed from another δ) and the δ's are few
+        enough to read (MAX_DELTAS over the samples); not in matrix notation (its layers show
+        the δ's already) nor in sequential updates (no single point to take them at)."""
+        if self.matrix is not None or self.problem.training.update == "sequential" or not grads \
+                or len(self.run.steps) > SHORT_RUN:
+            return ()
+        edges = self._delta_edges(delta_nodes, grads)
+        out = []
+        for trace in traces:
+            local_values = {unicode_label(Partial(c, n)): trace.partials[self._edge(c, n)] for c, n in edges}
+            deltas = self._deltas(delta_nodes, trace, traces, local_values)
+            sample = sample_of(trace.index, len(traces))
+            gradients = tuple((q, self._delta_gradient(q, sample, trace, local_values)) for q in grads)
+            out.append(SampleBackward(trace.index, (), tuple(deltas), gradients))
+        rows = sum(len(s.deltas) for s in out)
+        return tuple(out) if rows <= MAX_DELTAS and _reuses_a_hidden_delta(out[0]) else ()
+
+    def _from_loss(self, edges) -> tuple[FromLoss, ...]:
+        """The loss's partials among ``edges``, each derived from the loss's own terms by the
+        chain rule: ∂/∂o1 [(t1 − o1)²/2] = 2·(t1 − o1)·(−1)/2 = o1 − t1."""
+        g = self.graph
+        loss = next(eq for eq in g.equations if eq.name == g.loss_name)
+        terms = terms_by_symbol(loss.expr)
+        out = []
+        for top, bottom in edges:
+            edge = self._edge(top, bottom)
+            x = g.symbol(bottom)
+            if edge[0] != g.loss_name or x not in terms:
+                continue
+            held = terms[x]
+            if all(t in held or t.is_number for t in loss.expr.args) and isinstance(loss.expr, sympy.Add):
+                held = list(loss.expr.args)   # the whole formula, when the rest is a constant (√(…) − 1)
+            term = sympy.Add(*held, evaluate=False) if len(held) > 1 else held[0]
+            if term == x or sympy.count_ops(term) > MAX_DERIVED_OPS:   # nothing to derive, or too long to read
+                continue
+            result = self.derivation.partials[edge]
+            lhs = Partial(g.loss_name, bottom)
+            first = next((d for d in out if self._renamed(d.term, d.lhs.wrt, bottom) == term), None)
+            if first is not None:   # (t2 − o2)²/2 reads as (t1 − o1)²/2: derived once, "likewise" for o2
+                out[out.index(first)] = dataclasses.replace(first, likewise=first.likewise + ((lhs, result),))
+                continue
+            worked = worked_partial(term, x)
+            out.append(FromLoss(lhs, term, None if worked == result else worked, result))
+        return tuple(out)
+
+    def _renamed(self, term: sympy.Expr, output: str, other: str) -> sympy.Expr:
+        """``term`` (of ``output``) with ``other`` and its target in place of ``output`` and its target."""
+        p, g = self.problem, self.graph
+        targets = dict(zip(p.outputs, p.targets))
+        swap = {g.symbol(output): g.symbol(other)}
+        if output in targets and other in targets:
+            swap[g.symbol(targets[output])] = g.symbol(targets[other])
+        return term.xreplace(swap)
 
     def _batch_edges(self, m: int):
         """Batch normalization's edges through the batch statistics, with their formulas:
@@ -854,6 +943,19 @@ class _Builder:
         return tuple(out)
 
 
+def _reuses_a_hidden_delta(way: SampleBackward) -> bool:
+    """Whether the δ form saves work over the path form: the δ of a hidden unit (one computed
+    from other δ's) serves two gradients or more, where the path form repeats its chain."""
+    hidden = {c.lhs for c in way.deltas if any(isinstance(label, Delta) for _, label in c.labels)}
+    # a hidden unit's δ, or the ∂E/∂h it is computed from
+    hidden |= {label for c in way.deltas if c.lhs in hidden for _, label in c.labels}
+    uses: dict = {}
+    for _, c in way.gradients:
+        for _, label in c.labels:
+            uses[label] = uses.get(label, 0) + 1
+    return any(uses.get(label, 0) >= 2 for label in hidden)
+
+
 def _is_zero(x) -> bool:
     return x.is_zero() if hasattr(x, "is_zero") and callable(x.is_zero) else x == 0
 
@@ -863,6 +965,20 @@ def _objective_note(objective) -> str:
         return f"the objective: {objective.node}, the value minimised (no targets, no loss)"
     given = ", ".join(f"∂E/∂{n} = {parameter_text(g.value)}" for n, g in objective.upstream.items())
     return f"the upstream gradients are given ({given}): E = Σ (given gradient)·(node)"
+
+
+def _convention_notes(equations) -> list[str]:
+    """The conventions of the ops the equations use (relu'(0) = 0), each op's own note
+    (tutor/ops.py), in the order of the table, each note once."""
+    used: set[Op] = set()
+    most: dict[str, int] = {}   # a note -> the most arguments of a use of its ops (max and min share one)
+    for eq in equations:
+        for f in eq.expr.atoms(sympy.Function):
+            op = OP_OF_CLASS.get(type(f))
+            if op is not None and op.convention:
+                used.add(op)
+                most[op.convention] = max(most.get(op.convention, 0), len(f.args))
+    return list(dict.fromkeys(op.convention_note(most[op.convention]) for op in OPS.values() if op in used))
 
 
 # A parameter named like an optimizer quantity is shown as θ in its update.
@@ -890,3 +1006,122 @@ def attach_shadows(solution: Solution, full: Solution) -> Solution:
     return walk(solution, full)
 
 
+
+
+# ---------------------------------------------------------------- numbers that recompute
+
+# A line is "cancelling" when its result is at least this many times more sensitive, relatively,
+# than its numbers are (its condition number Σ|x·∂f/∂x|/|f| over the numbers that are not
+# integers): (0.9991 − 1)² is 2200 times, a product of n factors n times. Its numbers shown at
+# the solution's digits may then recompute to another result than the one shown.
+# (tests/test_recompute.py holds such lines to their shown precision from 10 on: a margin.)
+CANCELLING = 5
+MORE_DIGITS = 8   # at most this many digits more than the solution's for such a line
+_FLOAT = FloatDomain()
+_NOT_RECORDS = ("show", "figures", "answers", "data", "header", "model", "layout", "matrix", "summary")
+
+
+def recomputable(solution: Solution) -> Solution:
+    """Every substituted line whose numbers nearly cancel, with the digits that make it
+    recompute: its numbers, as shown, give its result as shown (E = (0.99908895 − 1)² = 8.3e−7,
+    not (0.9991 − 1)² = 8.3e−7). The one place where a line's digits are chosen."""
+    digits = solution.shown_digits
+    compiled: dict = {}
+
+    def walk(a):
+        if isinstance(a, Calc):
+            more = _digits_to_recompute(a, digits, compiled)
+            return a if more is None else dataclasses.replace(a, digits=more)
+        if dataclasses.is_dataclass(a) and not isinstance(a, type):
+            changed = {f.name: walk(getattr(a, f.name)) for f in dataclasses.fields(a) if f.name not in _NOT_RECORDS}
+            changed = {k: v for k, v in changed.items() if v is not getattr(a, k)}
+            return dataclasses.replace(a, **changed) if changed else a
+        if isinstance(a, tuple):
+            out = tuple(walk(x) for x in a)
+            return a if all(x is y for x, y in zip(out, a)) else out
+        return a
+    return walk(solution)
+
+
+def _digits_to_recompute(calc: Calc, digits: int, compiled: dict) -> int | None:
+    """The digits ``calc``'s numbers need for the line to recompute to its shown result, when
+    its numbers nearly cancel and the solution's digits are not enough; else None."""
+    expr, values = calc.expr, calc.values
+    if values is None or expr is None or not isinstance(calc.value, float):
+        return None   # nothing substituted, or exact arithmetic: its numbers are shown as they are
+    known = compiled.get(expr)
+    if known is None:
+        known = compiled[expr] = _compiled(expr)
+    symbols, f = known
+    if f is None or not all(isinstance(values.get(x.name), float) for x in symbols):
+        return None
+    at = [values[x.name] for x in symbols]
+    shown, half = _shown(format_value(calc.value, digits), digits)
+    rounded = [i for i, x in enumerate(at) if not x.is_integer()]   # an integer is shown in full
+    if shown is None or _condition(f, at, rounded) < CANCELLING:
+        return None
+    for more in range(digits, digits + MORE_DIGITS + 1):
+        numbers = [_shown(format_number(x, more), more)[0] for x in at]
+        try:
+            if None not in numbers and abs(f(numbers) - shown) <= half + 1e-12 * abs(shown):
+                return None if more == digits else more
+        except ARITHMETIC_ERRORS:
+            return None
+    return digits + MORE_DIGITS
+
+
+def _compiled(expr: sympy.Expr):
+    """A line's symbols in order and its formula as a float function of them (None: a formula
+    whose numbers are not substituted, or one the compiler does not take)."""
+    if expr.is_number or isinstance(expr, sympy.Symbol):
+        return (), None
+    symbols = sorted(expr.free_symbols, key=lambda x: x.name)
+    try:
+        return symbols, compile_expr(expr, {x: i for i, x in enumerate(symbols)}, _FLOAT)
+    except (TypeError, KeyError):
+        return symbols, None
+
+
+def _condition(f, at: list[float], rounded: list[int]) -> float:
+    """Σ|x·∂f/∂x|/|f| over the ``rounded`` numbers at ``at`` (central differences): how much a
+    relative change of the numbers moves the result, relatively; ∞ at a result of 0 that they
+    move. The numbers that are not integers count as rounded, as a reader of the line takes
+    them (β₂ = 0.999 may be exact, 0.9991 is not; both read alike)."""
+    try:
+        value = f(at)
+        total = 0.0
+        for i in rounded:
+            x = at[i]
+            if x == 0:
+                continue
+            h = 1e-7 * abs(x)
+            up, down = list(at), list(at)
+            up[i], down[i] = x + h, x - h
+            total += abs(x * (f(up) - f(down)) / (2 * h))
+    except ARITHMETIC_ERRORS:
+        return 0.0
+    if value == 0:
+        return math.inf if total else 0.0
+    return total / abs(value)
+
+
+def _shown(text: str, digits: int) -> tuple[float | None, float]:
+    """The number a text shows (a decimal, 8.3e−7, 1/3) and half a unit of its last digit,
+    trailing zeros counted as the numbers module trims them: at 4 digits "2" is 2.0000 and
+    "8.3e−7" is 8.300e−7."""
+    text = text.split("≈")[-1].strip().replace("−", "-")
+    if "/" in text:
+        p, q = text.split("/", 1)
+        try:
+            return int(p) / int(q), 0.0
+        except ValueError:
+            return None, 0.0
+    mantissa, _, exponent = text.partition("e")
+    try:
+        value = float(text)
+    except ValueError:
+        return None, 0.0   # ∞, NaN
+    decimals = len(mantissa.partition(".")[2])
+    if exponent:
+        return value, 0.5 * 10.0 ** (int(exponent) - max(decimals, digits - 1))
+    return value, 0.5 * 10.0 ** -max(decimals, digits)

@@ -11,7 +11,6 @@ copied into `Node`s so that the rest of tutor never touches ruamel's types.
 from __future__ import annotations
 
 import bisect
-import difflib
 import math
 import re
 from dataclasses import dataclass, field
@@ -171,6 +170,8 @@ def _clip(text: str, limit: int = 40) -> str:
 
 def did_you_mean(word: str, options: Iterable[str]) -> str | None:
     """The option closest to a misspelt word, if one is close."""
+    import difflib  # only for a message: a valid problem never needs it
+
     match = difflib.get_close_matches(word, [str(o) for o in options], n=1)
     return match[0] if match else None
 
@@ -272,14 +273,16 @@ def load_yaml(text: str, path: str) -> Node:
 
 
 # Syntax the quick reading below leaves to the located loader: tags, anchors and
-# aliases, block scalars, directives, complex keys and merge keys.
-_NOT_PLAIN = re.compile(r"[!&*|>%?]|<<")
+# aliases (at the start of a token: not the * of w*x), directives and merge keys.
+# Complex keys (? key) it reads itself, or leaves when a key is not a scalar.
+_NOT_PLAIN = re.compile(r"(?:^|[\s\[{,:?-])[!&*]|^%|<<", re.MULTILINE)
 
 
 def _load_plain_yaml(text: str, path: str) -> Node | None:
     """The same tree as the located loader, read about twice as fast, for a document
-    of plain mappings, lists and scalars only; None for anything else or any fault,
-    which the located loader then reads again (and locates the error exactly).
+    of plain mappings, lists and scalars (plain, quoted, literal | or folded >)
+    only; None for anything else or any fault, which the located loader then reads
+    again (and locates the error exactly).
 
     ruamel's round-trip reading keeps every comment and builds its own objects:
     most of a long answers file's 4 s. Composing with the safe loader gives the same
@@ -321,7 +324,7 @@ def _plain_node(node: Any, line: int, col: int, path: str, source: Source) -> No
     if isinstance(node, SequenceNode):
         return Node([_plain_node(item, item.start_mark.line + 1, item.start_mark.column + 1, path, source)
                      for item in node.value], line, col, path, source=source)
-    if not isinstance(node, ScalarNode) or node.style not in (None, "'", '"'):
+    if not isinstance(node, ScalarNode) or node.style not in (None, "'", '"', "|", ">"):
         raise _NotPlain
     value = node.value
     _check_characters(value, path, line, col)

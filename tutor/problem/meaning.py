@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sympy
 
+from ..ops import LOSSES
 from ..optim import OPTIMIZERS
 from ..source import Node
 from .fields import NameTable, clip, need_number, num_text
@@ -45,7 +46,6 @@ def check_hinge_targets(data: Node, loss: LossSpec, samples, targets) -> None:
                              f"{', '.join(clip(str(node.value[t].value)) for t in targets)}")
 
 
-PROBABILITY_LOSSES = ("bce", "cce")  # losses that take log(o) of a probability o and a target in [0, 1]
 
 
 def check_meaning(top: dict[str, Node], names: NameTable, loss: LossSpec, outputs, targets, samples,
@@ -80,7 +80,7 @@ def _check_loss_meaning(top: dict[str, Node], loss: LossSpec, outputs, targets, 
     if loss.name == "cce" and len(outputs) == 1:
         raise loss_node.error("cce on a single output is −t·log(o): it drops the (1 − t)·log(1 − o) term, so "
                               "samples with t = 0 add no loss; use bce for one sigmoid output")
-    if loss.name in PROBABILITY_LOSSES:
+    if loss.name is not None and LOSSES[loss.name].probabilities:
         if "data" in top:  # symbolic mode may have none
             _check_probability_targets(top["data"], targets, loss.name)
         for output, how in _unbounded_outputs(outputs, equations, layers):

@@ -8,7 +8,7 @@ import math
 
 import sympy
 
-from ..optim import COMMON_KEYS, OPTIMIZERS, SCHEDULE_UNITS, SCHEDULES, STATE_KEY, STEP_COUNT_STATE
+from ..optim import COMMON_KEYS, OPTIMIZERS, SCHEDULE_UNITS, SCHEDULES, STATE_KEY, STEP_COUNT_STATE, WEIGHT_DECAY
 from ..source import Node
 from ..tolerance import MAX_DIGITS, Tolerance
 from .fields import (
@@ -32,11 +32,6 @@ MAX_ROUND_DECIMALS = 15
 MAX_SIGNIFICANT_FIGURES = 15
 ASK_WORDS = ("forward", "loss", "gradient", "update", "final")
 
-HYPER_RANGES = {  # key -> (low, high, low_open, high_open)
-    "lr": (0.0, math.inf, True, True), "momentum": (0.0, 1.0, False, False), "betas": (0.0, 1.0, False, True),
-    "eps": (0.0, math.inf, False, True), "alpha": (0.0, 1.0, False, False), "rho": (0.0, 1.0, False, False),
-    "initial_accumulator": (0.0, math.inf, False, True), "weight_decay": (0.0, math.inf, False, True),
-}
 
 
 def read_optimizer(node: Node | None, layered: bool) -> OptimizerSpec:
@@ -55,7 +50,7 @@ def read_optimizer(node: Node | None, layered: bool) -> OptimizerSpec:
     v = node.value
     hypers: dict[str, Number] = {}
     for h in spec.hypers:
-        low, high, lo_open, hi_open = HYPER_RANGES[h.key]
+        low, high, lo_open, hi_open = h.range
         if h.key in v:
             if len(h.symbols) > 1:
                 items = need_list(v[h.key], f"{h.key}: a list of {len(h.symbols)} numbers")
@@ -74,7 +69,7 @@ def read_optimizer(node: Node | None, layered: bool) -> OptimizerSpec:
         form = need_choice(v[spec.form_key], f"{spec.form_key} of {name}", spec.forms)
     weight_decay = None
     if "weight_decay" in v and not spec.decoupled_decay:
-        low, high, lo_open, hi_open = HYPER_RANGES["weight_decay"]
+        low, high, lo_open, hi_open = WEIGHT_DECAY.range
         weight_decay = need_number_in(v["weight_decay"], "weight_decay", low, high, low_open=lo_open,
                                       high_open=hi_open)
     centralize = need_bool(v["centralize"], "centralize") if "centralize" in v else False

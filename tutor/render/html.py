@@ -15,6 +15,7 @@ from .. import document as doc
 from ..diagram import Diagram
 from ..plot import Plot
 from ..records import Solution
+from .formats import OutputFormat
 from .latex import LINE, DocumentBackend, EqRow, ExportError, Inline, M, break_math, math_width, too_wide
 from .walk import walk_solution
 from .svg import diagram_svg, plot_svg
@@ -194,4 +195,22 @@ def render_html(solution: Solution) -> str:
     return printer.document(solution.header.title)
 
 
-__all__ = ["HtmlPrinter", "M", "mathml", "render_html"]
+def _key(blocks, digits: int, title: str) -> tuple[str, tuple]:
+    check_available()
+    printer = HtmlPrinter(digits=digits, level=1)
+    printer.spell(blocks(0))
+    return printer.document(title), ()
+
+
+def _derivation(solution, show_all: bool) -> str:
+    from .symbolic_doc import derivation_blocks
+
+    check_available()
+    printer = HtmlPrinter()
+    printer.spell(derivation_blocks(solution, show_all=show_all))
+    return printer.document(solution.problem.title)
+
+
+FORMATS = (OutputFormat("html", 4, solution=render_html, derivation=_derivation, key=_key),)
+
+__all__ = ["FORMATS", "HtmlPrinter", "M", "mathml", "render_html"]

@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterable, TextIO
 from ..evaluate import SampleTrace
 from ..train import Run, Step
 from ..visible import json_visible
+from .formats import OutputFormat
 
 # Steps encoded per write: fewer calls into the encoder and the file, little memory.
 STEPS_PER_WRITE = 64
@@ -230,3 +231,12 @@ def write_json(run: Run, steps: Iterable[Step], out: TextIO) -> None:
 def render_json(run: Run) -> str:
     # No indent: the C encoder is many times faster on long trainings.
     return json_visible(json.dumps(solution_dict(run), ensure_ascii=False)) + "\n"
+
+
+def _derivation(solution, show_all: bool) -> str:
+    from .symbolic_json import render_symbolic_json
+
+    return render_symbolic_json(solution)
+
+
+FORMATS = (OutputFormat("json", 5, run=render_json, derivation=_derivation),)

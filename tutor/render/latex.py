@@ -23,6 +23,7 @@ from ..errors import TutorError
 from ..files import scratch_directory
 from ..plot import Plot
 from ..records import Solution
+from .formats import OutputFormat
 from .notation import latex_item, shown_items, unicode_item
 from .numbers import latex_number_text
 from .templates import Formulas
@@ -75,6 +76,7 @@ class DocumentBackend:
         self.out: list[str] = []
         # each formula laid out once per printer, in each spelling (`templates.Formulas`)
         self.latex_formulas = Formulas(latex_item, latex_number_text)
+        self.slashed_formulas = Formulas(lambda item: latex_item(item, slash=True), latex_number_text)  # in cells
         self.unicode_formulas = Formulas(unicode_item)
 
     # ------------------------------------------------ primitives (each format)
@@ -141,7 +143,9 @@ class DocumentBackend:
     def _spelled(self, item, slash: bool, latex: bool) -> str:
         if not isinstance(item, doc.Formula):
             return latex_item(item, slash) if latex else unicode_item(item)
-        return self.latex_formulas(item) if latex else self.unicode_formulas(item)
+        if not latex:
+            return self.unicode_formulas(item)
+        return (self.slashed_formulas if slash else self.latex_formulas)(item)
 
     def _spell_Heading(self, h: doc.Heading) -> None:
         content = self.cells(h.content)
@@ -747,3 +751,27 @@ def tex_failure(engine: str, tex: str, log: str, sources: Sequence[tuple[int, st
     where = f"{source[0]}: " if source else ""
     return ExportError(f"{where}error: {engine} could not make the PDF: {message} "
                        f"(line {number} of the LaTeX: {text})")
+
+
+# ---------------------------------------------------------------- the formats: tex, and pdf typeset from it
+
+def _key(blocks, digits: int, title: str) -> tuple[str, list]:
+    printer = LatexPrinter(digits=digits, level=1)
+    printer.spell(blocks(-1))
+    text = printer.document(title)
+    return text, printer.source_lines
+
+
+def _derivation(solution, show_all: bool) -> str:
+    from .symbolic_doc import derivation_blocks
+
+    title = solution.problem.title
+    printer = LatexPrinter()
+    printer.out.append(f"\\begin{{center}}{{\\LARGE\\bfseries {printer.inline([one_line(title)])}}}\\end{{center}}\n")
+    printer.spell(derivation_blocks(solution, show_all=show_all, title=False))
+    return printer.document(title)
+
+
+FORMATS = (OutputFormat("tex", 2, solution=render_latex, derivation=_derivation, key=_key),
+           OutputFormat("pdf", 3, solution=render_latex, derivation=_derivation, key=_key, finish=compile_pdf,
+                        binary=True))

@@ -14,6 +14,7 @@ import re
 from ..diagram import Diagram
 from ..plot import Plot
 from ..records import Solution
+from .formats import OutputFormat
 from .latex import M, DocumentBackend, EqRow, Inline, aligned
 from .walk import walk_solution
 from .svg import diagram_svg, plot_svg
@@ -81,4 +82,20 @@ def render_markdown(solution: Solution) -> str:
     return printer.document()
 
 
-__all__ = ["MarkdownPrinter", "markdown_text", "render_markdown", "M"]
+def _key(blocks, digits: int, title: str) -> tuple[str, tuple]:
+    printer = MarkdownPrinter(digits=digits, level=1)
+    printer.spell(blocks(0))
+    return printer.document(), ()
+
+
+def _derivation(solution, show_all: bool) -> str:
+    from .symbolic_doc import derivation_blocks
+
+    printer = MarkdownPrinter()
+    printer.spell(derivation_blocks(solution, show_all=show_all))
+    return printer.document()
+
+
+FORMATS = (OutputFormat("md", 1, solution=render_markdown, derivation=_derivation, key=_key, suffixes=("markdown",)),)
+
+__all__ = ["FORMATS", "MarkdownPrinter", "markdown_text", "render_markdown", "M"]

@@ -20,24 +20,18 @@ import sympy
 from sympy.printing.precedence import PRECEDENCE, precedence
 from sympy.printing.printer import Printer
 
-from ..ops import OP_OF_CLASS, softmax
+from .. import optim
+from ..ops import LOSSES, OP_OF_CLASS, softmax
 from .numbers import (MINUS, _float_text, format_number, format_value, latex_number,  # noqa: F401
                       latex_number_text, latex_value, same_at, shown_approximately, to_float, is_negative)
 
 SUPERSCRIPT = str.maketrans("0123456789-+()tn", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ᵗⁿ")
 SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 
-# The optimizer's symbols (tutor/optim.py) as the textbooks write them.
-OPTIMIZER_NAMES = {
-    "theta": "θ", "mu": "μ", "beta1": "β₁", "beta2": "β₂", "eps": "ε", "alpha": "α", "rho": "ρ",
-    "weight_decay": "λ", "m_hat": "m\u0302", "v_hat": "v\u0302", "s_hat": "s\u0302", "d": "Δθ",
-    "r0": "r₀", "lr": "lr",
-}
-# Their order in a formula: hyper-parameters first (μ·v, lr·g), ε last (√v̂ + ε).
-OPTIMIZER_RANK = {name: i for i, name in enumerate(
-    ["lr", "mu", "beta1", "beta2", "alpha", "rho", "weight_decay", "r0", "theta", "v", "m", "s", "r", "u",
-     "d", "m_hat", "v_hat", "s_hat", "g", "t", "eps"])}
-OPTIMIZER_HYPERS = frozenset(["lr", "mu", "beta1", "beta2", "alpha", "rho", "weight_decay", "r0", "eps"])
+# The optimizer's symbols are spelled by their table (tutor/optim.py SPELLINGS): there,
+# also their order in a formula (hyper-parameters first: μ·v, lr·g; ε last: √v̂ + ε).
+OPTIMIZER_RANK = optim.SYMBOL_RANK
+OPTIMIZER_HYPERS = optim.HYPER_NAMES
 
 
 def superscript(text: str) -> str:
@@ -290,17 +284,18 @@ class MathPrinter(Printer):
     def _print_Abs(self, expr) -> str:
         return f"|{self._print(expr.args[0])}|"
 
+    def _print_UnevaluatedExpr(self, expr) -> str:   # a chain rule's factor kept in place: ·(−1)
+        return self._print(expr.args[0])
+
     def _print_Function(self, expr) -> str:
         op = OP_OF_CLASS.get(type(expr))
         if op is None:
             raise TypeError(f"MathPrinter: no display name for the function {type(expr).__name__}")
         args = list(expr.args)
-        name = op.name
+        name = op.unicode_name
         if isinstance(expr, softmax):
             name = "softmax" + subscript(int(args[0]))
             args = args[1:]
-        elif name == "sigmoid":
-            name = "σ"
         return f"{name}({', '.join(self._print(a) for a in args)})"
 
 
@@ -333,29 +328,6 @@ def substitute(expr: sympy.Expr, values: dict[str, Any], **settings) -> str:
 
 import re as _re
 
-# The optimizer's symbols in LaTeX (as OPTIMIZER_NAMES in Unicode).
-LATEX_OPTIMIZER_NAMES = {
-    "theta": r"\theta", "mu": r"\mu", "beta1": r"\beta_{1}", "beta2": r"\beta_{2}", "eps": r"\varepsilon",
-    "alpha": r"\alpha", "rho": r"\rho", "weight_decay": r"\lambda", "m_hat": r"\hat{m}", "v_hat": r"\hat{v}",
-    "s_hat": r"\hat{s}", "d": r"\Delta\theta", "r0": r"r_{0}", "lr": r"\mathit{lr}",
-}
-
-# The loss formulas of tutor/ops.py LOSSES (their Unicode right-hand sides) in LaTeX.
-LATEX_LOSS_FORMULAS = {
-    "(1/K) Σₖ (oₖ − tₖ)²": r"\frac{1}{K} \sum_{k} \left(o_{k} - t_{k}\right)^{2}",
-    "Σₖ (oₖ − tₖ)²": r"\sum_{k} \left(o_{k} - t_{k}\right)^{2}",
-    "½ Σₖ (tₖ − oₖ)²": r"\frac{1}{2} \sum_{k} \left(t_{k} - o_{k}\right)^{2}",
-    "(1/K) Σₖ |oₖ − tₖ|": r"\frac{1}{K} \sum_{k} \left\lvert o_{k} - t_{k}\right\rvert",
-    "−(1/K) Σₖ [tₖ log oₖ + (1 − tₖ) log(1 − oₖ)]":
-        r"-\frac{1}{K} \sum_{k} \left[t_{k} \log o_{k} + \left(1 - t_{k}\right) \log\left(1 - o_{k}\right)\right]",
-    "−Σₖ tₖ log oₖ": r"-\sum_{k} t_{k} \log o_{k}",
-    "Σ_{k≠y} max(0, oₖ − o_y + 1) (y: the class of t); K = 1: max(0, 1 − t·o)":
-        r"\sum_{k \neq y} \max\left(0, o_{k} - o_{y} + 1\right)$ ($y$: the class of $t$); $K = 1$: "
-        r"$\max\left(0, 1 - t \cdot o\right)",
-}
-
-_LATEX_FUNCTIONS = {"sigmoid": r"\sigma", "exp": r"\exp", "log": r"\log", "tanh": r"\tanh", "max": r"\max",
-                    "min": r"\min", "H": "H"}
 _SUPERSCRIPT_BACK = {v: k for k, v in zip("0123456789-+()tn", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ᵗⁿ")}
 # A name the subscript convention reads: letters, then digits, then optionally "_" and
 # such a name again (w21, net_o1, b_h2). Any other identifier the format allows
@@ -389,7 +361,7 @@ def latex_identifier(name: str) -> str:
 
 def _kernel_and_subscript(name: str) -> tuple[str, str]:
     if name in _GREEK_NAMES:
-        return LATEX_OPTIMIZER_NAMES[name], ""
+        return optim.spelling(name).latex, ""
     if not _CONVENTIONAL_NAME.match(name):
         if not _re.fullmatch(r"[A-Za-z0-9_]+", name):
             raise ValueError(f"no LaTeX spelling for the name {name!r}")
@@ -403,11 +375,13 @@ def _kernel_and_subscript(name: str) -> tuple[str, str]:
 
 
 def latex_loss_formula(formula: str) -> str:
-    """The header's loss formula ("E = (1/K) Σₖ (oₖ − tₖ)²") in LaTeX."""
+    """The header's loss formula ("E = (1/K) Σₖ (oₖ − tₖ)²") in LaTeX: the right side
+    as its loss (tutor/ops.py LOSSES) spells it."""
     lhs, _, rhs = formula.partition(" = ")
-    if rhs not in LATEX_LOSS_FORMULAS:
+    latex = next((loss.latex for loss in LOSSES.values() if loss.right_side == rhs), None)
+    if not latex:
         raise ValueError(f"no LaTeX form of the loss formula {formula!r}")
-    return f"{latex_identifier(lhs)} = {LATEX_LOSS_FORMULAS[rhs]}"
+    return f"{latex_identifier(lhs)} = {latex}"
 
 
 class LatexMathPrinter(MathPrinter):
@@ -417,6 +391,8 @@ class LatexMathPrinter(MathPrinter):
     printmethod = "_tutor_latex"
     minus = "-"
     open_paren, close_paren = r"\left(", r"\right)"
+    # slash: a chain rule's partials written ∂E/∂o1 (in a table's cell, a fraction is tiny)
+    _default_settings = {**MathPrinter._default_settings, "slash": False}
 
     def _print_Symbol(self, expr: sympy.Symbol) -> str:
         if self._values is not None:
@@ -424,7 +400,7 @@ class LatexMathPrinter(MathPrinter):
                 raise KeyError(f"no value for {expr.name} in a substitution")
             return latex_number(self._values[expr.name], self._settings["digits"])
         if expr.name in self._settings["labels"]:
-            return latex_label(self._settings["labels"][expr.name])
+            return latex_label(self._settings["labels"][expr.name], self._settings["slash"])
         names = self._settings["names"]
         return names[expr.name] if expr.name in names else latex_identifier(expr.name)
 
@@ -485,19 +461,12 @@ class LatexMathPrinter(MathPrinter):
         if op is None:
             raise TypeError(f"LatexMathPrinter: no display name for the function {type(expr).__name__}")
         args = list(expr.args)
-        name = op.name
-        prime = ""
-        if name.endswith("'"):
-            name, prime = name[:-1], "'"
+        prime = "'" if op.name.endswith("'") else ""
         if isinstance(expr, softmax):
             head = rf"\operatorname{{softmax}}_{{{int(args[0])}}}"
             args = args[1:]
-        elif name in _LATEX_FUNCTIONS:
-            head = _LATEX_FUNCTIONS[name]
-        elif "_" in name:
-            head = r"\mathrm{" + name.replace("_", r"\_") + "}"
         else:
-            head = rf"\operatorname{{{name}}}"
+            head = op.latex_name
         inner = ", ".join(self._print(a) for a in args)
         return rf"{head}{prime}\left({inner}\right)"
 
@@ -572,7 +541,7 @@ _LATEX_OPS = {"=": " = ", "←": r" \leftarrow ", "→": r" \to ", "<": " < ", "
 def _settings(style, values, latex: bool) -> dict[str, Any]:
     names: dict[str, str] = {}
     if style.context == "optimizer":
-        names.update(LATEX_OPTIMIZER_NAMES if latex else OPTIMIZER_NAMES)
+        names.update((n, sp.latex if latex else sp.unicode) for n, sp in optim.SPELLINGS.items())
     names.update((k, latex_identifier(v) if latex else v) for k, v in style.names)
     settings: dict[str, Any] = {"names": names, "digits": style.digits, "labels": dict(style.labels)}
     if style.rank is not None:
@@ -637,7 +606,10 @@ def latex_item(item, slash: bool = False) -> str:
     if isinstance(item, Num):
         return (latex_value if item.result else latex_number)(item.value, item.digits)
     if isinstance(item, Formula):
-        return LatexMathPrinter(_settings(item.style, item.values, True)).doprint(item.expr)
+        settings = _settings(item.style, item.values, True)
+        if slash and item.style.labels:
+            settings["slash"] = True
+        return LatexMathPrinter(settings).doprint(item.expr)
     if isinstance(item, Op):
         return _LATEX_OPS[item.op]
     if isinstance(item, Words):

@@ -145,39 +145,22 @@ def render_symbolic_terminal(solution: SymbolicSolution, *, width: int = 80, col
 
 
 def render_symbolic_export(solution: SymbolicSolution, fmt: str, *, show_all: bool = False) -> str:
-    """Markdown (md), LaTeX (tex) or HTML (html) of the derivation."""
-    title = solution.problem.title
-    if fmt == "md":
-        from .markdown import MarkdownPrinter
-
-        printer = MarkdownPrinter()
-        printer.spell(derivation_blocks(solution, show_all=show_all))
-        return printer.document()
-    if fmt == "html":
-        from .html import HtmlPrinter, check_available
-
-        check_available()
-        printer = HtmlPrinter()
-        printer.spell(derivation_blocks(solution, show_all=show_all))
-        return printer.document(title)
-    from .latex import LatexPrinter
-    from .usertext import one_line
-
-    printer = LatexPrinter()
-    printer.out.append(f"\\begin{{center}}{{\\LARGE\\bfseries {printer.inline([one_line(title)])}}}\\end{{center}}\n")
-    printer.spell(derivation_blocks(solution, show_all=show_all, title=False))
-    return printer.document(title)
+    """The derivation in a document format (md, tex, html, ...): as the format's module spells it."""
+    return _derivation_format(fmt).derivation(solution, show_all)
 
 
 def export_symbolic(solution: SymbolicSolution, fmt: str, *, show_all: bool = False) -> bytes:
-    """`tutor export` of a symbolic problem: md, tex, pdf, html or json."""
-    if fmt == "json":
-        from .symbolic_json import render_symbolic_json
+    """`tutor export` of a symbolic problem, in any format that writes a derivation."""
+    spec = _derivation_format(fmt)
+    return spec.finish(spec.derivation(solution, show_all), [(1, str(solution.problem.path))])
 
-        return render_symbolic_json(solution).encode("utf-8")
-    text = render_symbolic_export(solution, "tex" if fmt == "pdf" else fmt, show_all=show_all)
-    if fmt == "pdf":
-        from .latex import compile_pdf
 
-        return compile_pdf(text, [(1, str(solution.problem.path))])
-    return text.encode("utf-8")
+def _derivation_format(fmt: str):
+    from .formats import output_formats
+    from .latex import ExportError
+
+    spec = output_formats().get(fmt)
+    if spec is None or spec.derivation is None:
+        able = [name for name, f in output_formats().items() if f.derivation is not None]
+        raise ExportError(f"error: a derivation is exported as {', '.join(able)}, not {fmt}")
+    return spec

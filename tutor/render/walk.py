@@ -20,7 +20,7 @@ from ..records import (LOG_ROWS, Answer, Backward, Calc, Delta, Diverged, Evalua
                        Loss, Model, Name, SampleForward, Solution, StepLog, StepPart, Update, Upstream)
 from .matrix_blocks import (model_blocks, parameter_blocks, step_blocks, uncovered_backward,
                             uncovered_forward)
-from .notation import OPTIMIZER_HYPERS, OPTIMIZER_RANK, latex_loss_formula
+from .notation import OPTIMIZER_HYPERS, OPTIMIZER_RANK, latex_identifier, latex_loss_formula
 from .numbers import error_text, same_at, shown_approximately, to_float
 
 def _zero(x) -> bool:
@@ -157,7 +157,7 @@ class _Walk:
 
     def style(self, calc: Calc) -> Style:
         """The style of a line's formula; one object per kind of line (a printer may cache by it)."""
-        key = (calc.context, calc.lhs_expr, calc.names, calc.labels)
+        key = (calc.context, calc.lhs_expr, calc.names, calc.labels, calc.digits)
         style = self.styles.get(key)
         if style is None:
             style = self.styles[key] = self._style(calc)
@@ -171,7 +171,8 @@ class _Walk:
             base = Style("optimizer", self.digits, OPTIMIZER_RANK, OPTIMIZER_HYPERS)
         else:
             base = Style("chain", self.digits)
-        return Style(base.context, base.digits, base.rank, base.params, lead, calc.names, calc.labels)
+        digits = max(base.digits, calc.digits or 0)   # more for a line whose numbers nearly cancel
+        return Style(base.context, digits, base.rank, base.params, lead, calc.names, calc.labels)
 
     def formula(self, calc: Calc) -> Math:
         return math(Formula(calc.expr, self.style(calc)))
@@ -485,9 +486,11 @@ class _Walk:
 
     def _walk_Backward(self, b: Backward) -> None:
         where = " at the look-ahead point" if b.at_lookahead else ""
-        for s in b.samples:
+        for number, s in enumerate(b.samples):
             sample = f", sample {s.index}" if len(b.samples) > 1 else ""
             self.h(2, f"Backward pass{where}{sample}: local derivatives")
+            if b.from_loss and number == 0:
+                self.from_loss(b.from_loss)
             rows = []
             for c in s.locals:
                 note = self.note(c)
@@ -498,16 +501,7 @@ class _Walk:
             if b.form == "delta" and s.deltas:
                 self.h(2, math(Notation("δ_j = ∂E/∂net_j", r"\delta_{j} = \partial E / \partial \mathit{net}_{j}")),
                        ", from the output layer down")
-                if not self.rule_stated:   # the general rule, where it is first used
-                    self.rule_stated = True
-                    self.out.append(Paragraph((
-                        Text("The error of unit j, from the units k it feeds: "),
-                        math(Notation("δ_j = f′(net_j)·Σ_k w_kj·δ_k",
-                                      r"\delta_{j} = f'(\mathit{net}_{j}) \cdot \sum_{k} w_{kj} \cdot \delta_{k}")),
-                        Text("; each parameter's gradient is then "),
-                        math(Notation("∂E/∂w = δ_j·∂net_j/∂w",
-                                      r"\partial E / \partial w = \delta_{j} \cdot \partial \mathit{net}_{j} / \partial w")),
-                        Text(". Each δ is computed once and reused."))))
+                self.delta_rule()
                 groups = self.by_time_step(s.deltas, lambda c: c.lhs.node if isinstance(c.lhs, Delta) else c.lhs.wrt)
                 for k, (t, group) in enumerate(groups):
                     self.time_step(t, k > 0 and groups[k - 1][0] is not None, " (backward through time)")
@@ -515,6 +509,15 @@ class _Walk:
             if s.gradients:   # none left when notation: matrix shows every parameter's gradient
                 self.h(2, "Gradients (chain rule)" if b.form == "paths" else "Gradients from the δ's")
                 self.equations([c for _, c in s.gradients])
+            if b.delta_too:   # the path form's gradients again, each δ computed once and reused
+                self.h(2, f"The same gradients, the δ way{sample}")
+                self.delta_rule()
+                too = b.delta_too[number]   # a table: one line each, so that a one-step problem still fits two pages
+                self.out.append(Table(("quantity", "from the δ's", "numbers", "value"), tuple(
+                    ((math(Sym(c.lhs)),), (self.formula(c),) if c.expr is not None else (),
+                     (self.numbers(c),) if c.expr is not None and self.shows_numbers(c) else (),
+                     (self.value(c.value, c.shadow),))
+                    for c in (*too.deltas, *(c for _, c in too.gradients)))))
         if b.batch:
             self.h(2, "Gradients of the batch loss")
             self.equations([c for _, c in b.batch])
@@ -522,6 +525,37 @@ class _Walk:
         if kernels and b.samples:  # a shared kernel's gradient sums its terms over every position
             gradients = {p: c.value for p, c in (b.batch or b.samples[0].gradients)}
             self.grids(kernels, gradients, "∂E/∂", "the kernel's gradient: each entry sums its terms over every position")
+
+    def delta_rule(self) -> None:
+        """The general rule of the δ form, where it is first used."""
+        if self.rule_stated:
+            return
+        self.rule_stated = True
+        self.out.append(Paragraph((
+            Text("The error of unit j, from the units k it feeds: "),
+            math(Notation("δ_j = f′(net_j)·Σ_k w_kj·δ_k",
+                          r"\delta_{j} = f'(\mathit{net}_{j}) \cdot \sum_{k} w_{kj} \cdot \delta_{k}")),
+            Text("; each parameter's gradient is then "),
+            math(Notation("∂E/∂w = δ_j·∂net_j/∂w",
+                          r"\partial E / \partial w = \delta_{j} \cdot \partial \mathit{net}_{j} / \partial w")),
+            Text(". Each δ is computed once and reused."))))
+
+    def from_loss(self, partials) -> None:
+        """The loss's partials derived from its formula by the chain rule, in a sentence (where
+        first used): ∂E/∂o1 = ∂/∂o1 [(t1 − o1)²/2] = 2·(t1 − o1)·(−1)/2 = o1 − t1; likewise ∂E/∂o2."""
+        style = self.model_style
+        content: list = [Text("From the loss's formula, by the chain rule: ")]
+        for i, d in enumerate(partials):
+            wrt = d.lhs.wrt   # ∂/∂o1 of the terms: an operator, not a label of the solution
+            operator = Notation(f"∂/∂{wrt} [", rf"\frac{{\partial}}{{\partial {latex_identifier(wrt)}}} \left[")
+            items: list = [Sym(d.lhs), Op("="), operator, Formula(d.term, style), Notation("]", r"\right]")]
+            if d.worked is not None:
+                items += [Op("="), Formula(d.worked, style)]
+            items += [Op("="), Formula(d.result, style)]
+            content += [Text("; " if i else ""), math(*items)]
+            for lhs, result in d.likewise:
+                content += [Text(", likewise "), math(Sym(lhs), Op("="), Formula(result, style))]
+        self.out.append(Paragraph(tuple(c for c in content if c != Text("")) + (Text("."),)))
 
     def updates_table(self, updates) -> None:
         """A step's updates as one table (documents): each parameter's working, row by row."""
