@@ -29,6 +29,7 @@ from .arith import make_domain
 from .derive import Derivation, derive
 from .graph import build_graph
 from .ops import LOSSES, OPS
+from .render.numbers import significant_text
 from .problem import Number, Problem, load_problem, parse_tolerance
 from .slips import CATALOGUE, Variant, activations
 from .source import load_yaml
@@ -343,7 +344,7 @@ def implausible(problem: Problem, derivation: Derivation, r: AnswerResult, ecf: 
         before = ecf.get((r.step, "before", None, r.name))
         if before is not None and r.given != before:
             out.append(Diagnosis("frozen_moved", f"{r.name} is frozen: it does not move, "
-                                                 f"so it stays {before:.10g}"))
+                                                 f"so it stays {significant_text(before, 10)}"))
     return out
 
 

@@ -32,6 +32,7 @@ from .optim import BIAS_CORRECTED, OPTIMIZERS, m, m_hat, s, s_hat, v, v_hat
 from .problem import LossSpec, Number, Problem
 from .graph import build_graph
 from .render.notation import print_math
+from .render.numbers import significant_text
 
 Edge = tuple[str, str]
 
@@ -181,7 +182,7 @@ def _left_out(der: Derivation, units: dict[str, str]) -> Callable[[tuple, dict],
             value = reference.get((step, "partial", sample, f"{unit}/{net}"))
             if value is not None:
                 formula = print_math(der.partials[(unit, net)])
-                factors.append(f"∂{unit}/∂{net} = {formula} = {value:.4g}")
+                factors.append(f"∂{unit}/∂{net} = {formula} = {significant_text(value, 4)}")
         return "you left out " + ", ".join(factors) if factors else ""
     return detail
 
@@ -293,7 +294,7 @@ def _used_updated(problem: Problem, der: Derivation) -> Callable[[tuple, dict], 
         for w in used:
             before, after = reference.get((step, "before", None, w)), reference.get((step, "parameters", None, w))
             if before is not None and after is not None and before != after:
-                words.append(f"{w} = {before:.4g} (not the updated {after:.4g})")
+                words.append(f"{w} = {significant_text(before, 4)} (not the updated {significant_text(after, 4)})")
         return "the chain rule uses " + ", ".join(words) if words else ""
     return detail
 

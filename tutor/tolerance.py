@@ -42,10 +42,12 @@ class Tolerance:
         return {"rel": self.rel, "abs": self.abs}
 
     def describe(self) -> str:
+        from .render.numbers import parameter_text   # (the reader needs this module, not the printer's)
+
         if self.digits is not None:
             return f"the solution rounded to {self.digits} decimals"
-        floor = f"{self.abs:g}" if self.abs is not None else f"{NEGLIGIBLE:g} × the problem's scale"
-        return f"rel {self.rel:g} of each value's own size (zero values: within {floor})"
+        floor = parameter_text(self.abs) if self.abs is not None else f"{parameter_text(NEGLIGIBLE)} × the problem's scale"
+        return f"rel {parameter_text(self.rel)} of each value's own size (zero values: within {floor})"
 
     def matches(self, given: float, expected: float | None, scale: float = 0.0) -> bool:
         """Whether ``given`` is ``expected``; ``scale`` is the largest size of this kind of

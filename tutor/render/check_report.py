@@ -18,6 +18,7 @@ from rich.text import Text
 
 from ..check import AnswerResult, CheckReport
 from ..visible import json_visible, visible, visible_keeping_colours
+from .numbers import significant_text
 
 VERDICT_STYLE = {"correct": "green", "consistent": "yellow", "wrong": "bold red"}
 VERDICT_WORD = {"correct": "correct", "consistent": "consistent with your earlier answers", "wrong": "wrong"}
@@ -70,7 +71,7 @@ def number(x: float | None) -> str:
         return "—"
     if x == 0:
         return "0"
-    return f"{x:.10g}"
+    return significant_text(x, 10)
 
 
 def render_check_text(report: CheckReport, width: int = 80, color: bool = False) -> str:

@@ -6,7 +6,10 @@ converts to MathML), the LaTeX printer itself, and the PDF.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
+import operator
 import os
 import re
 import shutil
@@ -21,7 +24,9 @@ from ..files import scratch_directory
 from ..plot import Plot
 from ..records import Solution
 from .formats import OutputFormat
-from .notation import latex_item, unicode_item
+from .notation import latex_item, shown_items, unicode_item
+from .numbers import latex_number_text
+from .templates import Formulas
 from .usertext import REPLACEMENT, arabic_runs, leading_text, one_line, printable, rtl_language
 from .walk import walk_solution
 
@@ -69,7 +74,10 @@ class DocumentBackend:
         self.digits = digits
         self.base_level = level
         self.out: list[str] = []
-        self.formulas: dict[tuple, str] = {}   # each formula without numbers, spelled once
+        # each formula laid out once per printer, in each spelling (`templates.Formulas`)
+        self.latex_formulas = Formulas(latex_item, latex_number_text)
+        self.slashed_formulas = Formulas(lambda item: latex_item(item, slash=True), latex_number_text)  # in cells
+        self.unicode_formulas = Formulas(unicode_item)
 
     # ------------------------------------------------ primitives (each format)
 
@@ -125,22 +133,19 @@ class DocumentBackend:
         return [c.text if isinstance(c, doc.Text) else M(self.tex(c, slash)) for c in content]
 
     def tex(self, span: doc.Math, slash: bool = False) -> str:
-        """A span in LaTeX; each formula without numbers spelled once per printer."""
-        return "".join(self._spelled(i, slash, True) for i in span.items)
+        """A span in LaTeX; each formula laid out once per printer."""
+        return "".join(self._spelled(i, slash, True) for i in shown_items(span.items))
 
     def width(self, span: doc.Math) -> int:
         """How many characters the span's Unicode spelling has (the layout rule)."""
-        return sum(len(self._spelled(i, False, False)) for i in span.items)
+        return sum(len(self._spelled(i, False, False)) for i in shown_items(span.items))
 
     def _spelled(self, item, slash: bool, latex: bool) -> str:
-        if not isinstance(item, doc.Formula) or item.values is not None:
+        if not isinstance(item, doc.Formula):
             return latex_item(item, slash) if latex else unicode_item(item)
-        st = item.style
-        key = (latex, slash, item.expr, id(st.rank), st.context, st.digits, st.lead, st.names, st.labels)
-        text = self.formulas.get(key)
-        if text is None:
-            text = self.formulas[key] = latex_item(item, slash) if latex else unicode_item(item)
-        return text
+        if not latex:
+            return self.unicode_formulas(item)
+        return (self.slashed_formulas if slash else self.latex_formulas)(item)
 
     def _spell_Heading(self, h: doc.Heading) -> None:
         content = self.cells(h.content)
@@ -195,7 +200,6 @@ class DocumentBackend:
 
     def row(self, r: doc.EqRow) -> EqRow:
         """A line of working in LaTeX, on one line if its Unicode form is short (the layout rule)."""
-        width = self.width(r.lhs) + 3 + sum(self.width(p) + 3 for p in r.parts) - 3
         note = ""
         if r.note:
             pieces = [rf"\text{{{latex_text(c.text)}}}" if isinstance(c, doc.Text) else self.tex(c) for c in r.note]
@@ -203,8 +207,12 @@ class DocumentBackend:
             if all(isinstance(c, doc.Text) for c in r.note):
                 note = rf"\text{{({latex_text(''.join(c.text for c in r.note))})}}"
         lhs, parts = self.tex(r.lhs), tuple(self.tex(p) for p in r.parts)
-        one = width <= ONE_LINE or math_width(f"{lhs} = {' = '.join(parts)} {note}") <= ONE_LINE_TEX
+        # the LaTeX's width first: it is at hand, and the Unicode form is spelled only when it is wide
+        one = math_width(f"{lhs} = {' = '.join(parts)} {note}") <= ONE_LINE_TEX or self._unicode_width(r) <= ONE_LINE
         return EqRow(lhs, r"\leftarrow" if r.rel == "←" else "=", parts, note, one)
+
+    def _unicode_width(self, r: doc.EqRow) -> int:
+        return self.width(r.lhs) + 3 + sum(self.width(p) + 3 for p in r.parts) - 3
 
     def _spell_Boxed(self, b: doc.Boxed) -> None:
         self.boxed([(self.tex(m, slash=True), where) for m, where in b.items])
@@ -339,12 +347,18 @@ SPECIAL = {"\\": r"\ensuremath{\backslash}", "{": r"\{", "}": r"\}", "$": r"\$",
            "`": r"\textasciigrave{}",
            ">": r"\ensuremath{>}", "|": r"\ensuremath{|}", "\n": " ", "\r": " ", "\t": " "}
 
+# A character the loop below changes: one of the tables', or a doubled - ' or , (kept from ligatures).
+_TO_SPELL = re.compile("[" + re.escape("".join([*SUPERSCRIPTS, *SUBSCRIPTS, *SPECIAL, *TEXT_UNICODE, *GREEK]))
+                       + r"]|([-',])(?=\1)")
+
 
 def latex_text(text: str) -> str:
     """Text (not mathematics) in LaTeX: special characters escaped, the solution's
     Unicode spelled out in ASCII; any other character is kept as it is (a document
     holding one is set by LuaLaTeX), a control character a boxed "?"."""
     text = printable(text)
+    if _TO_SPELL.search(text) is None:   # most text: nothing to escape or spell (checked at C speed)
+        return text
     out = []
     i = 0
     while i < len(text):
@@ -388,42 +402,55 @@ _FIXED_SIZE = {r"\left(": r"\bigl(", r"\right)": r"\bigr)", r"\left[": r"\bigl["
                r"\left\lvert": r"\bigl\lvert", r"\right\rvert": r"\bigr\rvert"}
 
 
+_LETTERS = {**dict.fromkeys(_SIZELESS, 0), **_OPERATORS}   # a token's width; any other: 1
+
+
+@functools.lru_cache(maxsize=1 << 14)   # a key measures the same cells and lines again and again
 def math_width(tex: str) -> float:
     """About how many letters wide ``tex`` prints: a command is one glyph, an
     operator with its spaces about two, a script 0.9 of its width, a fraction as
     wide as its wider half; braces and sizes take no room. An estimate for layout."""
-    return _width_of(_TOKEN.findall(tex))
+    tokens = _TOKEN.findall(tex)
+    if "_" not in tex and "^" not in tex and r"\frac" not in tex:   # (a number, a plain cell) the same sum
+        return functools.reduce(operator.add, map(_LETTERS.get, tokens, itertools.repeat(1)), 0.0)
+    return _width_of(tokens, 0, len(tokens))
 
 
-def _width_of(tokens: list[str]) -> float:
-    width, i = 0.0, 0
-    while i < len(tokens):
+def _width_of(tokens: list[str], i: int, end: int) -> float:
+    """The width of ``tokens[i:end]`` (indices, not slices: this runs on every line of a key)."""
+    width = 0.0
+    while i < end:
         token = tokens[i]
         if token == r"\frac":
-            top, i = _group(tokens, i + 1)
-            bottom, i = _group(tokens, i)
-            width += max(_width_of(top), _width_of(bottom)) + 0.8   # and the space around the bar
-        elif token in ("_", "^"):
-            script, i = _group(tokens, i + 1)
-            width += SCRIPT * _width_of(script)
+            top, top_end, i = _group(tokens, i + 1, end)
+            bottom, bottom_end, i = _group(tokens, i, end)
+            width += max(_width_of(tokens, top, top_end), _width_of(tokens, bottom, bottom_end)) + 0.8
+        elif token == "_" or token == "^":
+            script, script_end, i = _group(tokens, i + 1, end)
+            width += SCRIPT * _width_of(tokens, script, script_end)
         else:
-            width += _OPERATORS.get(token, 0 if token in _SIZELESS else 1)
+            width += _LETTERS.get(token, 1)
             i += 1
     return width
 
 
-def _group(tokens: list[str], i: int) -> tuple[list[str], int]:
-    """The tokens of the argument starting at ``tokens[i]`` (a braced group or one token), and the index after it."""
-    while i < len(tokens) and tokens[i] == " ":
+def _group(tokens: list[str], i: int, end: int) -> tuple[int, int, int]:
+    """The argument starting at ``tokens[i]`` (a braced group or one token), before ``end``:
+    where its tokens start and end, and the index after it."""
+    while i < end and tokens[i] == " ":
         i += 1
-    if i >= len(tokens) or tokens[i] != "{":
-        return tokens[i:i + 1], i + 1
+    if i >= end or tokens[i] != "{":
+        return i, min(i + 1, end), i + 1
     depth = 0
-    for j in range(i, len(tokens)):
-        depth += (tokens[j] == "{") - (tokens[j] == "}")
-        if depth == 0:
-            return tokens[i + 1:j], j + 1
-    return tokens[i + 1:], len(tokens)
+    for j in range(i, end):
+        token = tokens[j]
+        if token == "{":
+            depth += 1
+        elif token == "}":
+            depth -= 1
+            if depth == 0:
+                return i + 1, j, j + 1
+    return i + 1, end, end
 
 
 def break_math(tex: str, width: int = LINE) -> list[str]:

@@ -23,7 +23,7 @@ from sympy.printing.printer import Printer
 from .. import optim
 from ..ops import LOSSES, OP_OF_CLASS, softmax
 from .numbers import (MINUS, _float_text, format_number, format_value, latex_number,  # noqa: F401
-                      latex_number_text, latex_value, same_at, to_float, is_negative)
+                      latex_number_text, latex_value, same_at, shown_approximately, to_float, is_negative)
 
 SUPERSCRIPT = str.maketrans("0123456789-+()tn", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺⁽⁾ᵗⁿ")
 SUBSCRIPT = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
@@ -554,6 +554,21 @@ def _settings(style, values, latex: bool) -> dict[str, Any]:
     return settings
 
 
+def shown_items(items: tuple) -> tuple:
+    """A span's items as they read: a result `shown_approximately` after = takes the ≈ in the
+    place of the = ("E ≈ 0.4424", not "E = ≈ 0.4424")."""
+    if len(items) < 2:   # (most spans: one name or number)
+        return items
+    from ..document import Num, Op
+    out = items
+    for i in range(1, len(items)):
+        item, before = items[i], items[i - 1]
+        if (type(item) is Num and item.result and type(before) is Op and before.op == "="
+                and shown_approximately(item.value)):
+            out = out[:i - 1] + (Op("≈"), Num(item.value, item.digits, result=False)) + out[i + 1:]
+    return out
+
+
 def unicode_item(item) -> str:
     from ..document import Formula, Matrix, Notation, Num, Op, Sym, Words
     if isinstance(item, Matrix):    # on one line; the terminal lays matrices out in rows (terminal.matrix_lines)
@@ -575,7 +590,7 @@ def unicode_item(item) -> str:
 
 def unicode_math(span) -> str:
     """A `document.Math` span in Unicode: w21 ← w21 − lr·g."""
-    return "".join(unicode_item(i) for i in span.items)
+    return "".join(unicode_item(i) for i in shown_items(span.items))
 
 
 _LATEX_WORDS = str.maketrans({c: "\\" + c for c in "{}$&#%_"})
@@ -607,4 +622,4 @@ def latex_item(item, slash: bool = False) -> str:
 def latex_math(span, slash: bool = False) -> str:
     """A `document.Math` span in LaTeX (maths mode): w_{21} \\leftarrow w_{21} - \\mathit{lr} \\cdot g;
     ``slash``: its labels' partials written ∂E/∂w (in a table's cell)."""
-    return "".join(latex_item(i, slash) for i in span.items)
+    return "".join(latex_item(i, slash) for i in shown_items(span.items))

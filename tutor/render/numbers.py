@@ -5,10 +5,16 @@
   ``digits`` significant figures), trailing zeros trimmed, the minus sign −.
 * `format_value`: a result: like `format_number`, and an exact fraction also as a
   decimal (1/3 ≈ 0.3333), an inexact exact-arithmetic value marked ≈.
+* `shown_approximately`: whether a result is shown only as a decimal (its line then
+  reads ≈ where it would read =: `notation.shown_items`).
 * `latex_number` / `latex_value`: the same numbers spelled in LaTeX.
+* `number_shape`: what of a number's text decides how a formula holds it (`templates`).
 * `parameter_text`, `error_text`: a hyper-parameter as given, a relative error.
+* `axis_tick`: a label on a plot's axis, with the decimals its ticks' spacing needs.
+* `significant_text`, `full_text`: a number to some significant figures (a check report),
+  a float in full (a comparison's final losses, as the JSON has them).
 
-The printers never format a number themselves.
+The printers never format a number themselves (tests/test_numbers_formatting.py scans them).
 """
 
 from __future__ import annotations
@@ -102,15 +108,23 @@ def format_number(x: Any, digits: int = 4) -> str:
     return _float_text(to_float(x), digits)
 
 
+def shown_approximately(x: Any) -> bool:
+    """Whether a result is shown only as a decimal that is not its value: an exact value whose
+    fraction is too long to write (or that is irrational). After a name or a formula it reads
+    "≈ 0.02661", the ≈ in the place of the = ("(64273/76800 − 1)² ≈ 0.02661", not "= ≈ 0.02661")."""
+    return isinstance(x, Exact) and exact_fraction(x) is None
+
+
 def format_value(x: Any, digits: int = 4) -> str:
-    """A result: like `format_number`, and an exact fraction also as a decimal (1/3 ≈ 0.3333)."""
+    """A result: like `format_number`, and an exact fraction also as a decimal (1/3 ≈ 0.3333);
+    a value `shown_approximately` as ≈ and its decimal (≈ 0.02661)."""
     fraction = exact_fraction(x)
     if fraction is not None and "/" in fraction:
         return f"{fraction} ≈ {_float_text(to_float(x), digits)}"
     if fraction is not None:
         return fraction
     text = _float_text(to_float(x), digits)
-    if isinstance(x, Exact):
+    if shown_approximately(x):
         return "≈ " + text
     return text
 
@@ -118,6 +132,13 @@ def format_value(x: Any, digits: int = 4) -> str:
 def same_at(a: Any, b: Any, digits: int) -> bool:
     """Whether two values print the same at ``digits``."""
     return _float_text(to_float(a), digits) == _float_text(to_float(b), digits)
+
+
+def number_shape(text: str) -> tuple[bool, bool, bool]:
+    """What of a number's text (`format_number`'s) decides how a formula holds it: whether it
+    has a sign, is a fraction, or has a power of ten (the three are parenthesized as factors,
+    and in LaTeX a fraction and a power are set differently)."""
+    return text.startswith(MINUS), "/" in text, "e" in text
 
 
 def is_negative(x: Any) -> bool:
@@ -161,11 +182,46 @@ def latex_number(x: Any, digits: int = 4) -> str:
     return latex_number_text(format_number(x, digits))
 
 
+def axis_tick(v: float, step: float) -> str:
+    """A label on an axis whose ticks are ``step`` apart: as many decimals as the step needs,
+    so that ticks are distinct and short (0, 0.05, 0.1, 0.15; 0, 500, 1000), an exponent when
+    the step is tiny or the values huge (2e−6, 1.5e9), the minus sign −."""
+    if v != v or math.isinf(v) or not step > 0 or math.isinf(step):
+        return _float_text(v, 4)
+    step_power = math.floor(math.log10(step) + 1e-9)   # (log10 of 0.001 may be −2.9999…)
+    if abs(v) < step * 1e-6:   # zero, as a tick computed near it (3e−17) is
+        return "0"
+    if step_power < -4 or abs(v) >= 1e6:
+        figures = max(0, math.floor(math.log10(abs(v)) + 1e-9) - step_power)
+        mantissa, exponent = f"{v:.{figures}e}".split("e")
+        return _trimmed(mantissa) + "e" + str(int(exponent)).replace("-", MINUS)
+    text = _trimmed(f"{v:.{max(0, -step_power)}f}")
+    return "0" if text == "-0" else text.replace("-", MINUS)
+
+
+def _trimmed(text: str) -> str:
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def significant_text(x: Any, figures: int) -> str:
+    """``figures`` significant figures, as short as they read (12.35, 1.2e−05), the minus sign −:
+    a student's answer and the expected one in a check report, a value quoted in a diagnosis."""
+    return f"{to_float(x):.{figures}g}".replace("-", MINUS)
+
+
+def full_text(x: Any) -> str:
+    """A float at full precision: the shortest decimal that reads back as the same double
+    (0.1, 0.30000000000000004, 6.2e-09), character for character as the JSON solution holds
+    it, so that it can be compared and read back (hence the ASCII minus)."""
+    return repr(to_float(x))
+
+
 def parameter_text(x: Any) -> str:
     """A number the problem gives (a schedule's key, an upstream gradient) as short as it reads: 0.5, 1e−3."""
     return f"{to_float(x):g}".replace("-", MINUS)
 
 
 def error_text(x: float) -> str:
-    """A relative error: one significant figure and its exponent (3.2e−11)."""
+    """A relative error: two significant figures and its exponent, written as in a program
+    (3.2e-11: it stands as text in a table's cell, not as a number in a formula)."""
     return f"{x:.1e}"

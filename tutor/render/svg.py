@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:   # the type only: a printer never imports the engine
     from ..surface import Surface
-from .notation import format_number
+from .numbers import axis_tick, format_number
 
 COLUMN = 250         # px between columns, with edge labels
 BARE_COLUMN = 120    # px between columns, without
@@ -140,9 +140,9 @@ def ticks(low: float, high: float, count: int = 5, whole: bool = False) -> list[
     return out
 
 
-def tick_text(v: float) -> str:
-    text = f"{v:.6g}"
-    return "0" if text in ("-0", "0") else text.replace("-", "−")
+def tick_step(values: list[float]) -> float:
+    """The spacing of ticks made by `ticks` (1 for a lone tick): what their labels' decimals follow."""
+    return values[1] - values[0] if len(values) > 1 else 1.0
 
 
 def _final_note(s: Series) -> str:
@@ -167,10 +167,11 @@ def plot_svg(plot: Plot, inline: bool = False) -> str:
            f'<text x="{n(LEFT + w / 2)}" y="22" text-anchor="middle" font-size="14">{esc(plot.title)}</text>']
     for y in yt:
         out.append(f'<line x1="{LEFT}" y1="{n(py(y))}" x2="{LEFT + w}" y2="{n(py(y))}" stroke="#e5e5e5"/>'
-                   f'<text x="{LEFT - 6}" y="{n(py(y) + 4)}" text-anchor="end" font-size="11">{tick_text(y)}</text>')
+                   f'<text x="{LEFT - 6}" y="{n(py(y) + 4)}" text-anchor="end" font-size="11">{axis_tick(y, tick_step(yt))}</text>')
     for x in xt:
         out.append(f'<line x1="{n(px(x))}" y1="{TOP + h}" x2="{n(px(x))}" y2="{TOP + h + 4}" stroke="#333333"/>'
-                   f'<text x="{n(px(x))}" y="{TOP + h + 17}" text-anchor="middle" font-size="11">{tick_text(x)}</text>')
+                   f'<text x="{n(px(x))}" y="{TOP + h + 17}" text-anchor="middle" font-size="11">'
+                   f'{axis_tick(x, tick_step(xt))}</text>')
     out.append(f'<rect x="{LEFT}" y="{TOP}" width="{w}" height="{h}" fill="none" stroke="#333333"/>')
     out.append(f'<text x="{n(LEFT + w / 2)}" y="{PLOT_HEIGHT - 10}" text-anchor="middle">{esc(plot.x_label)}</text>')
     out.append(f'<text x="16" y="{n(TOP + h / 2)}" text-anchor="middle" transform="rotate(-90 16 {n(TOP + h / 2)})">'
@@ -220,10 +221,10 @@ def surface_svg(surface: Surface, inline: bool = False) -> str:
     for x in (t for t in xt if x0 <= t <= x1):
         out.append(f'<line x1="{n(px(x))}" y1="{TOP + side}" x2="{n(px(x))}" y2="{TOP + side + 4}" stroke="#333333"/>'
                    f'<text x="{n(px(x))}" y="{TOP + side + 17}" text-anchor="middle" font-size="11">'
-                   f'{tick_text(x)}</text>')
+                   f'{axis_tick(x, tick_step(xt))}</text>')
     for y in (t for t in yt if y0 <= t <= y1):
         out.append(f'<line x1="{LEFT - 4}" y1="{n(py(y))}" x2="{LEFT}" y2="{n(py(y))}" stroke="#333333"/>'
-                   f'<text x="{LEFT - 6}" y="{n(py(y) + 4)}" text-anchor="end" font-size="11">{tick_text(y)}</text>')
+                   f'<text x="{LEFT - 6}" y="{n(py(y) + 4)}" text-anchor="end" font-size="11">{axis_tick(y, tick_step(yt))}</text>')
     for k, (level, segments) in enumerate(surface.contours):
         grey = 90 + int(130 * k / max(len(surface.contours) - 1, 1))   # darker toward the minimum
         path = "".join(f"M{n(px(xa))} {n(py(ya))}L{n(px(xb))} {n(py(yb))}" for xa, ya, xb, yb in segments)
@@ -246,4 +247,4 @@ def surface_svg(surface: Surface, inline: bool = False) -> str:
     return "\n".join(out) + "\n"
 
 
-__all__ = ["diagram_svg", "esc", "n", "plot_svg", "surface_svg", "ticks"]
+__all__ = ["diagram_svg", "esc", "n", "plot_svg", "surface_svg", "tick_step", "ticks"]

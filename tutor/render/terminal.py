@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import io
 
-import sympy
-
 from rich import box
 from rich.cells import cell_len
 from rich.console import Console, RenderableType
@@ -22,8 +20,8 @@ from ..document import (Chart, Definitions, EqRow, Equations, Figure, Formula, H
                         Paragraph, Statement, Table as TableBlock, Text)
 from ..records import Solution
 from ..visible import visible, visible_keeping_colours
-from .notation import unicode_item
-from .numbers import MINUS, Shown, format_number
+from .notation import shown_items, unicode_item
+from .templates import Formulas
 from .textdiagram import figure_text
 from .textplot import text_plot
 from .walk import walk_solution
@@ -94,24 +92,6 @@ def _split_top_level(text: str, separators: tuple[str, ...]) -> list[str]:
     return pieces + [text[start:]] if pieces else []
 
 
-def _substitutable(expr) -> tuple[str, ...]:
-    """The names of ``expr``'s symbols, when stand-ins may take their numbers' place: not in an
-    exponent (x² or x^(−0.5) are written by the number's own value)."""
-    if any(isinstance(p.exp, sympy.Symbol) or p.exp.free_symbols for p in expr.atoms(sympy.Pow)):
-        return ()
-    return tuple(sorted(s.name for s in expr.free_symbols))
-
-
-def _shape(text: str) -> int:
-    """What of a number's text decides how a formula holds it: a sign, or a fraction or
-    exponent (both parenthesized as factors), or neither."""
-    return 1 if text.startswith(MINUS) else 2 if ("/" in text or "e" in text) else 0
-
-
-def _stand_in(i: int, shape: int) -> str:
-    return (MINUS if shape == 1 else "") + f"\x01{i}" + ("e" if shape == 2 else "") + "\x02"
-
-
 class TerminalPrinter:
     """Spells the blocks of a document as rich renderables."""
 
@@ -122,8 +102,7 @@ class TerminalPrinter:
         self.out: list[RenderableType | str] = []
         self.after_heading = False
         self.long = False
-        self.formulas: dict[tuple, str] = {}   # each formula's spelling, or its spelling with stand-ins for numbers
-        self.symbols: dict = {}                # each formula's symbols that take numbers (() when it has none)
+        self.formulas = Formulas(unicode_item)
         self.console = Console(width=width, color_system=None, highlight=False, emoji=False, markup=False,
                                legacy_windows=False, file=io.StringIO())   # rich's line breaking, for `folded`
 
@@ -215,37 +194,14 @@ class TerminalPrinter:
         self.out.append("")
 
     def span(self, m: Math) -> str:
-        text = "".join(self.item(i) for i in m.items)
+        text = "".join(self.item(i) for i in shown_items(m.items))
         return condense(text) if any(isinstance(i, Formula) for i in m.items) else text
 
     def item(self, item) -> str:
-        """One piece of a span. Every step of a long training shows the same formulas: each
-        is laid out once per printer, and once per shape of its numbers (which are negative,
-        which are fractions) with the numbers substituted, whose digits are then filled in."""
+        """One piece of a span; a formula laid out once per printer (`templates.Formulas`)."""
         if not isinstance(item, Formula):
             return unicode_item(item)
-        st = item.style
-        key = (item.expr, id(st.rank), st.context, st.digits, st.lead, st.names, st.labels)
-        if item.values is None:
-            text = self.formulas.get(key)
-            if text is None:
-                text = self.formulas[key] = unicode_item(item)
-            return text
-        names = self.symbols.get(item.expr)
-        if names is None:
-            names = self.symbols[item.expr] = _substitutable(item.expr)
-        if not names:
-            return unicode_item(item)
-        texts = [format_number(item.values[n], st.digits) for n in names]
-        shapes = tuple(_shape(t) for t in texts)
-        template = self.formulas.get((key, shapes))
-        if template is None:
-            stand_ins = {n: Shown(_stand_in(i, shape)) for i, (n, shape) in enumerate(zip(names, shapes))}
-            template = unicode_item(Formula(item.expr, st, {**item.values, **stand_ins}))
-            self.formulas[(key, shapes)] = template
-        for i, (text, shape) in enumerate(zip(texts, shapes)):
-            template = template.replace(_stand_in(i, shape), text)
-        return template
+        return self.formulas(item)
 
     def inline(self, content: Inline) -> str:
         return "".join(visible(c.text) if isinstance(c, Text) else self.span(c) for c in content)

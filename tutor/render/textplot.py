@@ -5,7 +5,7 @@ it. Plain text only (no colour needed: the markers differ)."""
 from __future__ import annotations
 
 from ..plot import Plot
-from .svg import tick_text
+from .numbers import axis_tick, full_text
 
 MARKERS = "●×+o*#@%"
 
@@ -25,7 +25,8 @@ def _text_plot(plot: Plot, width: int, height: int) -> str:
     if not xs:
         return "  (no finite loss to plot)\n"
     x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    labels = [f"{y1:.4g}", f"{(y0 + y1) / 2:.4g}", f"{y0:.4g}"]
+    # the top, middle and bottom values are not round ticks: a tenth of their spacing more digits
+    labels = [axis_tick(y, (y1 - y0) / 20) for y in (y1, (y0 + y1) / 2, y0)]
     margin = max(len(t) for t in labels) + 1
     cols = max(width - margin - 3, 10)
     grid = [[" "] * cols for _ in range(height)]
@@ -39,7 +40,7 @@ def _text_plot(plot: Plot, width: int, height: int) -> str:
         label = labels[0] if r == 0 else labels[1] if r == (height - 1) // 2 else labels[2] if r == height - 1 else ""
         out.append(label.rjust(margin) + " ┤" + "".join(row).rstrip())
     out.append(" " * margin + " └" + "─" * cols)
-    left, right = tick_text(x0), tick_text(x1)
+    left, right = axis_tick(x0, (x1 - x0) / 10 or 1.0), axis_tick(x1, (x1 - x0) / 10 or 1.0)
     out.append(" " * (margin + 2) + left + right.rjust(cols - len(left)))
     out.append(" " * (margin + 2) + plot.x_label.center(cols).rstrip())
     out += [f"  {MARKERS[i % len(MARKERS)]} {s.label}" for i, s in enumerate(plot.series)]
@@ -59,7 +60,7 @@ def comparison_text(comparison, width: int = 80) -> str:
             step = v.run.diverged.step
             final = f"diverged at step {step}" if step is not None else "diverged (final forward pass)"
         else:
-            final = repr(v.final_loss) if v.final_loss is not None else "not finite"
+            final = full_text(v.final_loss) if v.final_loss is not None else "not finite"
         rows.append((v.label, str(len(v.run.steps)), final))
     headers = (comparison.varied, "steps", "final loss")
     widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headers)]

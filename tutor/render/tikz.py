@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from ..diagram import Diagram, DiagramNode
 from ..plot import Plot
-from .svg import ticks
-from .notation import format_number, latex_identifier
+from .svg import tick_step, ticks
+from .notation import latex_identifier
+from .numbers import axis_tick, format_number, latex_number_text
 
 COLUMN = 4.8        # cm between columns, with edge labels
 BARE_COLUMN = 2.4   # cm between columns, without
@@ -98,9 +99,9 @@ def plot_tikz(plot: Plot) -> str:
              rf"\draw[black!60] (0,0) rectangle ({cm(PLOT_WIDTH)},{cm(PLOT_HEIGHT)});"]
     for y in yt:
         lines.append(rf"\draw[black!12] (0,{cm(py(y))}) -- ({cm(PLOT_WIDTH)},{cm(py(y))}); "
-                     rf"\node[left] at (0,{cm(py(y))}) {{\({_tick(y)}\)}};")
+                     rf"\node[left] at (0,{cm(py(y))}) {{\({latex_number_text(axis_tick(y, tick_step(yt)))}\)}};")
     for x in xt:
-        lines.append(rf"\draw ({cm(px(x))},0) -- ({cm(px(x))},-0.1) node[below] {{\({_tick(x)}\)}};")
+        lines.append(rf"\draw ({cm(px(x))},0) -- ({cm(px(x))},-0.1) node[below] {{\({latex_number_text(axis_tick(x, tick_step(xt)))}\)}};")
     lines.append(rf"\node at ({cm(PLOT_WIDTH / 2)},-0.8) {{{latex_text(plot.x_label)}}};")
     lines.append(rf"\node[rotate=90] at (-1.3,{cm(PLOT_HEIGHT / 2)}) {{{latex_text(plot.y_label)}}};")
     for i, s in enumerate(plot.series):
@@ -117,12 +118,6 @@ def plot_tikz(plot: Plot) -> str:
     return "\\begin{center}\n\\resizebox{\\linewidth}{!}{%\n" + "\n".join(lines) + "%\n}\n\\end{center}\n"
 
 
-def _tick(v: float) -> str:
-    text = f"{v:.6g}"
-    if "e" in text:
-        mantissa, exponent = text.split("e")
-        return rf"{mantissa} \cdot 10^{{{int(exponent)}}}"
-    return "0" if text == "-0" else text
 
 
 __all__ = ["diagram_tikz", "plot_tikz"]

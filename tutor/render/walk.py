@@ -21,7 +21,7 @@ from ..records import (LOG_ROWS, Answer, Backward, Calc, Delta, Diverged, Evalua
 from .matrix_blocks import (model_blocks, parameter_blocks, step_blocks, uncovered_backward,
                             uncovered_forward)
 from .notation import OPTIMIZER_HYPERS, OPTIMIZER_RANK, latex_identifier, latex_loss_formula
-from .numbers import error_text, same_at, to_float
+from .numbers import error_text, same_at, shown_approximately, to_float
 
 def _zero(x) -> bool:
     return to_float(x) == 0
@@ -196,7 +196,11 @@ class _Walk:
             out.append(self.formula(calc))
             if self.shows_numbers(calc):
                 out.append(self.numbers(calc))
-        out.append(self.value(calc.value, calc.shadow))
+        value = self.value(calc.value, calc.shadow)
+        if out and shown_approximately(calc.value):   # one part: "(64273/76800 − 1)² ≈ 0.02661" (notation.shown_items)
+            out[-1] = Math(out[-1].items + (Op("="), *value.items))
+        else:
+            out.append(value)
         return tuple(out)
 
     def note(self, calc: Calc) -> Inline:
