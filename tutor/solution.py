@@ -12,6 +12,7 @@ the same sample's trace.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any
 
@@ -823,10 +824,9 @@ class _Builder:
     @staticmethod
     def _kink(expr: sympy.Expr, env) -> tuple[str, Any] | None:
         """The argument that decides a kink's derivative (relu'(z1): z1 and its value)."""
-        for f in expr.atoms(relu_prime, leaky_relu_prime, elu_prime):
-            arg = f.args[0]
-            if isinstance(arg, sympy.Symbol) and arg.name in env:
-                return arg.name, env[arg.name]
+        for name in _kink_arguments(expr):
+            if name in env:
+                return name, env[name]
         return None
 
     # ------------------------------------------------ update
@@ -955,6 +955,14 @@ def _reuses_a_hidden_delta(way: SampleBackward) -> bool:
     return any(uses.get(label, 0) >= 2 for label in hidden)
 
 
+@functools.lru_cache(maxsize=4096)
+def _kink_arguments(expr: sympy.Expr) -> tuple[str, ...]:
+    """The names whose sign decides a kink's derivative in ``expr`` (relu'(z1): z1). Cached:
+    every step of a training asks of the same local derivatives."""
+    return tuple(f.args[0].name for f in expr.atoms(relu_prime, leaky_relu_prime, elu_prime)
+                 if isinstance(f.args[0], sympy.Symbol))
+
+
 def _derivation_forms(worked: sympy.Expr, result: sympy.Expr) -> tuple[sympy.Expr, ...]:
     """The forms a derivation line shows after ∂/∂o [term]: the chain rule's factors as
     written, then the result only where it reads simpler (2·(t1 − o1)·(−1)/2 = o1 − t1,
@@ -1036,11 +1044,10 @@ def recomputable(solution: Solution) -> Solution:
     recompute: its numbers, as shown, give its result as shown (E = (0.99908895 − 1)² = 8.3e−7,
     not (0.9991 − 1)² = 8.3e−7). The one place where a line's digits are chosen."""
     digits = solution.shown_digits
-    compiled: dict = {}
 
     def walk(a):
         if isinstance(a, Calc):
-            more = _digits_to_recompute(a, digits, compiled)
+            more = _digits_to_recompute(a, digits)
             return a if more is None else dataclasses.replace(a, digits=more)
         if dataclasses.is_dataclass(a) and not isinstance(a, type):
             changed = {f.name: walk(getattr(a, f.name)) for f in dataclasses.fields(a) if f.name not in _NOT_RECORDS}
@@ -1053,16 +1060,13 @@ def recomputable(solution: Solution) -> Solution:
     return walk(solution)
 
 
-def _digits_to_recompute(calc: Calc, digits: int, compiled: dict) -> int | None:
+def _digits_to_recompute(calc: Calc, digits: int) -> int | None:
     """The digits ``calc``'s numbers need for the line to recompute to its shown result, when
     its numbers nearly cancel and the solution's digits are not enough; else None."""
     expr, values = calc.expr, calc.values
     if values is None or expr is None or not isinstance(calc.value, float):
         return None   # nothing substituted, or exact arithmetic: its numbers are shown as they are
-    known = compiled.get(expr)
-    if known is None:
-        known = compiled[expr] = _compiled(expr)
-    symbols, f = known
+    symbols, f = _compiled(expr)
     if f is None or not all(isinstance(values.get(x.name), float) for x in symbols):
         return None
     at = [values[x.name] for x in symbols]
@@ -1080,9 +1084,11 @@ def _digits_to_recompute(calc: Calc, digits: int, compiled: dict) -> int | None:
     return digits + MORE_DIGITS
 
 
+@functools.lru_cache(maxsize=4096)
 def _compiled(expr: sympy.Expr):
     """A line's symbols in order and its formula as a float function of them (None: a formula
-    whose numbers are not substituted, or one the compiler does not take)."""
+    whose numbers are not substituted, or one the compiler does not take). Cached: a training's
+    steps, and a key's problems, share their formulas."""
     if expr.is_number or isinstance(expr, sympy.Symbol):
         return (), None
     symbols = sorted(expr.free_symbols, key=lambda x: x.name)
