@@ -1046,18 +1046,28 @@ def recomputable(solution: Solution) -> Solution:
     digits = solution.shown_digits
 
     def walk(a):
-        if isinstance(a, Calc):
-            more = _digits_to_recompute(a, digits)
-            return a if more is None else dataclasses.replace(a, digits=more)
-        if dataclasses.is_dataclass(a) and not isinstance(a, type):
-            changed = {f.name: walk(getattr(a, f.name)) for f in dataclasses.fields(a) if f.name not in _NOT_RECORDS}
-            changed = {k: v for k, v in changed.items() if v is not getattr(a, k)}
-            return dataclasses.replace(a, **changed) if changed else a
-        if isinstance(a, tuple):
+        kind = type(a)
+        if kind is tuple:
             out = tuple(walk(x) for x in a)
             return a if all(x is y for x, y in zip(out, a)) else out
-        return a
+        if kind is Calc:
+            more = _digits_to_recompute(a, digits)
+            return a if more is None else dataclasses.replace(a, digits=more)
+        names = _record_fields(kind)
+        if not names:
+            return a
+        changed = {name: walk(getattr(a, name)) for name in names}
+        changed = {k: v for k, v in changed.items() if v is not getattr(a, k)}
+        return dataclasses.replace(a, **changed) if changed else a
     return walk(solution)
+
+
+@functools.lru_cache(maxsize=None)
+def _record_fields(kind: type) -> tuple[str, ...]:
+    """The fields of a record that may hold lines of working (none: not a record)."""
+    if not dataclasses.is_dataclass(kind):
+        return ()
+    return tuple(f.name for f in dataclasses.fields(kind) if f.name not in _NOT_RECORDS)
 
 
 def _digits_to_recompute(calc: Calc, digits: int) -> int | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import importlib
 import pkgutil
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -50,8 +51,25 @@ def output_formats() -> dict[str, OutputFormat]:
     found: dict[str, tuple[OutputFormat, str]] = {}
     package = importlib.import_module(__package__)
     for module in pkgutil.iter_modules(package.__path__):
+        if not _may_declare_formats(module):
+            continue
         for f in getattr(importlib.import_module(f"{__package__}.{module.name}"), "FORMATS", ()):
             if f.name in found:   # two modules would write one suffix: a bug, said once and plainly
                 raise RuntimeError(f"the format {f.name!r} is declared by both {found[f.name][1]} and {module.name}")
             found[f.name] = (f, module.name)
     return {f.name: f for f, _ in sorted(found.values(), key=lambda pair: pair[0].rank)}
+
+
+def _may_declare_formats(module: pkgutil.ModuleInfo) -> bool:
+    """Whether a module of the package may declare ``FORMATS``: read from its source, so that a
+    command importing the formats does not import every module of the package with them (the
+    terminal's rich, the checker) only to find none there. A module without readable source is
+    imported and asked."""
+    spec = module.module_finder.find_spec(module.name, None)
+    origin = getattr(spec, "origin", None)
+    if not origin or not origin.endswith(".py"):
+        return True
+    try:
+        return "\nFORMATS" in Path(origin).read_text(encoding="utf-8")
+    except OSError:
+        return True
