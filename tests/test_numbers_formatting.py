@@ -120,4 +120,5 @@ def test_significant_and_full_texts():
     assert significant_text(-1.5e-12, 4) == "−1.5e−12"
     assert full_text(0.1 + 0.2) == "0.30000000000000004"
     assert full_text(-2.5e-7) == "-2.5e-07"   # as the JSON has it
-    assert error_text(3.24e-11) == "3.2e-11"
+    assert error_text(3.24e-11) == "3.2e−11"
+    assert error_text(0.0) == "0" and error_text(0.5) == "5.0e−1" and error_text(1.25) == "1.2"

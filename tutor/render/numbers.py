@@ -222,6 +222,10 @@ def parameter_text(x: Any) -> str:
 
 
 def error_text(x: float) -> str:
-    """A relative error: two significant figures and its exponent, written as in a program
-    (3.2e-11: it stands as text in a table's cell, not as a number in a formula)."""
-    return f"{x:.1e}"
+    """A relative error: two significant figures and its exponent (3.2e−11; 0 as 0), the
+    minus sign −, as `latex_number_text` reads it."""
+    if x == 0 or not math.isfinite(x):
+        return _float_text(x, 2)
+    mantissa, exponent = f"{x:.1e}".split("e")
+    text = mantissa if int(exponent) == 0 else f"{mantissa}e{int(exponent)}"
+    return text.replace("-", MINUS)

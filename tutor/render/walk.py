@@ -21,7 +21,7 @@ from ..records import (LOG_ROWS, Answer, Backward, Calc, Delta, Diverged, Evalua
 from .matrix_blocks import (model_blocks, parameter_blocks, step_blocks, uncovered_backward,
                             uncovered_forward)
 from .notation import OPTIMIZER_HYPERS, OPTIMIZER_RANK, latex_identifier, latex_loss_formula
-from .numbers import error_text, same_at, shown_approximately, to_float
+from .numbers import error_text, latex_number_text, same_at, shown_approximately, to_float
 
 def _zero(x) -> bool:
     return to_float(x) == 0
@@ -387,9 +387,15 @@ class _Walk:
             Text("; relative error = |numeric − backprop| / max(|numeric|, |backprop|)"))))
         wide = max(self.digits, 8)   # E(θ ± ε) differ in the digits beyond the usual ones
         rows = tuple(((math(Sym(Name(name))),), (self.num(plus, wide),), (self.num(minus, wide),),
-                      (self.num(numeric),), (self.num(analytic),), (Text(error_text(rel)),))
+                      (self.num(numeric),), (self.num(analytic),), (self.error(rel),))
                      for name, plus, minus, numeric, analytic, rel in g.rows)
         self.out.append(Table(("θ", "E(θ + ε)", "E(θ − ε)", "numeric", "backprop", "rel. error"), rows))
+
+    @staticmethod
+    def error(rel: float) -> Math:
+        """A relative error (3.2e−11) as a number of the table, in both spellings."""
+        text = error_text(rel)
+        return math(Notation(text, latex_number_text(text)))
 
     def _walk_Upstream(self, u: Upstream) -> None:
         self.h(2, f"Backward pass, sample {u.index}: local derivative × upstream gradient")
